@@ -1,0 +1,29 @@
+"""The store's tables. Import models from here: ``from services.store.models import Household``."""
+
+from services.store.models.base import Base, utcnow
+from services.store.models.households import Battery, Household, PVSystem, Tariff, TariffPeriod, TariffPrice
+from services.store.models.planning import (
+    Forecast,
+    ForecastBacktest,
+    ForecastModel,
+    ForecastValue,
+    OptimizationRun,
+    ScheduleStep,
+    WeatherRecord,
+    WeatherSite,
+)
+from services.store.models.readings import (
+    DEVICE_KINDS,
+    ENERGY_QUANTITIES,
+    QUANTITY_UNITS,
+    DailyEnergy,
+    Device,
+    IngestionBatch,
+    IngestionMapping,
+    IngestionRejection,
+    Reading,
+    ReadingRollup,
+    Series,
+)
+
+__all__ = [name for name in dir() if not name.startswith("_")]
