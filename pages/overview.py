@@ -1,10 +1,175 @@
-"""Overview (/): portfolio KPIs and the household table."""
+"""Overview (/): portfolio KPIs for a period, energy per day, and the table of households."""
+
+from __future__ import annotations
+
+from datetime import date
 
 import dash
-from dash import html
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, dcc, html
+
+from components import ids
+from components.figures.energy import portfolio_energy_figure
+from components.kpi_cards import empty_state, energy_kpi_cards
+from components.theme import empty_figure
+from services import kpis
+from services.access import visible_household_ids
+from services.config import get_settings
 
 dash.register_page(__name__, path="/", name="Overview", title="Overview · Energy Dashboard", nav_order=0)
 
+DEFAULT_PRESET = "last_30_days"
+
 
 def layout(**_kwargs):
-    return html.Div([html.H1("Portfolio overview")])
+    household_ids = visible_household_ids()
+    available = kpis.data_period(household_ids)
+    if available is None:
+        return html.Div([
+            html.H1("Portfolio overview"),
+            empty_state(
+                "No energy data yet",
+                "Add households and bring in their meter data, or load the demo portfolio with "
+                "`flask --app app demo-data`. KPIs appear here as soon as readings arrive.",
+                dbc.Button("Go to households", href="/households", color="primary"),
+            ),
+        ])
+    start, end = kpis.resolve_period(DEFAULT_PRESET, available)
+    controls = dbc.Row(
+        [
+            dbc.Col(dbc.Label("Period", html_for=ids.OVERVIEW_PRESET, className="visually-hidden"), width="auto"),
+            dbc.Col(
+                dcc.Dropdown(
+                    id=ids.OVERVIEW_PRESET,
+                    options=[{"label": v, "value": k} for k, v in kpis.PERIOD_PRESETS.items()],
+                    value=DEFAULT_PRESET,
+                    clearable=False,
+                    searchable=False,
+                    style={"minWidth": "11rem"},
+                ),
+                xs=12, sm="auto",
+            ),
+            dbc.Col(
+                dcc.DatePickerRange(
+                    id=ids.OVERVIEW_RANGE,
+                    start_date=start,
+                    end_date=end,
+                    min_date_allowed=available[0],
+                    max_date_allowed=available[1],
+                    display_format="YYYY-MM-DD",
+                    first_day_of_week=1,
+                ),
+                xs=12, sm="auto",
+            ),
+        ],
+        className="g-2 align-items-center",
+    )
+    return html.Div(
+        [
+            dbc.Row(
+                [
+                    dbc.Col(html.H1("Portfolio overview", className="mb-0"), md=True),
+                    dbc.Col(controls, md="auto"),
+                ],
+                className="align-items-center mb-2 g-2",
+            ),
+            html.P(id=ids.OVERVIEW_PERIOD_NOTE, className="text-body-secondary"),
+            dcc.Loading(dbc.Row(id=ids.OVERVIEW_KPIS, className="g-3"), type="dot"),
+            dbc.Card(
+                dcc.Loading(dcc.Graph(id=ids.OVERVIEW_TREND, figure=empty_figure("Loading…"),
+                                      config={"displaylogo": False}, style={"height": "360px"})),
+                className="mb-3 shadow-sm",
+            ),
+            html.H2("Households", className="h4"),
+            dag.AgGrid(
+                id=ids.OVERVIEW_TABLE,
+                columnDefs=_column_defs(get_settings().currency),
+                rowData=[],
+                defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 110},
+                dashGridOptions={"animateRows": False, "domLayout": "autoHeight", "pagination": True,
+                                 "paginationPageSize": 25, "paginationPageSizeSelector": [25, 50, 100]},
+                columnSize="responsiveSizeToFit",
+                style={"width": "100%"},
+            ),
+        ]
+    )
+
+
+def _column_defs(currency: str) -> list[dict]:
+    kwh = {"function": "params.value == null ? '—' : d3.format(',.0f')(params.value)"}
+    pct = {"function": "params.value == null ? '—' : d3.format('.0%')(params.value)"}
+    money = {"function": f"params.value == null ? '—' : d3.format(',.2f')(params.value) + ' {currency}'"}
+    num = {"type": "numericColumn"}
+    return [
+        {"field": "name", "headerName": "Household", "cellRenderer": "markdown", "pinned": "left", "minWidth": 200,
+         "linkTarget": "_self"},
+        {"field": "pv_kwp", "headerName": "PV kWp", "valueFormatter": {"function": "d3.format('.1f')(params.value)"}, **num},
+        {"field": "battery_kwh", "headerName": "Battery kWh",
+         "valueFormatter": {"function": "params.value == null ? '—' : d3.format('.1f')(params.value)"}, **num},
+        {"field": "load_kwh", "headerName": "Consumption kWh", "valueFormatter": kwh, **num},
+        {"field": "pv_kwh", "headerName": "PV kWh", "valueFormatter": kwh, **num},
+        {"field": "import_kwh", "headerName": "Import kWh", "valueFormatter": kwh, **num},
+        {"field": "export_kwh", "headerName": "Export kWh", "valueFormatter": kwh, **num},
+        {"field": "self_consumption", "headerName": "Self-consumption", "valueFormatter": pct,
+         "headerTooltip": kpis.KPI_DEFINITIONS["self_consumption"].formula, **num},
+        {"field": "self_sufficiency", "headerName": "Self-sufficiency", "valueFormatter": pct,
+         "headerTooltip": kpis.KPI_DEFINITIONS["self_sufficiency"].formula, **num},
+        {"field": "energy_cost", "headerName": f"Cost {currency}", "valueFormatter": money,
+         "headerTooltip": kpis.KPI_DEFINITIONS["energy_cost"].formula, **num},
+        {"field": "tariff", "headerName": "Tariff"},
+    ]
+
+
+@callback(
+    Output(ids.OVERVIEW_RANGE, "start_date"),
+    Output(ids.OVERVIEW_RANGE, "end_date"),
+    Input(ids.OVERVIEW_PRESET, "value"),
+    prevent_initial_call=True,
+)
+def apply_preset(preset: str):
+    """Set the date range from a preset such as "last 7 days", anchored at the newest data."""
+    available = kpis.data_period(visible_household_ids())
+    if available is None or not preset:
+        return dash.no_update, dash.no_update
+    start, end = kpis.resolve_period(preset, available)
+    return start.isoformat(), end.isoformat()
+
+
+@callback(
+    Output(ids.OVERVIEW_KPIS, "children"),
+    Output(ids.OVERVIEW_TREND, "figure"),
+    Output(ids.OVERVIEW_TABLE, "rowData"),
+    Output(ids.OVERVIEW_PERIOD_NOTE, "children"),
+    Input(ids.OVERVIEW_RANGE, "start_date"),
+    Input(ids.OVERVIEW_RANGE, "end_date"),
+    Input(ids.THEME_STORE, "data"),
+)
+def update_overview(start_date: str | None, end_date: str | None, theme: str | None):
+    """Portfolio KPIs, energy per day and the household table for the chosen local days."""
+    start = date.fromisoformat(start_date[:10]) if start_date else None
+    end = date.fromisoformat(end_date[:10]) if end_date else None
+    overview = kpis.portfolio_overview(visible_household_ids(), start, end)
+    if overview is None:
+        return [], empty_figure("No data yet", theme), [], "No data yet."
+    currency = get_settings().currency
+    cards = energy_kpi_cards(overview.totals, kpis.KPI_DEFINITIONS, currency, "overview")
+    n_days = (overview.end - overview.start).days + 1
+    resolution = "D" if n_days <= 62 else ("W" if n_days <= 200 else "MS")
+    figure = portfolio_energy_figure(overview.daily, theme, resolution)
+    note = (
+        f"{overview.start:%d %b %Y} – {overview.end:%d %b %Y} · {n_days} days · "
+        f"{len(overview.households)} households · each household's local calendar days"
+    )
+    return cards, figure, table_rows(overview.households), note
+
+
+def table_rows(frame) -> list[dict]:
+    """Rows for the household grid; names link to the household page; NaN becomes null."""
+    if frame.empty:
+        return []
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    for row in rows:
+        name = str(row["name"]).replace("[", "\\[").replace("]", "\\]")
+        row["name"] = f"[{name}](/household/{row['household_id']})"
+    return rows

@@ -106,3 +106,11 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, where every part must be present: {reason}"
+
+
+@pytest.fixture(scope="session")
+def dash_app():
+    """The Dash app, created once; importing pages (to call their callbacks) needs it to exist."""
+    from app import app
+
+    return app

@@ -1,0 +1,40 @@
+"""Number formats used everywhere: energy, power, ratios and money read the same on every page."""
+
+from __future__ import annotations
+
+import math
+
+MISSING = "—"
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def format_energy(kwh: float | None) -> str:
+    """Energy with a unit that keeps the number short: ``812 kWh``, ``12.4 MWh``."""
+    if _missing(kwh):
+        return MISSING
+    if abs(kwh) >= 10_000:
+        return f"{kwh / 1000:,.1f} MWh"
+    if abs(kwh) >= 100:
+        return f"{kwh:,.0f} kWh"
+    return f"{kwh:,.1f} kWh"
+
+
+def format_ratio(fraction: float | None) -> str:
+    """A fraction as a percentage: ``0.634`` -> ``63 %``."""
+    return MISSING if _missing(fraction) else f"{fraction * 100:.0f} %"
+
+
+def format_money(amount: float | None, currency: str = "EUR") -> str:
+    """Money with the currency code: ``1,234 EUR``; two decimals below 100."""
+    if _missing(amount):
+        return MISSING
+    digits = 0 if abs(amount) >= 100 else 2
+    return f"{amount:,.{digits}f} {currency}"
+
+
+def format_power(kw: float | None) -> str:
+    """Power in kW with one decimal."""
+    return MISSING if _missing(kw) else f"{kw:,.1f} kW"

@@ -1,0 +1,31 @@
+"""Small hand-made store contents for tests: households and quarter-hour series a person can check."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from services.store.models import Household, PVSystem, Reading, Series
+
+
+def add_household(session, name: str, tz: str = "Europe/Berlin", tariff=None, kwp: float | None = None) -> Household:
+    """A household (with one PV system of ``kwp`` when given), flushed so it has an id."""
+    hh = Household(name=name, timezone=tz, latitude=52.5, longitude=13.4, tariff=tariff)
+    session.add(hh)
+    session.flush()
+    if kwp:
+        session.add(PVSystem(household_id=hh.id, kwp=kwp))
+    return hh
+
+
+def add_series(session, household_id: int, quantity: str, start: datetime, values: list[float],
+               step_min: int = 15) -> Series:
+    """A series named after its quantity with ``values`` [kWh per step] from ``start`` (UTC)."""
+    series = Series(household_id=household_id, quantity=quantity, unit="kWh", name=quantity,
+                    resolution_s=step_min * 60)
+    session.add(series)
+    session.flush()
+    session.add_all(
+        Reading(series_id=series.id, ts=start + timedelta(minutes=step_min * i), value=v)
+        for i, v in enumerate(values)
+    )
+    return series
