@@ -5,11 +5,10 @@ Run it with ``make run`` (or ``python app.py``); ``server`` is the WSGI app for 
 
 from __future__ import annotations
 
-import dash
 import diskcache
 from dash import Dash, DiskcacheManager
 
-from services.config import PROJECT_ROOT, Settings, get_settings
+from services.config import CACHE_DIR, PROJECT_ROOT, Settings, get_settings
 
 
 def background_manager(settings: Settings):
@@ -20,9 +19,8 @@ def background_manager(settings: Settings):
 
         celery_app = Celery(__name__, broker=settings.redis_url, backend=settings.redis_url)
         return CeleryManager(celery_app)
-    cache_dir = PROJECT_ROOT / "data" / "cache"
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    return DiskcacheManager(diskcache.Cache(str(cache_dir)))
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    return DiskcacheManager(diskcache.Cache(str(CACHE_DIR)))
 
 
 def create_app(settings: Settings | None = None) -> Dash:

@@ -12,8 +12,6 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
     apply: function (theme) {
       var mode = theme === "dark" ? "dark" : "light";
       document.documentElement.setAttribute("data-bs-theme", mode);
-      // AG Grid's theming API follows data-ag-theme-mode on an ancestor of the grid.
-      document.body.setAttribute("data-ag-theme-mode", mode);
       return mode === "dark" ? "Light mode" : "Dark mode";
     },
   },

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 import dash
-import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
 from components import ids
 from components.figures.energy import portfolio_energy_figure
+from components.grid import data_grid
 from components.kpi_cards import empty_state, energy_kpi_cards
 from components.theme import empty_figure
 from services import kpis
@@ -82,16 +82,8 @@ def layout(**_kwargs):
                 className="mb-3 shadow-sm",
             ),
             html.H2("Households", className="h4"),
-            dag.AgGrid(
-                id=ids.OVERVIEW_TABLE,
-                columnDefs=_column_defs(get_settings().currency),
-                rowData=[],
-                defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 110},
-                dashGridOptions={"animateRows": False, "domLayout": "autoHeight", "pagination": True,
-                                 "paginationPageSize": 25, "paginationPageSizeSelector": [25, 50, 100]},
-                columnSize="responsiveSizeToFit",
-                style={"width": "100%"},
-            ),
+            data_grid(ids.OVERVIEW_TABLE, _column_defs(get_settings().currency),
+                      grid_options={"paginationPageSizeSelector": [25, 50, 100]}),
         ]
     )
 

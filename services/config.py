@@ -14,6 +14,9 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'energy.db'}"
+#: Where Dash's Diskcache background-callback manager keeps jobs and results.
+CACHE_DIR = PROJECT_ROOT / "data" / "cache"
+APP_VERSION = "0.1.0"
 
 
 class SettingsError(ValueError):

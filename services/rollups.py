@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import sqlalchemy as sa
 
-from services.store.db import session_scope
 from services.flows import DAILY_COLUMN_OF, energy_flows
+from services.store.db import session_scope
 from services.store.models import DailyEnergy, Household
 from services.tariffs import TariffSpec, flat_tariff, import_prices, load_tariff_spec
 

@@ -1,6 +1,6 @@
 """Daily rollups and portfolio KPIs on hand-made series a person can check."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import pandas as pd
 import pytest

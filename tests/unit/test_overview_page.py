@@ -59,3 +59,26 @@ def test_overview_layout_on_an_empty_store_says_what_to_do(dash_app, db_url):
     assert "No energy data yet" in str(layout())
     cards, _figure, rows, note = update_overview(None, None, "light")
     assert cards == [] and rows == [] and note == "No data yet."
+
+
+def test_household_page_flows_follow_the_period_resolution(dash_app, two_homes):
+    from pages.household import layout, update_household
+
+    alpha = two_homes[0]
+    cards, figure = update_household("2025-06-02", "2025-06-02", "light", alpha)
+    assert "24.0 kWh" in str(cards)  # one day of consumption
+    bars = {t.name: t for t in figure.data}
+    assert len(bars["Consumption"].x) == 96  # one day at 15 minutes
+    assert min(bars["Consumption"].y) < 0 <= min(bars["PV generation"].y)  # use drawn below zero
+    assert str(bars["Consumption"].x[0]).startswith("2025-06-02T00:00") or str(bars["Consumption"].x[0]).startswith(
+        "2025-06-02 00:00")  # local time on the axis
+    _cards, two_days = update_household("2025-06-02", "2025-06-03", "light", alpha)
+    assert len({t.name: t for t in two_days.data}["Consumption"].x) == 192
+    assert "Alpha" in str(layout(household_id=str(alpha)))
+
+
+def test_household_page_for_an_unknown_id_says_so(dash_app, db_url):
+    from pages.household import layout
+
+    assert "Household not found" in str(layout(household_id="999"))
+    assert "Household not found" in str(layout(household_id="abc"))

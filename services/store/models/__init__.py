@@ -26,4 +26,32 @@ from services.store.models.readings import (
     Series,
 )
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+__all__ = [
+    "Base",
+    "Battery",
+    "DEVICE_KINDS",
+    "DailyEnergy",
+    "Device",
+    "ENERGY_QUANTITIES",
+    "Forecast",
+    "ForecastBacktest",
+    "ForecastModel",
+    "ForecastValue",
+    "Household",
+    "IngestionBatch",
+    "IngestionMapping",
+    "IngestionRejection",
+    "OptimizationRun",
+    "PVSystem",
+    "QUANTITY_UNITS",
+    "Reading",
+    "ReadingRollup",
+    "ScheduleStep",
+    "Series",
+    "Tariff",
+    "TariffPeriod",
+    "TariffPrice",
+    "WeatherRecord",
+    "WeatherSite",
+    "utcnow",
+]
