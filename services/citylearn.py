@@ -137,42 +137,61 @@ def read_prices(data_dir: Path = DEFAULT_DATA_DIR) -> pd.Series:
 
 
 def derive_tou_tariff(prices: pd.Series, name: str = TARIFF_NAME, currency: str = CURRENCY) -> TouDerivation:
-    """A time-of-use tariff from an hourly price series [currency/kWh] indexed by hour start.
+    """A seasonal time-of-use tariff from an hourly price series [currency/kWh] indexed by hour start.
 
-    Hours and weekdays are read on the index's own clock. For each (weekday, hour) the
-    price holding there most often is kept; the price of the most (weekday, hour) cells
-    becomes the tariff's default ``import_price``, and every run of consecutive hours at
-    another price becomes a period (runs across midnight become one wrapping period;
-    the same run on several weekdays, one period with those weekdays).
+    Hours, weekdays and months are read on the index's own clock. For each month and
+    (weekday, hour) the price holding there most often is kept; months with the same
+    weekly pattern form a season. The most frequent price of the series becomes the
+    tariff's default ``import_price``, and every run of consecutive hours at another price
+    becomes a period of its season (runs across midnight become one wrapping period; the
+    same run on several weekdays, one period with those weekdays).
     """
     if prices.empty:
         raise ValueError("an empty price series has no tariff to derive")
-    local = prices.index
-    table = (
-        pd.DataFrame({"weekday": local.day_of_week, "hour": local.hour, "price": prices.to_numpy()})
-        .groupby(["weekday", "hour"])["price"]
-        .agg(lambda s: s.value_counts().sort_index().idxmax())  # most frequent; ties: the lower price
-        .unstack("hour")
-        .reindex(index=range(7), columns=range(24))
-    )
-    default = float(pd.Series(table.to_numpy().ravel()).dropna().value_counts().sort_index().idxmax())
-    windows: dict[tuple[int, int, float], int] = {}
-    for weekday in range(7):
-        for start, end, price in _runs(table.loc[weekday].fillna(default).to_numpy(), default):
-            windows[(start, end, price)] = windows.get((start, end, price), 0) | (1 << weekday)
+    index = prices.index
+    frame = pd.DataFrame({"month": index.month, "weekday": index.day_of_week, "hour": index.hour,
+                          "price": prices.to_numpy()})
+    default = float(frame["price"].value_counts().sort_index().idxmax())  # ties: the lower price
+    seasons: list[tuple[int, np.ndarray]] = []  # (month mask, 7 x 24 price table)
+    for month, rows in frame.groupby("month"):
+        table = _weekly_table(rows, default)
+        for i, (mask, seen) in enumerate(seasons):
+            if np.array_equal(seen, table):
+                seasons[i] = (mask | (1 << (month - 1)), seen)
+                break
+        else:
+            seasons.append((1 << (month - 1), table))
+    windows: dict[tuple[int, int, int, float], int] = {}
+    for months, table in seasons:
+        for weekday in range(7):
+            for start, end, price in _runs(table[weekday], default):
+                key = (months, start, end, price)
+                windows[key] = windows.get(key, 0) | (1 << weekday)
     periods = [
         TariffPeriodInput(
             name=f"{'peak' if price > default else 'off-peak'} {price:g}",
             start_minute=start * 60, end_minute=(end if end <= 24 else end - 24) * 60, weekdays=days,
-            import_price=price,
+            months=months, import_price=price,
         )
-        for (start, end, price), days in sorted(windows.items(), key=lambda w: (w[0][0], -w[1]))
+        for (months, start, end, price), days in sorted(windows.items(), key=lambda w: (w[0][1], w[0][0], -w[1]))
     ]
     tariff = TariffInput(name=name, kind="tou" if periods else "flat", currency=currency,
                          import_price=default, periods=periods)
-    modelled = table.to_numpy()[local.day_of_week, local.hour]
+    season_of = {m: table for mask, table in seasons for m in range(1, 13) if mask & (1 << (m - 1))}
+    modelled = np.array([season_of[m][d, h] for m, d, h in zip(index.month, index.day_of_week, index.hour)])
     share = float(np.isclose(modelled, prices.to_numpy()).mean())
     return TouDerivation(tariff=tariff, reproduced_share=share)
+
+
+def _weekly_table(rows: pd.DataFrame, default: float) -> np.ndarray:
+    """7 x 24 prices: the most frequent price of each (weekday, hour), ``default`` where none."""
+    table = (
+        rows.groupby(["weekday", "hour"])["price"]
+        .agg(lambda s: s.value_counts().sort_index().idxmax())
+        .unstack("hour")
+        .reindex(index=range(7), columns=range(24))
+    )
+    return table.fillna(default).to_numpy()
 
 
 def import_citylearn(data_dir: Path | None = None, *, replace: bool = False) -> CityLearnImport:

@@ -22,12 +22,14 @@ from services.store.models import Tariff, TariffPrice
 @dataclass(frozen=True)
 class PeriodSpec:
     """A time-of-use window in local time: minutes after midnight ``[start, end)``, wrapping past
-    midnight when ``end <= start``; ``weekdays`` bit 0 = Monday ... bit 6 = Sunday."""
+    midnight when ``end <= start``; ``weekdays`` bit 0 = Monday ... bit 6 = Sunday; ``months``
+    bit 0 = January ... bit 11 = December (a seasonal tariff has periods for some months only)."""
 
     start_minute: int
     end_minute: int
     weekdays: int
     import_price: float  # currency/kWh
+    months: int = 0xFFF
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def load_tariff_spec(
     if tariff is None:
         raise LookupError(f"tariff {tariff_id} does not exist")
     periods = tuple(
-        PeriodSpec(p.start_minute, p.end_minute, p.weekdays, p.import_price) for p in tariff.periods
+        PeriodSpec(p.start_minute, p.end_minute, p.weekdays, p.import_price, p.months) for p in tariff.periods
     )
     prices = None
     if tariff.kind == "dynamic":
@@ -94,13 +96,15 @@ def import_prices(tariff: TariffSpec, index: pd.DatetimeIndex, tz: str) -> pd.Se
         local = index.tz_convert(tz)
         minute = (local.hour * 60 + local.minute).to_numpy()
         weekday_bit = 1 << local.day_of_week.to_numpy()
+        month_bit = 1 << (local.month.to_numpy() - 1)
         assigned = np.zeros(len(index), dtype=bool)
         for period in tariff.periods:
             if period.end_minute > period.start_minute:
                 in_window = (minute >= period.start_minute) & (minute < period.end_minute)
             else:  # wraps past midnight
                 in_window = (minute >= period.start_minute) | (minute < period.end_minute)
-            hit = in_window & ((weekday_bit & period.weekdays) != 0) & ~assigned
+            on_day = ((weekday_bit & period.weekdays) != 0) & ((month_bit & period.months) != 0)
+            hit = in_window & on_day & ~assigned
             prices[hit] = period.import_price
             assigned |= hit
     elif tariff.kind == "dynamic" and tariff.prices is not None and len(tariff.prices):

@@ -37,6 +37,7 @@ MAX_HOUSEHOLD_KW = 1000.0
 #: Import/export prices above this [currency/kWh] are most likely cents.
 MAX_PLAUSIBLE_PRICE = 5.0
 ALL_WEEKDAYS = 0b1111111  # bit 0 = Monday ... bit 6 = Sunday
+ALL_MONTHS = 0xFFF  # bit 0 = January ... bit 11 = December
 MINUTES_PER_DAY = 1440
 
 
@@ -304,12 +305,14 @@ class HouseholdInput(_Input):
 class TariffPeriodInput(_Input):
     """A time-of-use window in local time: ``import_price`` [currency/kWh] from ``start_minute`` to
     ``end_minute`` (minutes after midnight, end exclusive, 1440 = midnight; an end before the start
-    wraps past midnight) on the weekdays set in ``weekdays`` (bit 0 = Monday ... bit 6 = Sunday)."""
+    wraps past midnight) on the weekdays set in ``weekdays`` (bit 0 = Monday ... bit 6 = Sunday) in the
+    months set in ``months`` (bit 0 = January ... bit 11 = December)."""
 
     name: str = Field("peak", min_length=1, max_length=40)
     start_minute: int = Field(ge=0, lt=MINUTES_PER_DAY)
     end_minute: int = Field(ge=0, le=MINUTES_PER_DAY)
     weekdays: int = Field(ALL_WEEKDAYS, ge=1, le=ALL_WEEKDAYS)
+    months: int = Field(ALL_MONTHS, ge=1, le=ALL_MONTHS)
     import_price: float
 
     @field_validator("import_price")

@@ -44,3 +44,12 @@ def test_dynamic_prices_hold_for_their_hour_and_fall_back_when_missing():
 def test_naive_index_is_refused():
     with pytest.raises(ValueError, match="timezone-aware"):
         import_prices(flat_tariff(0.3), pd.date_range("2025-01-01", periods=2, freq="h"), "UTC")
+
+
+def test_seasonal_periods_apply_only_in_their_months():
+    summer_peak = PeriodSpec(16 * 60, 21 * 60, ALL_DAYS, 0.54, months=0b000111100000)  # June-September
+    winter_peak = PeriodSpec(16 * 60, 21 * 60, ALL_DAYS, 0.50, months=0b111000011111)
+    tou = TariffSpec(kind="tou", currency="USD", import_price=0.21, export_price=0.0,
+                     periods=(summer_peak, winter_peak))
+    at = pd.DatetimeIndex(["2025-07-15 17:00", "2025-12-15 17:00", "2025-07-15 12:00"]).tz_localize("America/Los_Angeles")
+    assert import_prices(tou, at.tz_convert("UTC"), "America/Los_Angeles").tolist() == [0.54, 0.50, 0.21]

@@ -48,7 +48,8 @@ class Tariff(Base):
 class TariffPeriod(Base):
     """A time-of-use period: ``import_price`` applies from ``start_minute`` to ``end_minute``
     (minutes after local midnight, end exclusive; ``end_minute`` < ``start_minute`` wraps past
-    midnight) on the weekdays set in ``weekdays`` (bit 0 = Monday ... bit 6 = Sunday)."""
+    midnight) on the weekdays set in ``weekdays`` (bit 0 = Monday ... bit 6 = Sunday) of the months
+    set in ``months`` (bit 0 = January ... bit 11 = December; seasonal tariffs)."""
 
     __tablename__ = "tariff_periods"
 
@@ -58,6 +59,7 @@ class TariffPeriod(Base):
     start_minute: Mapped[int] = mapped_column(sa.Integer)
     end_minute: Mapped[int] = mapped_column(sa.Integer)
     weekdays: Mapped[int] = mapped_column(sa.Integer, default=0b1111111)
+    months: Mapped[int] = mapped_column(sa.Integer, default=0xFFF, server_default="4095")
     import_price: Mapped[float] = mapped_column(sa.Float, doc="currency/kWh")
 
     tariff: Mapped[Tariff] = relationship(back_populates="periods")
