@@ -43,6 +43,8 @@ def navbar() -> dbc.Navbar:
             ],
             fluid=True,
         ),
+        color="body-tertiary",
+        dark=False,
         className="mb-3 border-bottom app-navbar",
         sticky="top",
     )
