@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import sqlalchemy as sa
 
-from services.flows import DAILY_COLUMN_OF, energy_flows
+from services.flows import DAILY_COLUMN_OF, energy_flows_by_household
 from services.store.db import session_scope
 from services.store.models import DailyEnergy, Household
 from services.tariffs import TariffSpec, flat_tariff, import_prices, load_tariff_spec
@@ -57,7 +57,8 @@ def daily_energy_from_flows(flows: pd.DataFrame, tz: str, tariff: TariffSpec) ->
     columns = list(DAILY_COLUMNS.values()) + ["import_cost", "export_revenue"]
     if flows.empty:
         return pd.DataFrame(columns=columns, index=pd.Index([], name="day"))
-    frame = flows.reindex(columns=list(DAILY_COLUMNS), fill_value=0.0).fillna(0.0)
+    frame = flows.reindex(columns=list(DAILY_COLUMNS))
+    frame = frame[frame.notna().any(axis=1)].fillna(0.0)  # a day without any reading gets no row
     frame = frame.rename(columns=DAILY_COLUMNS)
     prices = import_prices(tariff, frame.index, tz)
     frame["import_cost"] = frame["import_kwh"] * prices.to_numpy()
@@ -69,42 +70,78 @@ def daily_energy_from_flows(flows: pd.DataFrame, tz: str, tariff: TariffSpec) ->
 
 
 def refresh_daily_energy(household_ids: list[int], start: datetime | None = None,
-                         end: datetime | None = None) -> int:
+                         end: datetime | None = None, url: str | None = None) -> int:
     """Recompute ``daily_energy`` for the given households, optionally only for readings in ``[start, end)``.
 
-    Days touched by the window are recomputed whole (the window is widened to local
-    day boundaries), so a partial refresh never leaves a half-counted day.
+    Days touched by the window are recomputed whole (the window is widened to each
+    household's local day boundaries), so a partial refresh never leaves a half-counted day.
+    Readings are summed in SQL, one query per bucket size for all households at once.
     Returns the number of daily rows written.
     """
+    with session_scope(url) as session:
+        homes = {h.id: (h.timezone, h.tariff_id) for h in
+                 session.scalars(sa.select(Household).where(Household.id.in_(list(household_ids))))}
+    windows = {hid: _day_window(ZoneInfo(tz), start, end) for hid, (tz, _) in homes.items()}
+    by_bucket: dict[int, list[int]] = {}
+    for hid, (tz, _) in homes.items():
+        by_bucket.setdefault(bucket_seconds_for(tz), []).append(hid)
     written = 0
-    for household_id in household_ids:
-        with session_scope() as session:
-            household = session.get(Household, household_id)
-            if household is None:
-                continue
-            tz = household.timezone
-            tariff_id = household.tariff_id
-        zone = ZoneInfo(tz)
-        lo = _local_midnight_before(start, zone) if start else None
-        hi = _local_midnight_after(end, zone) if end else None
-        flows = energy_flows(household_id, bucket_seconds_for(tz), lo, hi)
-        with session_scope() as session:
-            tariff = load_tariff_spec(session, tariff_id, lo, hi) if tariff_id else NO_TARIFF
-            daily = daily_energy_from_flows(flows, tz, tariff)
-            delete = sa.delete(DailyEnergy).where(DailyEnergy.household_id == household_id)
-            if lo is not None:
-                delete = delete.where(DailyEnergy.day >= lo.astimezone(zone).date())
-            if hi is not None:
-                delete = delete.where(DailyEnergy.day < hi.astimezone(zone).date())
-            session.execute(delete)
-            records = [
-                {"household_id": household_id, "day": day, **{k: float(v) for k, v in row.items()}}
-                for day, row in daily.iterrows()
-            ]
-            if records:
-                session.execute(sa.insert(DailyEnergy), records)
-            written += len(records)
+    for bucket_s, ids in by_bucket.items():
+        lows = [windows[h][0] for h in ids]
+        highs = [windows[h][1] for h in ids]
+        lo = None if any(x is None for x in lows) else min(lows)
+        hi = None if any(x is None for x in highs) else max(highs)
+        flows = energy_flows_by_household(ids, bucket_s, lo, hi, url)
+        with session_scope(url) as session:
+            for hid in ids:
+                tz, tariff_id = homes[hid]
+                written += _write_days(session, hid, tz, tariff_id, flows.get(hid, pd.DataFrame()), *windows[hid])
     return written
+
+
+def store_daily_energy(flows_by_household: dict[int, pd.DataFrame], url: str | None = None) -> int:
+    """Replace all ``daily_energy`` rows of these households with the days of flows already in hand.
+
+    For callers that hold a household's complete energy flows (the demo loader), so the
+    readings they just wrote need not be summed again in SQL. ``flows_by_household`` maps a
+    household id to a frame indexed by UTC interval start with energy-quantity columns [kWh]
+    (NaN = no reading). Returns the number of daily rows written.
+    """
+    with session_scope(url) as session:
+        homes = {h.id: (h.timezone, h.tariff_id) for h in
+                 session.scalars(sa.select(Household).where(Household.id.in_(list(flows_by_household))))}
+        return sum(_write_days(session, hid, tz, tariff_id, flows_by_household[hid], None, None)
+                   for hid, (tz, tariff_id) in homes.items())
+
+
+def _write_days(session, household_id: int, tz: str, tariff_id: int | None, flows: pd.DataFrame,
+                lo: datetime | None, hi: datetime | None) -> int:
+    """Replace the household's daily rows for the local days in ``[lo, hi)`` with those of ``flows``."""
+    zone = ZoneInfo(tz)
+    if lo is not None and not flows.empty:
+        flows = flows[(flows.index >= lo) & (flows.index < hi)] if hi is not None else flows[flows.index >= lo]
+    tariff = load_tariff_spec(session, tariff_id, lo, hi) if tariff_id else NO_TARIFF
+    daily = daily_energy_from_flows(flows, tz, tariff)
+    delete = sa.delete(DailyEnergy).where(DailyEnergy.household_id == household_id)
+    if lo is not None:
+        delete = delete.where(DailyEnergy.day >= lo.astimezone(zone).date())
+    if hi is not None:
+        delete = delete.where(DailyEnergy.day < hi.astimezone(zone).date())
+    session.execute(delete)
+    records = [
+        {"household_id": household_id, "day": day, **{k: float(v) for k, v in row.items()}}
+        for day, row in zip(daily.index, daily.to_dict("records"))
+    ]
+    if records:
+        session.execute(sa.insert(DailyEnergy), records)
+    return len(records)
+
+
+def _day_window(zone: ZoneInfo, start: datetime | None, end: datetime | None):
+    """``[start, end)`` widened to local midnights (None stays open)."""
+    lo = _local_midnight_before(start, zone) if start else None
+    hi = _local_midnight_after(end, zone) if end else None
+    return lo, hi
 
 
 def _local_midnight_before(instant: datetime, zone: ZoneInfo) -> datetime:

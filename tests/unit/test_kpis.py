@@ -1,6 +1,6 @@
 """Daily rollups and portfolio KPIs on hand-made series a person can check."""
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from services import kpis
 from services.rollups import daily_energy_from_flows, refresh_daily_energy
 from services.store.db import session_scope
-from services.store.models import DailyEnergy, Tariff, TariffPeriod
+from services.store.models import DailyEnergy, Reading, Tariff, TariffPeriod
 from services.tariffs import flat_tariff
 from tests.factories import add_household, add_series
 
@@ -74,3 +74,22 @@ def test_resolve_period_presets_anchor_on_last_data_day():
     assert kpis.resolve_period("all", available) == available
     with pytest.raises(ValueError, match="unknown period"):
         kpis.resolve_period("fortnight", available)
+
+
+def test_partial_refresh_recomputes_whole_local_days_and_nothing_else(db_url):
+    start = datetime(2025, 6, 1, 22, 0, tzinfo=timezone.utc)  # 2 June 00:00 in Berlin
+    with session_scope() as s:
+        hh = add_household(s, "A", "Europe/Berlin")
+        series = add_series(s, hh.id, "load", start, [0.25] * 192)  # 2 and 3 June
+        hid, sid = hh.id, series.id
+    refresh_daily_energy([hid])
+    with session_scope() as s:  # change one reading on each day
+        for ts in (start + timedelta(hours=1), start + timedelta(hours=25)):
+            s.execute(sa.update(Reading).where(Reading.series_id == sid, Reading.ts == ts).values(value=1.25))
+    # a window of one quarter hour on 3 June (local) refreshes that whole day only
+    touched = start + timedelta(hours=25)
+    assert refresh_daily_energy([hid], touched, touched + timedelta(minutes=15)) == 1
+    with session_scope() as s:
+        days = dict(s.execute(sa.select(DailyEnergy.day, DailyEnergy.load_kwh)).all())
+    assert days[date(2025, 6, 2)] == pytest.approx(24.0)  # untouched, still the old sum
+    assert days[date(2025, 6, 3)] == pytest.approx(25.0)  # whole day recomputed with the change
