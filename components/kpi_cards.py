@@ -16,7 +16,7 @@ def kpi_card(card_id: str, label: str, value: str, formula: str, note: str | Non
             html.Span(label, id=label_id, className="kpi-help", tabIndex=0),
             className="kpi-label",
         ),
-        html.Div(value, className="kpi-value", id=card_id),
+        html.Div(_value_with_unit(value), className="kpi-value", id=card_id),
     ]
     if note:
         body.append(html.Small(note, className="text-body-secondary"))
@@ -25,8 +25,16 @@ def kpi_card(card_id: str, label: str, value: str, formula: str, note: str | Non
             dbc.Card(dbc.CardBody(body), className="kpi-card h-100 shadow-sm"),
             dbc.Tooltip(formula, target=label_id, placement="bottom"),
         ],
-        xs=6, md=4, xl=True, className="mb-3",
+        xs=6, md=4, xl=True,
     )
+
+
+def _value_with_unit(value: str) -> list:
+    """``"9,093 kWh"`` as the number and a smaller unit, so seven cards fit on one row."""
+    number, _, unit = value.rpartition(" ")
+    if not number:
+        return [value]
+    return [number, html.Span(f" {unit}", className="kpi-unit")]
 
 
 def empty_state(title: str, message: str, action: html.A | None = None) -> html.Div:

@@ -65,7 +65,7 @@ def layout(household_id: str | None = None, **_kwargs):
                 ],
                 className="align-items-center g-2 mb-2",
             ),
-            dcc.Loading(dbc.Row(id=ids.HOUSEHOLD_KPIS, className="g-3"), type="dot"),
+            dcc.Loading(dbc.Row(id=ids.HOUSEHOLD_KPIS, className="g-3 mb-3"), type="dot"),
             dbc.Card(
                 dcc.Loading(dcc.Graph(id=ids.HOUSEHOLD_FLOWS, figure=empty_figure("Loading…"),
                                       config={"displaylogo": False}, style={"height": "420px"})),

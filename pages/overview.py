@@ -75,7 +75,7 @@ def layout(**_kwargs):
                 className="align-items-center mb-2 g-2",
             ),
             html.P(id=ids.OVERVIEW_PERIOD_NOTE, className="text-body-secondary"),
-            dcc.Loading(dbc.Row(id=ids.OVERVIEW_KPIS, className="g-3"), type="dot"),
+            dcc.Loading(dbc.Row(id=ids.OVERVIEW_KPIS, className="g-3 mb-3"), type="dot"),
             dbc.Card(
                 dcc.Loading(dcc.Graph(id=ids.OVERVIEW_TREND, figure=empty_figure("Loading…"),
                                       config={"displaylogo": False}, style={"height": "360px"})),
@@ -91,8 +91,8 @@ def layout(**_kwargs):
 def _column_defs(currency: str) -> list[dict]:
     kwh = {"function": "params.value == null ? '—' : d3.format(',.0f')(params.value)"}
     pct = {"function": "params.value == null ? '—' : d3.format('.0%')(params.value)"}
-    money = {"function": f"params.value == null ? '—' : d3.format(',.2f')(params.value) + ' {currency}'"}
-    num = {"type": "numericColumn"}
+    money = {"function": "params.value == null ? '—' : d3.format(',.2f')(params.value)"}
+    num = {"type": "numericColumn", "minWidth": 125}
     return [
         {"field": "name", "headerName": "Household", "cellRenderer": "markdown", "pinned": "left", "minWidth": 200,
          "linkTarget": "_self"},

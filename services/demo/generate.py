@@ -97,7 +97,7 @@ def generate_portfolio(n_households: int, seed: int, end: date | datetime | str,
     days : int
         Length of the period [days]; 365 by default, shorter for tests.
     """
-    end_ts = _utc_midnight(end)
+    end_ts = _local_midnight(end)
     index = period_index(end_ts, days)
     specs = build_households(n_households, seed)
     sites = tuple(dict.fromkeys(s.site for s in specs))
@@ -118,10 +118,16 @@ def generate_portfolio(n_households: int, seed: int, end: date | datetime | str,
     )
 
 
-def _utc_midnight(end: date | datetime | str) -> pd.Timestamp:
-    ts = pd.Timestamp(end)
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts.normalize()
+#: Every demo site keeps Central European time, so the year ends at a midnight that is local for all.
+PORTFOLIO_TZ = "Europe/Berlin"
+
+
+def _local_midnight(end: date | datetime | str) -> pd.Timestamp:
+    """Midnight starting day ``end`` in the portfolio's time zone, in UTC: the data's last day is whole."""
+    day = pd.Timestamp(end)
+    if day.tzinfo is not None:
+        day = day.tz_convert(PORTFOLIO_TZ).tz_localize(None)
+    return day.normalize().tz_localize(PORTFOLIO_TZ).tz_convert("UTC")
 
 
 def _pv_and_load(spec: HouseholdSpec, weather: SiteWeather, seed: int,
