@@ -1,0 +1,225 @@
+"""Checks of optimization inputs, with messages a person can act on.
+
+Each function returns one :class:`~services.validation.FieldProblem` per wrong
+field (a dotted path such as ``battery.charge_efficiency``), so a form can show
+it next to the field and the REST API can return it as a field-level reason.
+Messages name the value, the allowed range and, where a unit slip is likely
+(percent for a fraction, EUR/MWh or cents for EUR/kWh, W for kW), the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from typing import TYPE_CHECKING, Literal, get_args
+
+import numpy as np
+
+from services.validation import (
+    MAX_HOUSEHOLD_KW,
+    MAX_HOUSEHOLD_KWH,
+    MAX_PLAUSIBLE_PRICE,
+    FieldProblem,
+    ValidationProblem,
+    check_fraction,
+    check_positive,
+    check_time_zone,
+)
+
+if TYPE_CHECKING:
+    from services.optimization.problem import BatteryParams, GridParams, Prices, ScheduleRequest
+
+Objective = Literal["cost", "self_consumption", "peak"]
+Terminal = Literal["at_least_initial", "free", "value"]
+#: Step lengths the schedule supports [h]: 5, 15, 30 and 60 minutes.
+STEP_HOURS = (5 / 60, 0.25, 0.5, 1.0)
+
+
+def raise_problems(problems: list[FieldProblem]) -> None:
+    """Raise them together as one :class:`ValidationProblem`, if there are any."""
+    if problems:
+        raise ValidationProblem(problems)
+
+
+def frozen_array(value) -> np.ndarray:
+    """A read-only 1-D float copy of a scalar or a sequence."""
+    array = np.array(value, dtype=float, copy=True).reshape(-1) if np.ndim(value) else np.array([float(value)])
+    array.setflags(write=False)
+    return array
+
+
+def battery_problems(b: BatteryParams, at: str) -> list[FieldProblem]:
+    out: list[FieldProblem] = []
+
+    def add(name: str, message: str | None) -> None:
+        if message:
+            out.append(FieldProblem(f"{at}.{name}", message))
+
+    if b.capacity_kwh != 0:  # 0 = no battery, a valid point of a sizing sweep
+        add(
+            "capacity_kwh",
+            check_positive("Battery capacity", b.capacity_kwh, "kWh", absurd_above=MAX_HOUSEHOLD_KWH, small_unit="Wh"),
+        )
+    for name, label in (("max_charge_kw", "Maximum charge power"), ("max_discharge_kw", "Maximum discharge power")):
+        value = getattr(b, name)
+        if value != 0:
+            add(name, check_positive(label, value, "kW", absurd_above=MAX_HOUSEHOLD_KW, small_unit="W"))
+    add("charge_efficiency", check_fraction("Charge efficiency", b.charge_efficiency, allow_zero=False))
+    add("discharge_efficiency", check_fraction("Discharge efficiency", b.discharge_efficiency, allow_zero=False))
+    add("soc_min", check_fraction("Minimum state of charge", b.soc_min, allow_zero=True))
+    add("soc_max", check_fraction("Maximum state of charge", b.soc_max, allow_zero=True))
+    if not out and b.soc_min >= b.soc_max:
+        add("soc_min", f"Minimum state of charge ({b.soc_min:g}) must be below the maximum ({b.soc_max:g})")
+    if not 0 <= b.self_discharge_per_h < 1:
+        add(
+            "self_discharge_per_h",
+            "Self-discharge must be a fraction of the stored energy per hour, from 0 to below 1, "
+            f"got {b.self_discharge_per_h:g}"
+            + (f": did you mean {b.self_discharge_per_h / 100:g}?" if 1 <= b.self_discharge_per_h <= 100 else ""),
+        )
+    if b.wear_cost_per_kwh < 0 or b.wear_cost_per_kwh > MAX_PLAUSIBLE_PRICE:
+        add(
+            "wear_cost_per_kwh",
+            f"Wear cost must be from 0 to {MAX_PLAUSIBLE_PRICE:g} currency per kWh discharged, "
+            f"got {b.wear_cost_per_kwh:g}",
+        )
+    if not out and b.initial_soc_kwh is not None and not (b.min_kwh - 1e-9 <= b.initial_soc_kwh <= b.max_kwh + 1e-9):
+        hint = ""
+        if 0 < b.initial_soc_kwh <= 1 and b.min_kwh <= b.initial_soc_kwh * b.capacity_kwh <= b.max_kwh:
+            hint = f": if {b.initial_soc_kwh:g} is a fraction, that is {b.initial_soc_kwh * b.capacity_kwh:g} kWh"
+        add(
+            "initial_soc_kwh",
+            f"Initial stored energy of {b.initial_soc_kwh:g} kWh is outside the battery's limits "
+            f"{b.min_kwh:g} to {b.max_kwh:g} kWh (soc_min {b.soc_min:g} and soc_max {b.soc_max:g} "
+            f"of {b.capacity_kwh:g} kWh){hint}",
+        )
+    return out
+
+
+def grid_problems(g: GridParams, at: str) -> list[FieldProblem]:
+    out: list[FieldProblem] = []
+    if g.import_limit_kw is not None:
+        message = check_positive("Import limit", g.import_limit_kw, "kW", absurd_above=MAX_HOUSEHOLD_KW, small_unit="W")
+        if message:
+            out.append(FieldProblem(f"{at}.import_limit_kw", message + " (leave it empty for no limit)"))
+    if g.export_limit_kw is not None and g.export_limit_kw != 0:
+        message = check_positive("Export limit", g.export_limit_kw, "kW", absurd_above=MAX_HOUSEHOLD_KW, small_unit="W")
+        if message:
+            out.append(FieldProblem(f"{at}.export_limit_kw", message + " (0 = no export, empty = no limit)"))
+    if not 0 <= g.demand_charge_per_kw <= 1000:
+        out.append(
+            FieldProblem(
+                f"{at}.demand_charge_per_kw",
+                f"Demand charge must be from 0 to 1000 currency per kW of peak import, got {g.demand_charge_per_kw:g}",
+            )
+        )
+    return out
+
+
+def price_problems(p: Prices, at: str) -> list[FieldProblem]:
+    out: list[FieldProblem] = []
+    for name, label in (("import_per_kwh", "Import price"), ("export_per_kwh", "Export price")):
+        values = getattr(p, name)
+        missing = np.flatnonzero(~np.isfinite(values))
+        if len(missing):
+            out.append(
+                FieldProblem(
+                    f"{at}.{name}",
+                    f"{label} has {len(missing)} missing or infinite values (first at step {missing[0]}): fill them in",
+                )
+            )
+            continue
+        too_big = np.flatnonzero(np.abs(values) > MAX_PLAUSIBLE_PRICE)
+        if len(too_big):
+            v = values[too_big[0]]
+            out.append(
+                FieldProblem(
+                    f"{at}.{name}",
+                    f"{label} must be in currency per kWh, got {v:g} at step {too_big[0]}: "
+                    f"divide a price per MWh by 1000 ({v / 1000:g}) or cents by 100 ({v / 100:g})",
+                )
+            )
+    return out
+
+
+def _series_problems(values: np.ndarray, name: str, label: str, steps: int) -> list[FieldProblem]:
+    if len(values) != steps:
+        return [
+            FieldProblem(name, f"{label} has {len(values)} values but the load has {steps}: give one value per step")
+        ]
+    missing = np.flatnonzero(~np.isfinite(values))
+    if len(missing):
+        return [
+            FieldProblem(
+                name,
+                f"{label} has {len(missing)} missing values (first at step {missing[0]}): fill them before optimizing",
+            )
+        ]
+    negative = np.flatnonzero(values < 0)
+    if len(negative):
+        return [
+            FieldProblem(name, f"{label} must not be negative [kW], got {values[negative[0]]:g} at step {negative[0]}")
+        ]
+    if values.max(initial=0.0) > MAX_HOUSEHOLD_KW:
+        return [
+            FieldProblem(
+                name, f"{label} reaches {values.max():g} kW, more than a household has: if these are W, divide by 1000"
+            )
+        ]
+    return []
+
+
+def request_problems(r: ScheduleRequest) -> list[FieldProblem]:
+    out: list[FieldProblem] = []
+    steps = len(r.load_kw)
+    if steps == 0:
+        out.append(FieldProblem("load_kw", "The load needs at least one step"))
+    else:
+        out += _series_problems(r.load_kw, "load_kw", "Load", steps)
+        out += _series_problems(r.pv_kw, "pv_kw", "PV", steps)
+    for name in ("import_per_kwh", "export_per_kwh"):
+        n = len(getattr(r.prices, name))
+        if n not in (1, steps):
+            out.append(
+                FieldProblem(
+                    f"prices.{name}", f"There are {n} prices for {steps} steps: give one price per step, or one for all"
+                )
+            )
+    if not any(math.isclose(r.dt_h, h) for h in STEP_HOURS):
+        out.append(
+            FieldProblem(
+                "dt_h",
+                f"Step length must be 5, 15, 30 or 60 minutes (dt_h 0.0833, 0.25, 0.5 or 1), got {r.dt_h:g} h"
+                + (f": did you mean {r.dt_h / 60:g} h ({r.dt_h:g} minutes)?" if r.dt_h in (5, 15, 30, 60) else ""),
+            )
+        )
+    out += _choice_problem("objective", r.objective, get_args(Objective))
+    out += _choice_problem("terminal", r.terminal, get_args(Terminal))
+    if r.terminal == "value" and (r.terminal_value_per_kwh is None or not math.isfinite(r.terminal_value_per_kwh)):
+        out.append(
+            FieldProblem(
+                "terminal_value_per_kwh",
+                "With terminal 'value', say what a kWh left in the battery at the end is worth [currency/kWh]",
+            )
+        )
+    elif r.terminal_value_per_kwh is not None and abs(r.terminal_value_per_kwh) > MAX_PLAUSIBLE_PRICE:
+        out.append(
+            FieldProblem(
+                "terminal_value_per_kwh",
+                f"Value of stored energy must be in currency per kWh, got {r.terminal_value_per_kwh:g}",
+            )
+        )
+    if r.start is not None and (r.start.tzinfo is None or r.start.utcoffset() is None):
+        out.append(FieldProblem("start", "Start time needs a time zone (UTC), e.g. 2024-05-01T00:00:00Z"))
+    message = check_time_zone(r.timezone)
+    if message:
+        out.append(FieldProblem("timezone", message))
+    return out
+
+
+def _choice_problem(name: str, value: str, choices: tuple[str, ...]) -> list[FieldProblem]:
+    if value in choices:
+        return []
+    close = difflib.get_close_matches(str(value), choices, n=1)
+    hint = f": did you mean {close[0]}?" if close else ""
+    return [FieldProblem(name, f"{name.capitalize()} must be one of {', '.join(choices)}, got {value!r}{hint}")]
