@@ -45,7 +45,7 @@ def navbar() -> dbc.Navbar:
         ),
         color="body-tertiary",
         dark=False,
-        className="mb-3 border-bottom app-navbar",
+        className="mb-3 border-bottom app-navbar bg-body-tertiary",
         sticky="top",
     )
 

@@ -32,6 +32,7 @@ def apply_theme(fig: go.Figure, theme: str | None) -> go.Figure:
         plot_bgcolor="rgba(0,0,0,0)",
         margin=dict(l=40, r=16, t=40, b=40),
         font=dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"),
+        modebar=dict(orientation="v"),  # on the right edge, never over the title on a phone
     )
     return fig
 

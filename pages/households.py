@@ -275,7 +275,9 @@ def save_household(n_clicks, editing, values, has_pv, has_battery):
         done = None
     return {
         "is_open": False, "invalid": {p: False for p in FIELD_PATHS}, "feedback": {p: None for p in FIELD_PATHS},
-        "alert_open": False, "alert": None, "alert_color": no_update,
+        # Leave the form's alert as it is: closing it while the modal closes can leave an invisible
+        # modal over the page (seen with reduced motion); opening the form resets the alert anyway.
+        "alert_open": no_update, "alert": no_update, "alert_color": no_update,
         "page_alert": _alert("success", done) if done else _alert("warning", "That household no longer exists."),
         "table": _table(table_rows()),
     }

@@ -94,19 +94,18 @@ def _column_defs(currency: str) -> list[dict]:
     money = {"function": "params.value == null ? '—' : d3.format(',.2f')(params.value)"}
     num = {"type": "numericColumn", "minWidth": 125}
     return [
-        {"field": "name", "headerName": "Household", "cellRenderer": "markdown", "pinned": "left", "minWidth": 200,
-         "linkTarget": "_self"},
+        {"field": "name", "headerName": "Household", "cellRenderer": "markdown", "pinned": "left", "minWidth": 200},
         {"field": "pv_kwp", "headerName": "PV kWp", "valueFormatter": {"function": "d3.format('.1f')(params.value)"}, **num},
         {"field": "battery_kwh", "headerName": "Battery kWh",
          "valueFormatter": {"function": "params.value == null ? '—' : d3.format('.1f')(params.value)"}, **num},
-        {"field": "load_kwh", "headerName": "Consumption kWh", "valueFormatter": kwh, **num},
+        {"field": "load_kwh", "headerName": "Consumption kWh", "valueFormatter": kwh, **num, "minWidth": 150},
         {"field": "pv_kwh", "headerName": "PV kWh", "valueFormatter": kwh, **num},
         {"field": "import_kwh", "headerName": "Import kWh", "valueFormatter": kwh, **num},
         {"field": "export_kwh", "headerName": "Export kWh", "valueFormatter": kwh, **num},
         {"field": "self_consumption", "headerName": "Self-consumption", "valueFormatter": pct,
-         "headerTooltip": kpis.KPI_DEFINITIONS["self_consumption"].formula, **num},
+         "headerTooltip": kpis.KPI_DEFINITIONS["self_consumption"].formula, **num, "minWidth": 160},
         {"field": "self_sufficiency", "headerName": "Self-sufficiency", "valueFormatter": pct,
-         "headerTooltip": kpis.KPI_DEFINITIONS["self_sufficiency"].formula, **num},
+         "headerTooltip": kpis.KPI_DEFINITIONS["self_sufficiency"].formula, **num, "minWidth": 150},
         {"field": "energy_cost", "headerName": f"Cost {currency}", "valueFormatter": money,
          "headerTooltip": kpis.KPI_DEFINITIONS["energy_cost"].formula, **num},
         {"field": "tariff", "headerName": "Tariff"},
