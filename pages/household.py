@@ -11,6 +11,7 @@ from dash import Input, Output, State, callback, dcc, html
 from components import ids
 from components.figures.energy import household_flows_figure
 from components.kpi_cards import empty_state, energy_kpi_cards
+from components.period import day_range_picker
 from components.theme import empty_figure
 from services import households, kpis
 from services.config import get_settings
@@ -51,15 +52,7 @@ def layout(household_id: str | None = None, **_kwargs):
                 [
                     dbc.Col(header, md=True),
                     dbc.Col(
-                        dcc.DatePickerRange(
-                            id=ids.HOUSEHOLD_RANGE,
-                            start_date=start,
-                            end_date=end,
-                            min_date_allowed=available[0],
-                            max_date_allowed=available[1],
-                            display_format="YYYY-MM-DD",
-                            first_day_of_week=1,
-                        ),
+                        day_range_picker(ids.HOUSEHOLD_RANGE, start, end, available),
                         md="auto",
                     ),
                 ],

@@ -12,6 +12,7 @@ from components import ids
 from components.figures.energy import portfolio_energy_figure
 from components.grid import data_grid
 from components.kpi_cards import empty_state, energy_kpi_cards
+from components.period import day_range_picker
 from components.theme import empty_figure
 from services import kpis
 from services.access import visible_household_ids
@@ -51,15 +52,7 @@ def layout(**_kwargs):
                 xs=12, sm="auto",
             ),
             dbc.Col(
-                dcc.DatePickerRange(
-                    id=ids.OVERVIEW_RANGE,
-                    start_date=start,
-                    end_date=end,
-                    min_date_allowed=available[0],
-                    max_date_allowed=available[1],
-                    display_format="YYYY-MM-DD",
-                    first_day_of_week=1,
-                ),
+                day_range_picker(ids.OVERVIEW_RANGE, start, end, available),
                 xs=12, sm="auto",
             ),
         ],

@@ -12,6 +12,26 @@ from tests.factories import add_household, add_series
 START = datetime(2025, 6, 1, 22, 0, tzinfo=timezone.utc)  # 2 June 00:00 in Berlin
 
 
+def kpi_text(component, card_id: str) -> str | None:
+    """The text of the KPI value with id ``card_id`` somewhere in ``component`` (a tree of Dash components)."""
+    if isinstance(component, (list, tuple)):
+        return next((t for t in (kpi_text(c, card_id) for c in component) if t is not None), None)
+    if getattr(component, "id", None) == card_id:
+        return "".join(_texts(component.children))
+    children = getattr(component, "children", None)
+    return None if children is None or isinstance(children, str) else kpi_text(children, card_id)
+
+
+def _texts(node):
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, (list, tuple)):
+        for child in node:
+            yield from _texts(child)
+    elif getattr(node, "children", None) is not None:
+        yield from _texts(node.children)
+
+
 @pytest.fixture
 def two_homes(db_url):
     with session_scope() as s:
@@ -33,9 +53,9 @@ def test_overview_callback_shows_kpis_table_and_figure(dash_app, two_homes):
     from pages.overview import update_overview
 
     cards, figure, rows, note = update_overview("2025-06-02", "2025-06-03", "dark")
-    text = str(cards)
-    assert "144 kWh" in text  # consumption: (24 + 48) kWh x 2 days
-    assert "50 %" in text  # self-consumption (8 - 4) / 8
+    assert kpi_text(cards, "overview-kpi-load_kwh") == "144 kWh"  # consumption: (24 + 48) kWh x 2 days
+    assert kpi_text(cards, "overview-kpi-self_consumption") == "50 %"  # (8 - 4) / 8
+    assert kpi_text(cards, "overview-kpi-energy_cost") == "40.00 EUR"  # 2 x (20 + 48) x 0.30 - 2 x 4 x 0.10
     assert figure.layout.template.layout.paper_bgcolor is not None  # dark template applied
     assert [t.name for t in figure.data] == ["Consumption", "PV generation", "Grid import", "Grid export"]
     assert len(rows) == 2
@@ -66,7 +86,7 @@ def test_household_page_flows_follow_the_period_resolution(dash_app, two_homes):
 
     alpha = two_homes[0]
     cards, figure = update_household("2025-06-02", "2025-06-02", "light", alpha)
-    assert "24.0 kWh" in str(cards)  # one day of consumption
+    assert kpi_text(cards, "household-kpi-load_kwh") == "24.0 kWh"  # one day of consumption
     bars = {t.name: t for t in figure.data}
     assert len(bars["Consumption"].x) == 96  # one day at 15 minutes
     assert min(bars["Consumption"].y) < 0 <= min(bars["PV generation"].y)  # use drawn below zero
