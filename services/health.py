@@ -200,8 +200,13 @@ def check_solver(settings: Settings) -> tuple[Status, str]:
         import highspy
     except ImportError as exc:
         return "down", f"highspy is not installed ({exc}): install requirements.txt"
+    from services.optimization.raw_highs import HIGHS_OPTIONS
+
     h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    # The same options as the optimizer: HiGHS sizes one scheduler per process from the first
+    # solve's "threads", and a later solve asking for another number fails with status error.
+    for key, value in HIGHS_OPTIONS.items():
+        h.setOptionValue(key, value)
     h.setOptionValue("time_limit", CHECK_TIMEOUT_S)
     x = h.addVariable(lb=0, ub=10)
     y = h.addVariable(lb=0, ub=10)

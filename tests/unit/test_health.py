@@ -8,11 +8,15 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 
 from services import health
-from services.config import Settings
+from services.config import PROJECT_ROOT, Settings
 from services.households import create_household
 from services.store.db import migrate
+
+#: The newest migration, which a freshly migrated store is at.
+HEAD = ScriptDirectory(str(PROJECT_ROOT / "migrations")).get_current_head()
 
 HOME = {"name": "Home A", "timezone": "Europe/Berlin", "latitude": 52.5, "longitude": 13.4,
         "pv_systems": [{"kwp": 5.0}]}
@@ -42,7 +46,7 @@ def closed_port() -> int:
 def test_store_ok_reports_revision_and_whether_there_is_data(db_url):
     status, detail = health.check_store(Settings(database_url=db_url))
     assert status == "ok"
-    assert "schema at revision 0001 (newest)" in detail
+    assert f"schema at revision {HEAD} (newest)" in detail
     assert "no households yet" in detail
 
     create_household(HOME)
@@ -76,7 +80,7 @@ def test_store_degraded_without_schema_or_behind_newest_revision(tmp_path):
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0000'"))
     status, detail = health.check_store(Settings(database_url=url))
     assert status == "degraded"
-    assert "schema at revision 0000, newest is 0001" in detail
+    assert f"schema at revision 0000, newest is {HEAD}" in detail
 
 
 # --- solver ----------------------------------------------------------------------------------------
@@ -169,3 +173,18 @@ def test_a_check_that_hangs_is_reported_down(monkeypatch):
 
 def test_default_checks_cover_store_solver_and_workers():
     assert [name for name, _ in health.SERVICE_CHECKS] == ["store", "solver", "background_workers"]
+
+
+def test_the_optimizer_still_solves_after_the_health_check_solved_in_a_thread():
+    """HiGHS sizes one scheduler per process from the first solve: the check must not break later ones."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from services.optimization import BatteryParams, Prices, ScheduleRequest, schedule_battery
+
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(health.check_solver, Settings()).result()[0] == "ok"
+    request = ScheduleRequest(pv_kw=np.zeros(4), load_kw=np.ones(4), prices=Prices(np.array([0.1, 0.1, 0.5, 0.5])),
+                              battery=BatteryParams(capacity_kwh=2, max_charge_kw=1, max_discharge_kw=1), dt_h=1.0)
+    assert schedule_battery(request).status == "optimal"
