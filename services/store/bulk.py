@@ -31,9 +31,9 @@ from sqlalchemy.schema import AddConstraint, DropConstraint
 from services.store.models import Reading
 
 #: Microseconds between the Unix epoch and PostgreSQL's epoch (2000-01-01 UTC).
-_PG_EPOCH_US = 946_684_800 * 1_000_000
-_PGCOPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-_PGCOPY_TRAILER = struct.pack(">h", -1)
+PG_EPOCH_US = 946_684_800 * 1_000_000
+PGCOPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+PGCOPY_TRAILER = struct.pack(">h", -1)
 #: Rows per COPY write: large enough to amortise the call, small enough to bound memory.
 _CHUNK_ROWS = 500_000
 
@@ -80,7 +80,7 @@ def insert_readings(conn: sa.Connection, frame: pd.DataFrame) -> int:
         _copy_readings_binary(conn, series_id, seconds, value)
     elif dialect == "sqlite":
         statement = "INSERT INTO readings (series_id, ts, value) VALUES (?, ?, ?)"
-        with _raw_cursor(conn, statement) as cursor:
+        with raw_cursor(conn, statement) as cursor:
             # In chunks: Python lists of all rows at once would cost ~100 bytes per row.
             for lo in range(0, len(series_id), _CHUNK_ROWS):
                 hi = lo + _CHUNK_ROWS
@@ -150,13 +150,13 @@ def insert_rows(conn: sa.Connection, table: sa.Table | str, frame: pd.DataFrame)
     quoted = ", ".join(f'"{c}"' for c in columns)
     if dialect == "postgresql":
         statement = f'COPY "{name}" ({quoted}) FROM STDIN'
-        with _raw_cursor(conn, statement) as cursor, cursor.copy(statement) as copy:
+        with raw_cursor(conn, statement) as cursor, cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
     elif dialect == "sqlite":
         marks = ", ".join("?" for _ in columns)
         statement = f'INSERT INTO "{name}" ({quoted}) VALUES ({marks})'
-        with _raw_cursor(conn, statement) as cursor:
+        with raw_cursor(conn, statement) as cursor:
             cursor.executemany(statement, rows)
     else:
         raise NotImplementedError(f"bulk insert is not implemented for {dialect!r}")
@@ -179,32 +179,47 @@ def _as_utc(series: pd.Series) -> pd.Series:
 
 def _copy_readings_binary(conn: sa.Connection, series_id: np.ndarray, seconds: np.ndarray,
                           value: np.ndarray) -> None:
-    # PostgreSQL's binary COPY row: int16 field count, then per field int32 length + big-endian
-    # payload (int4 series_id, timestamptz as int64 microseconds since 2000-01-01, float8).
-    # A numpy record array with that layout serialises all rows without a Python loop.
-    row = np.dtype([
-        ("fields", ">i2"), ("len_sid", ">i4"), ("sid", ">i4"),
-        ("len_ts", ">i4"), ("ts", ">i8"), ("len_val", ">i4"), ("val", ">f8"),
-    ])
-    statement = "COPY readings (series_id, ts, value) FROM STDIN (FORMAT BINARY)"
-    with _raw_cursor(conn, statement) as cursor, cursor.copy(statement) as copy:
-        copy.write(_PGCOPY_HEADER)
-        for lo in range(0, len(series_id), _CHUNK_ROWS):
-            hi = min(lo + _CHUNK_ROWS, len(series_id))
+    copy_binary(conn, "readings", [("series_id", "int4", series_id), ("ts", "timestamptz", seconds),
+                                   ("value", "float8", value)])
+
+
+#: numpy layouts of the PostgreSQL types that binary COPY writes here (big-endian).
+_PG_BINARY_TYPES = {"int4": ">i4", "int8": ">i8", "float8": ">f8", "timestamptz": ">i8"}
+
+
+def copy_binary(conn: sa.Connection, table: str, columns: Sequence[tuple[str, str, np.ndarray]],
+                chunk_rows: int = _CHUNK_ROWS) -> int:
+    """``COPY table (...) FROM STDIN (FORMAT BINARY)`` of numpy columns, with no Python per row.
+
+    ``columns`` are ``(name, type, values)`` with type ``int4``, ``int8``, ``float8`` or
+    ``timestamptz`` (values in Unix seconds), all of the same length and without NaN.
+    Each binary row is an int16 field count, then per field an int32 length and the
+    big-endian value; a numpy record array with that layout serialises a chunk at once.
+    Returns the rows written.
+    """
+    layout = [("fields", ">i2")]
+    for i, (_, kind, _) in enumerate(columns):
+        layout += [(f"len{i}", ">i4"), (f"v{i}", _PG_BINARY_TYPES[kind])]
+    row = np.dtype(layout)
+    n = len(columns[0][2]) if columns else 0
+    statement = f"COPY {table} ({', '.join(name for name, _, _ in columns)}) FROM STDIN (FORMAT BINARY)"
+    with raw_cursor(conn, statement) as cursor, cursor.copy(statement) as copy:
+        copy.write(PGCOPY_HEADER)
+        for lo in range(0, n, chunk_rows):
+            hi = min(lo + chunk_rows, n)
             rec = np.empty(hi - lo, dtype=row)
-            rec["fields"] = 3
-            rec["len_sid"] = 4
-            rec["sid"] = series_id[lo:hi]
-            rec["len_ts"] = 8
-            rec["ts"] = seconds[lo:hi] * 1_000_000 - _PG_EPOCH_US
-            rec["len_val"] = 8
-            rec["val"] = value[lo:hi]
+            rec["fields"] = len(columns)
+            for i, (_, kind, values) in enumerate(columns):
+                rec[f"len{i}"] = np.dtype(_PG_BINARY_TYPES[kind]).itemsize
+                chunk = values[lo:hi]
+                rec[f"v{i}"] = chunk * 1_000_000 - PG_EPOCH_US if kind == "timestamptz" else chunk
             copy.write(rec.tobytes())
-        copy.write(_PGCOPY_TRAILER)
+        copy.write(PGCOPY_TRAILER)
+    return n
 
 
 @contextmanager
-def _raw_cursor(conn: sa.Connection, statement: str) -> Iterator:
+def raw_cursor(conn: sa.Connection, statement: str) -> Iterator:
     """A DBAPI cursor on the connection's transaction. Driver errors come out as SQLAlchemy's
     (``IntegrityError`` for a duplicate key), as from ``conn.execute``, so callers catch one kind."""
     dbapi_conn = conn.connection.driver_connection

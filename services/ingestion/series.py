@@ -1,0 +1,122 @@
+"""What a batch needs to know from the store: households (time zone, ratings) and series ids.
+
+Series are created on first sight inside the batch's transaction, so a batch that fails
+leaves no empty series behind. Creation is ``INSERT ... ON CONFLICT DO NOTHING`` on the
+(household, name) key, so two batches creating the same series at once both end up with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from services.store.models import Battery, Household, PVSystem, Series
+
+
+@dataclass(frozen=True)
+class HouseholdFacts:
+    """Per household: IANA ``timezone``, PV peak power [kWp] (NaN without PV), battery capacity [kWh]
+    and charge/discharge power [kW] (NaN without a battery)."""
+
+    timezone: str
+    pv_kwp: float
+    capacity_kwh: float
+    charge_kw: float
+    discharge_kw: float
+
+
+def household_facts(conn: sa.Connection, household_ids: list[int]) -> dict[int, HouseholdFacts]:
+    """Facts of the households that exist among ``household_ids``."""
+    if not household_ids:
+        return {}
+    pv = (sa.select(PVSystem.household_id, sa.func.sum(PVSystem.kwp).label("kwp"))
+          .where(PVSystem.household_id.in_(household_ids)).group_by(PVSystem.household_id).subquery())
+    rows = conn.execute(
+        sa.select(Household.id, Household.timezone, pv.c.kwp, Battery.capacity_kwh, Battery.max_charge_kw,
+                  Battery.max_discharge_kw)
+        .outerjoin(pv, pv.c.household_id == Household.id)
+        .outerjoin(Battery, Battery.household_id == Household.id)
+        .where(Household.id.in_(household_ids))
+    ).all()
+    nan = float("nan")
+    return {
+        int(r[0]): HouseholdFacts(r[1], nan if r[2] is None else float(r[2]), nan if r[3] is None else float(r[3]),
+                                  nan if r[4] is None else float(r[4]), nan if r[5] is None else float(r[5]))
+        for r in rows
+    }
+
+
+@dataclass(frozen=True)
+class KnownSeries:
+    """A series in the store: id, quantity, stored unit and nominal step [s] (None if unknown)."""
+
+    id: int
+    quantity: str
+    unit: str
+    resolution_s: int | None
+
+
+class SeriesResolver:
+    """Series ids by (household id, name), created on first sight; remembers what it has seen.
+
+    In a dry run nothing is created: unknown series get negative placeholder ids.
+    """
+
+    def __init__(self, conn: sa.Connection | None, create: bool = True) -> None:
+        self.conn = conn
+        self.create = create
+        self.known: dict[tuple[int, str], KnownSeries] = {}
+        self._placeholder = 0
+
+    def resolve(self, wanted: pd.DataFrame) -> None:
+        """Look up (and create) the series in ``wanted``: columns household_id, series, quantity,
+        unit (stored), device_id, resolution_s; one row per (household_id, series)."""
+        missing = [(int(h), str(n)) for h, n in zip(wanted["household_id"], wanted["series"])
+                   if (int(h), str(n)) not in self.known]
+        if not missing:
+            return
+        self._load(missing)
+        to_create = wanted[[(int(h), str(n)) not in self.known for h, n in zip(wanted["household_id"], wanted["series"])]]
+        if to_create.empty:
+            return
+        if not self.create or self.conn is None:
+            for row in to_create.itertuples(index=False):
+                self._placeholder -= 1
+                self.known[(int(row.household_id), str(row.series))] = KnownSeries(
+                    self._placeholder, row.quantity, row.unit, _int_or_none(row.resolution_s))
+            return
+        records = [
+            {"household_id": int(r.household_id), "name": str(r.series), "quantity": r.quantity, "unit": r.unit,
+             "device_id": _int_or_none(r.device_id), "resolution_s": _int_or_none(r.resolution_s)}
+            for r in to_create.itertuples(index=False)
+        ]
+        insert = postgresql.insert if self.conn.dialect.name == "postgresql" else sqlite.insert
+        self.conn.execute(insert(Series).values(records).on_conflict_do_nothing(index_elements=["household_id", "name"]))
+        self._load([(r["household_id"], r["name"]) for r in records])
+
+    def get(self, household_id: int, name: str) -> KnownSeries:
+        return self.known[(household_id, name)]
+
+    def _load(self, keys: list[tuple[int, str]]) -> None:
+        by_household: dict[int, list[str]] = {}
+        for household_id, name in keys:
+            by_household.setdefault(household_id, []).append(name)
+        if self.conn is None:
+            return
+        for household_id, names in by_household.items():
+            rows = self.conn.execute(
+                sa.select(Series.id, Series.name, Series.quantity, Series.unit, Series.resolution_s)
+                .where(Series.household_id == household_id, Series.name.in_(names))
+            ).all()
+            for r in rows:
+                self.known[(household_id, r.name)] = KnownSeries(int(r.id), r.quantity, r.unit, r.resolution_s)
+
+
+def _int_or_none(value) -> int | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    return int(value)

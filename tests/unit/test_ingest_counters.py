@@ -1,0 +1,61 @@
+"""Cumulative meter registers to interval energy: increments, resets, rollovers, gaps, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from services.ingestion.counters import register_modulus, registers_to_intervals
+
+T0 = 1_717_200_000  # 2024-06-01 00:00 UTC
+
+
+def _ts(*quarters: int) -> np.ndarray:
+    return np.array([T0 + 900 * q for q in quarters])
+
+
+def test_increments_become_energy_of_the_interval_starting_at_the_earlier_reading():
+    out = registers_to_intervals(_ts(0, 1, 2), np.array([100.0, 100.4, 101.0]))
+    assert out.start_s.tolist() == _ts(0, 1).tolist()
+    assert out.kwh.tolist() == pytest.approx([0.4, 0.6])
+    assert not out.bad.any() and out.events == []
+
+
+def test_rollover_at_the_register_maximum_adds_what_was_left_to_the_top():
+    out = registers_to_intervals(_ts(0, 1, 2), np.array([99999.5, 99999.8, 0.3]), counter_max=99999.9)
+    assert out.kwh.tolist() == pytest.approx([0.3, 0.5])  # 99999.8 -> 100000 -> 0.3
+    assert [e.kind for e in out.events] == ["rollover"]
+
+
+def test_rollover_modulus_inferred_from_the_digits():
+    assert register_modulus(None, np.array([99998.0, 99999.2])) == 100000.0
+    assert register_modulus(99999.9, np.array([])) == 100000.0
+    assert register_modulus(9999, np.array([])) == 10000
+
+
+def test_reset_to_near_zero_counts_from_zero():
+    out = registers_to_intervals(_ts(0, 1, 2), np.array([5230.0, 5231.0, 0.2]))
+    assert out.kwh.tolist() == pytest.approx([1.0, 0.2])
+    assert [e.kind for e in out.events] == ["reset"]
+    assert out.events[0].before == 5231.0
+
+
+def test_a_register_going_backwards_otherwise_is_refused_and_skipped():
+    out = registers_to_intervals(_ts(0, 1, 2, 3), np.array([5230.0, 5100.0, 5231.0, 5232.0]))
+    assert out.bad.tolist() == [False, True, False, False]
+    assert "went backwards from 5230 to 5100 kWh" in out.reasons[0]
+    assert "neither a reset to zero nor a rollover" in out.reasons[0]
+    # The next reading is compared with the last good one: 5230 -> 5231 spans two quarter hours.
+    assert out.start_s.tolist() == _ts(0, 2).tolist()
+    assert out.kwh.tolist() == pytest.approx([1.0, 1.0])
+
+
+def test_a_gap_spreads_the_energy_evenly_over_the_missing_steps():
+    out = registers_to_intervals(_ts(0, 4), np.array([10.0, 12.0]), step_s=900)
+    assert out.start_s.tolist() == _ts(0, 1, 2, 3).tolist()
+    assert out.kwh.tolist() == pytest.approx([0.5] * 4)
+
+
+def test_unsorted_input_is_a_programming_error():
+    with pytest.raises(ValueError, match="sorted by time"):
+        registers_to_intervals(_ts(1, 0), np.array([1.0, 2.0]))
