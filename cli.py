@@ -69,7 +69,7 @@ def register_cli(server: Flask) -> None:
     @click.option("--mapping", "mapping_name", required=True, help="Name of a saved mapping (see mapping-save).")
     @click.option("--household", "household_id", type=int, default=None,
                   help="Household id; overrides the mapping's (one mapping reused for many homes).")
-    @click.option("--chunk-rows", type=click.IntRange(1000, 2_000_000), default=100_000, show_default=True,
+    @click.option("--chunk-rows", type=click.IntRange(1000, 2_000_000), default=50_000, show_default=True,
                   help="Rows read at a time: memory stays bounded by one chunk.")
     def ingest_command(file: str, mapping_name: str, household_id: int | None, chunk_rows: int) -> None:
         """Ingest a CSV, Excel or Parquet FILE through a saved mapping, as one batch, streaming it in chunks."""
@@ -127,3 +127,29 @@ def register_cli(server: Flask) -> None:
             raise click.ClickException(str(exc)) from None
         click.echo(f"CityLearn: {result.created} household(s) created, {result.updated} updated; the tariff "
                    f"reproduces {result.tariff_reproduced_share:.1%} of pricing.csv's hours.")
+
+    @server.cli.command("mqtt-listen")
+    @click.option("--host", default="127.0.0.1", show_default=True, envvar="MQTT_HOST", help="MQTT broker host.")
+    @click.option("--port", type=click.IntRange(1, 65535), default=1883, show_default=True, envvar="MQTT_PORT")
+    @click.option("--topic", "topics", multiple=True, envvar="MQTT_TOPICS",
+                  help="Topic filter, repeatable (default energy/+/+/+ = energy/<household>/<device>/<metric>).")
+    @click.option("--client-id", default="energy-dashboard-ingest", show_default=True, envvar="MQTT_CLIENT_ID",
+                  help="Keep it stable: the broker holds messages for this id while the listener is down.")
+    @click.option("--username", default=None, envvar="MQTT_USERNAME")
+    @click.option("--password", default=None, envvar="MQTT_PASSWORD")
+    @click.option("--batch-size", type=click.IntRange(1, 65535), default=500, show_default=True,
+                  help="Messages per batch at most.")
+    @click.option("--batch-seconds", type=click.FloatRange(0.01, 3600), default=2.0, show_default=True,
+                  help="Longest wait before a batch is written [s].")
+    def mqtt_listen_command(host, port, topics, client_id, username, password, batch_size, batch_seconds) -> None:
+        """Listen to MQTT readings (QoS 1, persistent session) and ingest them in batches until stopped."""
+        import logging
+
+        from services.mqtt_listener import DEFAULT_TOPICS, ListenerConfig, listen
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        config = ListenerConfig(host=host, port=port, topics=tuple(topics) or DEFAULT_TOPICS, client_id=client_id,
+                                username=username, password=password, batch_size=batch_size,
+                                batch_seconds=batch_seconds)
+        click.echo(f"Listening to {', '.join(config.topics)} on {host}:{port} as {client_id} (Ctrl+C stops).")
+        listen(config)

@@ -16,6 +16,7 @@ from services.ingestion.prepare import REGISTER_SUFFIX, prepare_chunk
 from services.ingestion.series import SeriesResolver, household_facts
 from services.ingestion.types import IngestOptions, IngestReport, Rejection
 from services.ingestion.upsert import Applied, Stage
+from services.iot import record_ingest
 from services.store.db import get_engine, session_scope
 from services.store.models import ENERGY_QUANTITIES, IngestionBatch, IngestionRejection, Reading, Series
 
@@ -34,7 +35,12 @@ def run_batch(chunks: Iterable[pd.DataFrame], *, source: str, channel: str, opti
             _close_failed_batch(report)
         raise
     if options.refresh_rollups and touched:
-        _refresh_daily_energy(touched)
+        try:  # derived data: the readings are committed, and these can always be rebuilt from them
+            _refresh_daily_energy(touched)
+            record_ingest(report)  # sensor rollups and devices' last-seen times
+        except Exception:  # noqa: BLE001
+            log.exception("batch %s stored, but its daily energy or rollups were not refreshed", report.batch_id)
+            report.message = (report.message + " Readings stored; daily totals and rollups not yet refreshed.").strip()
     return report
 
 

@@ -1,0 +1,174 @@
+"""The Data page's tables and summaries: batch history, data quality and devices (rows and layout)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from components import ids
+from components.grid import data_grid
+from components.theme import empty_figure
+
+BATCH_COLUMNS = [
+    {"field": "started", "headerName": "Started (UTC)", "minWidth": 150, "sort": "desc"},
+    {"field": "source", "headerName": "Source", "minWidth": 150, "flex": 2, "tooltipField": "message"},
+    {"field": "channel", "headerName": "Channel", "minWidth": 90, "maxWidth": 110},
+    {"field": "status", "headerName": "Status", "minWidth": 90, "maxWidth": 110},
+    {"field": "received", "headerName": "Received", "type": "numericColumn", "minWidth": 100},
+    {"field": "inserted", "headerName": "Inserted", "type": "numericColumn", "minWidth": 100},
+    {"field": "updated", "headerName": "Updated", "type": "numericColumn", "minWidth": 100},
+    {"field": "unchanged", "headerName": "Unchanged", "type": "numericColumn", "minWidth": 110},
+    {"field": "rejected", "headerName": "Rejected", "type": "numericColumn", "minWidth": 100},
+]
+ISSUE_COLUMNS = [
+    {"field": "kind", "headerName": "Check", "minWidth": 100, "maxWidth": 130},
+    {"field": "series", "headerName": "Series", "minWidth": 120, "maxWidth": 200},
+    {"field": "start", "headerName": "From (UTC)", "minWidth": 140, "maxWidth": 170},
+    {"field": "message", "headerName": "Finding", "minWidth": 240, "flex": 3, "wrapText": True, "autoHeight": True},
+]
+DEVICE_COLUMNS = [
+    {"field": "household", "headerName": "Household", "minWidth": 150, "flex": 2},
+    {"field": "name", "headerName": "Device", "minWidth": 130, "flex": 2},
+    {"field": "kind", "headerName": "Kind", "minWidth": 110},
+    # The -emphasis colours keep their contrast in dark mode too.
+    {"field": "status", "headerName": "Status", "minWidth": 100, "cellClassRules": {
+        "text-success-emphasis fw-semibold": "params.value == 'online'",
+        "text-danger-emphasis fw-semibold": "params.value == 'offline'"}},
+    {"field": "last_seen", "headerName": "Last seen (UTC)", "minWidth": 150},
+    {"field": "review", "headerName": "Review", "minWidth": 110, "cellClassRules": {
+        "text-warning-emphasis fw-semibold": "params.value == 'needs review'"}},
+    {"field": "external_id", "headerName": "Id on the wire", "minWidth": 120},
+    {"field": "metrics", "headerName": "Metrics", "minWidth": 150, "flex": 2},
+]
+SELECT_ONE = {"rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True}}
+HIDDEN, SHOWN = {"display": "none"}, {}
+
+
+def batch_rows(batches) -> list[dict[str, Any]]:
+    """Grid rows of :class:`services.batches.BatchSummary` objects."""
+    return [{"id": b.id, "key": str(b.id), "started": _when(b.started_at), "source": b.source, "channel": b.channel,
+             "status": b.status, "received": b.received, "inserted": b.inserted, "updated": b.updated,
+             "unchanged": b.unchanged, "rejected": b.rejected, "message": b.message} for b in batches]
+
+
+def device_rows(devices) -> list[dict[str, Any]]:
+    """Grid rows of :class:`services.iot.DeviceInfo` objects."""
+    return [{"id": d.id, "key": str(d.id), "household_id": d.household_id, "household": d.household_name,
+             "name": d.name, "kind": d.kind.replace("_", " "), "status": d.status,
+             "last_seen": _when(d.last_seen_at) + (f" ({_ago(d.silent_for)} ago)" if d.silent_for else ""),
+             "review": "needs review" if d.needs_review else "confirmed", "external_id": d.external_id or "—",
+             "metrics": ", ".join(d.metrics) or "—"} for d in devices]
+
+
+def issue_rows(issues) -> list[dict[str, Any]]:
+    """Grid rows of :class:`services.quality.Issue` objects."""
+    return [{"kind": i.kind, "series": i.series, "start": _when(i.start), "message": i.message} for i in issues]
+
+
+def quality_summary(counts: dict[str, int], pv_message: str | None) -> html.Div:
+    """Badges with the count of each finding, and the PV verdict in words."""
+    labels = {"gaps": "gaps", "stuck": "stuck periods", "spikes": "spikes", "duplicates": "duplicates",
+              "pv_underperforming": "PV under-performing"}
+    badges = [dbc.Badge(f"{counts.get(k, 0)} {label}", color="danger" if counts.get(k) else "success",
+                        className="me-2 mb-1", pill=True) for k, label in labels.items()]
+    children = [html.Div(badges)]
+    if pv_message:
+        children.append(html.P(pv_message[:1].upper() + pv_message[1:] + ".", className="mb-0 mt-1 small"))
+    return html.Div(children)
+
+
+def upload_card(max_mb: int) -> dbc.Card:
+    """Step 1: the file, with its size limit said up front."""
+    return dbc.Card(dbc.CardBody([
+        html.H2("Upload readings", className="h5"),
+        dcc.Upload(
+            html.Div(["Drag a file here or ", html.A("choose one", href="#")]),
+            id=ids.DATA_UPLOAD, multiple=False, className="data-upload",
+            style={"border": "1px dashed var(--bs-border-color)", "borderRadius": ".5rem", "padding": "1.25rem",
+                   "textAlign": "center"},
+            accept=".csv,.txt,.tsv,.xlsx,.xlsm,.parquet,.pq,text/csv",
+        ),
+        html.P([f"CSV (comma or semicolon, decimal point or comma), Excel or Parquet, up to {max_mb} MB. "
+                "Larger files: ", html.Code("flask --app app ingest FILE --mapping NAME"), "."],
+               id=ids.DATA_UPLOAD_NOTE, className="small text-body-secondary mt-2 mb-0"),
+        dbc.Alert(id=ids.DATA_UPLOAD_ALERT, is_open=False, className="mt-2 mb-0"),
+        dcc.Loading(html.Div(id=ids.DATA_PREVIEW, className="mt-2"), type="dot"),
+    ]), className="mb-3")
+
+
+def history_card(rows: list[dict]) -> dbc.Card:
+    """Batch history with the download of a batch's rejected rows."""
+    grid = data_grid(ids.DATA_BATCHES_GRID, BATCH_COLUMNS, rows, grid_options={**SELECT_ONE, "paginationPageSize": 10,
+                     "paginationPageSizeSelector": False, "tooltipShowDelay": 300}, getRowId="params.data.key")
+    return dbc.Card(dbc.CardBody([
+        html.Div([
+            html.H2("Batch history", className="h5 mb-0 me-auto"),
+            dbc.Button("Refresh", id=ids.DATA_BATCHES_REFRESH, color="secondary", outline=True, size="sm"),
+            dbc.Button("Download rejected rows (CSV)", id=ids.DATA_REJECTIONS_BUTTON, color="secondary",
+                       outline=True, size="sm", disabled=True, title="Select a batch with rejected rows first"),
+            dcc.Download(id=ids.DATA_REJECTIONS_DOWNLOAD),
+        ], className="d-flex flex-wrap gap-2 align-items-center mb-2"),
+        html.Div([html.H2("No batches yet"), html.P("Upload a file above, or send readings to the API or MQTT.")],
+                 id=ids.DATA_BATCHES_EMPTY, className="empty-state", style=HIDDEN if rows else SHOWN),
+        html.Div(grid, style=SHOWN if rows else HIDDEN, id=f"{ids.DATA_BATCHES_GRID}-wrap"),
+    ]), className="mb-3")
+
+
+def quality_card(household_options: list[dict], selected: str | None) -> dbc.Card:
+    """Data-quality results of one household: counts, a timeline of gaps and the findings."""
+    if not household_options:
+        body = [html.H2("Data quality", className="h5"),
+                html.Div([html.H2("No households yet"), html.P("Add households, then bring in their readings.")],
+                         className="empty-state")]
+        return dbc.Card(dbc.CardBody(body), className="mb-3")
+    return dbc.Card(dbc.CardBody([
+        dbc.Row([
+            dbc.Col(html.H2("Data quality", className="h5 mb-0"), xs=12, md=True),
+            dbc.Col([dbc.Label("Household to check", html_for=ids.DATA_QUALITY_HOUSEHOLD, className="visually-hidden"),
+                     dbc.Select(id=ids.DATA_QUALITY_HOUSEHOLD, options=household_options, value=selected)],
+                    xs=12, md=5),
+        ], className="g-2 align-items-center mb-2"),
+        dcc.Loading([
+            html.Div(id=ids.DATA_QUALITY_SUMMARY, className="mb-2"),
+            dcc.Graph(id=ids.DATA_QUALITY_TIMELINE, figure=empty_figure("Choose a household"),
+                      config={"displaylogo": False, "responsive": True}),
+            data_grid(ids.DATA_QUALITY_ISSUES, ISSUE_COLUMNS, [], grid_options={
+                "paginationPageSize": 10, "paginationPageSizeSelector": False,
+                "localeText": {"noRowsToShow": "No problems found in this household's readings."}}),
+        ], type="dot"),
+    ]), className="mb-3")
+
+
+def devices_card(rows: list[dict]) -> dbc.Card:
+    """IoT devices with their status; devices registered from a stream wait for a person to confirm."""
+    grid = data_grid(ids.DATA_DEVICES_GRID, DEVICE_COLUMNS, rows, grid_options={**SELECT_ONE,
+                     "paginationPageSize": 10, "paginationPageSizeSelector": False}, getRowId="params.data.key")
+    return dbc.Card(dbc.CardBody([
+        html.Div([
+            html.H2("Devices", className="h5 mb-0 me-auto"),
+            dbc.Button("Confirm device", id=ids.DATA_DEVICE_CONFIRM, color="primary", outline=True, size="sm",
+                       disabled=True, title="Select a device that needs review"),
+        ], className="d-flex flex-wrap gap-2 align-items-center mb-2"),
+        dbc.Alert(id=ids.DATA_DEVICES_ALERT, is_open=False, dismissable=True),
+        html.Div([html.H2("No devices yet"),
+                  html.P("Devices appear when they first send readings over MQTT (energy/<household>/<device>/"
+                         "<metric>), or with the demo portfolio.")],
+                 id=ids.DATA_DEVICES_EMPTY, className="empty-state", style=HIDDEN if rows else SHOWN),
+        html.Div(grid, style=SHOWN if rows else HIDDEN, id=f"{ids.DATA_DEVICES_GRID}-wrap"),
+    ]), className="mb-3")
+
+
+def _when(instant: datetime | None) -> str:
+    return instant.strftime("%Y-%m-%d %H:%M") if instant else "—"
+
+
+def _ago(delta: timedelta) -> str:
+    minutes = delta.total_seconds() / 60
+    if minutes < 90:
+        return f"{minutes:.0f} min"
+    if minutes < 48 * 60:
+        return f"{minutes / 60:.0f} h"
+    return f"{minutes / 1440:.0f} days"

@@ -1,0 +1,311 @@
+"""The MQTT listener against a real Mosquitto: exactly-once storage across a listener crash and a
+broker restart, refused messages recorded (and acknowledged), devices registered for review.
+
+The shared broker at 127.0.0.1:1883 is used for the listener-restart test (each test has its own
+topic prefix and client id, and removes its persistent session afterwards); the broker-restart test
+starts a private ``mosquitto`` on a free port so that it can stop and start it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from services.households import create_household
+from services.iot import read_series
+from services.mqtt_listener import ListenerConfig, MqttListener, topic_reading
+from services.store.db import session_scope
+from services.store.models import Device, IngestionBatch, Reading, ReadingRollup, Series
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MOSQUITTO = Path("/usr/sbin/mosquitto")
+SHARED_BROKER = ("127.0.0.1", 1883)
+DEADLINE_S = 90  # a wait that takes longer than this is a hang, not a slow machine
+T0 = 1_746_093_600  # 2025-05-01 10:00 UTC
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + DEADLINE_S
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def shared_broker() -> tuple[str, int]:
+    if not _reachable(*SHARED_BROKER):
+        pytest.skip("MQTT tests need Mosquitto at 127.0.0.1:1883 (apt-get install mosquitto; .ci/run starts it)")
+    return SHARED_BROKER
+
+
+@pytest.fixture
+def names() -> Iterator[tuple[str, str]]:
+    """A topic prefix and a client id of this test's own; the broker forgets the session afterwards."""
+    tag = uuid.uuid4().hex[:8]
+    prefix, client_id = f"test-{tag}", f"test-listener-{tag}"
+    yield prefix, client_id
+    if _reachable(*SHARED_BROKER):
+        _forget_session(*SHARED_BROKER, client_id)
+
+
+def _forget_session(host: str, port: int, client_id: str) -> None:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    client.connect(host, port, clean_start=True)  # session expiry 0: the session ends with this connection
+    client.loop(timeout=1.0)
+    client.disconnect()
+
+
+class Publisher:
+    """A QoS 1 publisher that returns only once the broker has each message."""
+
+    def __init__(self, host: str, port: int) -> None:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        self.client.reconnect_delay_set(min_delay=0.2, max_delay=1)
+        self.client.connect(host, port)
+        self.client.loop_start()
+
+    def send(self, topic: str, payload: dict | bytes) -> None:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload)
+        deadline = time.monotonic() + DEADLINE_S
+        while True:
+            info = self.client.publish(topic, data, qos=1)
+            try:
+                info.wait_for_publish(timeout=5)
+                if info.is_published():
+                    return
+            except RuntimeError:  # not connected (broker restarting): publish again once it is
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the broker never took a message on {topic}")
+            time.sleep(0.2)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def _reading(i: int) -> dict:
+    return {"ts": T0 + 900 * i, "value": round(0.1 + (i % 17) / 100, 4), "unit": "kWh"}
+
+
+def _stored(series: str = "load") -> dict[int, float]:
+    with session_scope() as s:
+        rows = s.execute(sa.select(Reading.ts, Reading.value).join(Series).where(Series.name == series)).all()
+    return {int(ts.timestamp()): value for ts, value in rows}
+
+
+def _mqtt_batches() -> list[IngestionBatch]:
+    with session_scope() as s:
+        return list(s.scalars(sa.select(IngestionBatch).where(IngestionBatch.channel == "mqtt")))
+
+
+def _start_subprocess(db_url: str, port: int, prefix: str, client_id: str, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "services.mqtt_listener", "--port", str(port), "--topic", f"{prefix}/+/+/+",
+               "--client-id", client_id, "--batch-size", "40", "--batch-seconds", "0.5"]
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    _wait_for(lambda: log.read_text().count("subscribed") > _start_subprocess.connects.get(log, 0)
+              or process.poll() is not None, "the listener to subscribe")
+    assert process.poll() is None, log.read_text()
+    _start_subprocess.connects[log] = log.read_text().count("subscribed")
+    return process
+
+
+_start_subprocess.connects = {}
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+
+def test_topics_and_payloads_become_rows_or_reasons():
+    row = topic_reading("energy/7/meter-1/load", b'{"ts": "2025-05-01T10:00:00Z", "value": 0.4, "unit": "kWh"}')
+    assert (row["household_id"], row["series"], row["quantity"], row["device"], row["problem"]) == \
+        (7, "load", "load", "meter-1", None)
+    sensor = topic_reading("energy/7/hall-1/temperature", b'{"ts": 1, "value": 21.5}')
+    assert (sensor["series"], sensor["quantity"], sensor["unit"]) == ("hall-1/temperature", "temperature", "degC")
+    odd = topic_reading("energy/7/inv/dc_voltage", b'{"ts": 1, "value": 380, "unit": "V"}')
+    assert (odd["series"], odd["quantity"]) == ("inv/dc_voltage", "other")
+    bad = topic_reading("energy/7/meter-1/load", b"0.4")
+    assert bad["problem_field"] == "payload" and '{"ts"' in bad["problem"]
+    short = topic_reading("energy/7/load", b"{}")
+    assert short["problem_field"] == "topic" and "energy/<household id>/<device>/<metric>" in short["problem"]
+    assert topic_reading("energy/home/m/load", b'{"ts": 1, "value": 1}')["household_id"] == "home"
+
+
+# --- against the shared broker -------------------------------------------------------------------
+
+
+def test_a_listener_killed_mid_stream_loses_nothing_and_stores_each_reading_once(
+        db_url, shared_broker, names, tmp_path):
+    prefix, client_id = names
+    home = create_household({"name": "MQTT Home", "timezone": "Europe/Berlin", "latitude": 52.5, "longitude": 13.4})
+    topic = f"{prefix}/{home}/meter-1/load"
+    n = 300
+    log = tmp_path / "listener.log"
+    publisher = Publisher(*shared_broker)
+    listener = _start_subprocess(db_url, shared_broker[1], prefix, client_id, log)
+    try:
+        for i in range(n // 2):
+            publisher.send(topic, _reading(i))
+        _wait_for(lambda: len(_stored()) >= 40, "the first batches to be stored")
+        listener.send_signal(signal.SIGKILL)  # a crash: whatever it held unacknowledged comes back
+        listener.wait(timeout=30)
+        for i in range(n // 2, n):  # sent while nobody listens: the broker keeps them for the session
+            publisher.send(topic, _reading(i))
+        listener = _start_subprocess(db_url, shared_broker[1], prefix, client_id, log)
+        _wait_for(lambda: len(_stored()) == n, f"all {n} readings to be stored")
+        listener.send_signal(signal.SIGTERM)
+        assert listener.wait(timeout=30) == 0, log.read_text()
+    finally:
+        if listener.poll() is None:
+            listener.kill()
+        publisher.close()
+
+    assert _stored() == {T0 + 900 * i: _reading(i)["value"] for i in range(n)}
+    batches = _mqtt_batches()
+    done = [b for b in batches if b.status == "done"]
+    assert all(b.rejected == 0 and b.updated == 0 for b in done)
+    # A batch the kill interrupted stays recorded as running and stored nothing (its transaction died).
+    assert all(b.status == "running" and b.inserted == 0 for b in batches if b not in done)
+    assert sum(b.inserted for b in done) == n  # each reading inserted exactly once
+    with session_scope() as s:
+        device = s.scalar(sa.select(Device).where(Device.household_id == home))
+        assert (device.external_id, device.kind, device.needs_review) == ("meter-1", "meter", True)
+        assert int(device.last_seen_at.timestamp()) == T0 + 900 * (n - 1)
+        series_id = s.scalar(sa.select(Series.id).where(Series.household_id == home, Series.name == "load"))
+        assert s.scalar(sa.select(sa.func.count()).select_from(ReadingRollup)) > 0
+    # A batch committed just before the kill had its rollups refreshed by nobody (its re-sent copy
+    # changed nothing); the reader notices and rebuilds them, so a long-range chart sees every reading.
+    start = datetime.fromtimestamp(T0, tz=timezone.utc)
+    hourly = read_series(home, series_id, start, start + timedelta(days=4), max_points=100)
+    assert hourly.bucket_s == 3600 and hourly.frame["count"].sum() == n
+
+
+def test_refused_messages_are_recorded_and_not_delivered_again(db_url, shared_broker, names):
+    prefix, client_id = names
+    home = create_household({"name": "Noisy Home", "timezone": "UTC", "latitude": 0, "longitude": 0})
+    config = ListenerConfig(port=shared_broker[1], topics=(f"{prefix}/+/+/+",), client_id=client_id,
+                            batch_size=10, batch_seconds=0.3)
+    publisher = Publisher(*shared_broker)
+    try:
+        with _running(config):
+            publisher.send(f"{prefix}/{home}/m/load", _reading(0))
+            publisher.send(f"{prefix}/{home}/m/load", b"not json")
+            publisher.send(f"{prefix}/{home + 999}/m/load", _reading(1))
+            publisher.send(f"{prefix}/{home}/m/load", {"ts": T0, "value": -5, "unit": "kWh"})
+            _wait_for(lambda: sum(b.received for b in _mqtt_batches()) == 4, "the four messages")
+        # A new listener on the same session: a sentinel arrives after anything re-sent would.
+        with _running(config):
+            publisher.send(f"{prefix}/{home}/m/load", _reading(2))
+            _wait_for(lambda: T0 + 1800 in _stored(), "the sentinel")
+    finally:
+        publisher.close()
+    batches = _mqtt_batches()
+    assert sum(b.received for b in batches) == 5 and sum(b.rejected for b in batches) == 3
+    assert sorted(_stored()) == [T0, T0 + 1800]
+    with session_scope() as s:
+        reasons = sorted(s.scalars(sa.text("SELECT field FROM ingestion_rejections")))
+    assert reasons == ["household_id", "payload", "value"]
+
+
+class _running:
+    """An in-process listener in a thread for the duration of a ``with`` block."""
+
+    def __init__(self, config: ListenerConfig) -> None:
+        self.listener = MqttListener(config)
+        self.thread = threading.Thread(target=self.listener.run, daemon=True)
+
+    def __enter__(self) -> MqttListener:
+        self.thread.start()
+        assert self.listener.wait_connected(DEADLINE_S), "the listener did not connect"
+        return self.listener
+
+    def __exit__(self, *exc) -> None:
+        self.listener.stop()
+        self.thread.join(DEADLINE_S)
+        assert not self.thread.is_alive(), "the listener did not stop"
+
+
+# --- a broker restart, on a private broker -------------------------------------------------------
+
+
+@pytest.fixture
+def private_broker(tmp_path) -> Iterator[dict]:
+    if not MOSQUITTO.exists():
+        pytest.skip(f"the broker-restart test needs {MOSQUITTO} (apt-get install mosquitto)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    conf = tmp_path / "mosquitto.conf"
+    # Started as root, mosquitto would switch to its own user and could not save its sessions here.
+    user = pwd.getpwuid(os.getuid()).pw_name
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\nuser {user}\n"
+                    f"persistence_location {tmp_path}/\nlog_dest file {tmp_path}/broker.log\n")
+    broker = {"port": port, "process": None}
+
+    def start() -> None:
+        broker["process"] = subprocess.Popen([str(MOSQUITTO), "-c", str(conf)], stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.DEVNULL)
+        _wait_for(lambda: _reachable("127.0.0.1", port), "the private broker to listen")
+
+    def stop() -> None:
+        broker["process"].send_signal(signal.SIGTERM)  # saves its persistence file on the way out
+        broker["process"].wait(timeout=30)
+
+    broker.update(start=start, stop=stop)
+    start()
+    yield broker
+    if broker["process"].poll() is None:
+        broker["process"].kill()
+        broker["process"].wait(timeout=30)
+
+
+def test_the_listener_reconnects_after_a_broker_restart(db_url, private_broker):
+    home = create_household({"name": "Restart Home", "timezone": "UTC", "latitude": 0, "longitude": 0})
+    port = private_broker["port"]
+    config = ListenerConfig(port=port, topics=("energy/+/+/+",), client_id="restart-test", batch_size=25,
+                            batch_seconds=0.3)
+    topic = f"energy/{home}/meter-1/load"
+    with _running(config) as listener:
+        publisher = Publisher("127.0.0.1", port)
+        for i in range(60):
+            publisher.send(topic, _reading(i))
+        _wait_for(lambda: len(_stored()) == 60, "the readings sent before the restart")
+        private_broker["stop"]()
+        private_broker["start"]()
+        for i in range(60, 120):
+            publisher.send(topic, _reading(i))
+        _wait_for(lambda: len(_stored()) == 120, "the readings sent after the restart")
+        publisher.close()
+        assert listener.stats.connections >= 2
+    assert _stored() == {T0 + 900 * i: _reading(i)["value"] for i in range(120)}
+    assert sum(b.inserted for b in _mqtt_batches()) == 120
