@@ -1,0 +1,465 @@
+"""A stored household's battery schedule inputs: its battery, grid limits, tariff, PV and load.
+
+:func:`household_inputs` builds the :class:`~.problem.ScheduleRequest` for one household over a
+horizon, by default "tomorrow" (24 h from the next local midnight, 15-minute steps), and says
+where each series came from, so that nobody mistakes a guess for a forecast:
+
+* ``forecast``: the newest stored forecast (target ``pv`` or ``load``) that covers every step;
+* ``fallback: profile of the last 7 days``: where no stored forecast covers the horizon, the mean
+  per local time of day (weekdays and weekends apart) of the household's readings over the 7 days
+  before the horizon (or before its last reading, when readings stop earlier);
+* ``perfect foresight: actuals``: for a day in the past, what was metered: the best a battery
+  could have done, to compare forecasts with (:func:`perfect_foresight_inputs`).
+
+Units as in :mod:`.problem`: PV and load as mean power per step [kW] (readings and forecasts
+hold kWh per step: divided by the step length), prices [currency/kWh], stored energy [kWh].
+The initial stored energy is the latest ``battery_soc`` reading at or before the start unless a
+value is given; energy left at the end is valued at the horizon's mean import price
+(:func:`stored_energy_value`). Nothing here writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from services.flows import energy_flows
+from services.households import HouseholdNotFound
+from services.optimization.problem import BatteryParams, GridParams, Objective, Prices, ScheduleRequest
+from services.optimization.service import tariff_prices
+from services.store.db import session_scope
+from services.store.models import Battery, Forecast, ForecastValue, Household, Reading, Series, Tariff
+from services.tariffs import import_prices, load_tariff_spec
+
+SOURCE_FORECAST = "forecast"
+SOURCE_PROFILE = "fallback: profile of the last 7 days"
+SOURCE_ACTUALS = "perfect foresight: actuals"
+SOURCE_GIVEN = "given"
+SOURCE_NO_PV = "no PV"
+
+#: Days of readings the fallback profile averages.
+PROFILE_DAYS = 7
+#: Share of a day's steps that may lack readings before actuals are refused (gaps are interpolated).
+MAX_MISSING_SHARE = 0.25
+#: Stored forecasts looked at, newest first, before falling back to the profile.
+FORECAST_CANDIDATES = 5
+
+
+class InputsUnavailable(ValueError):
+    """The store lacks what a schedule needs; ``field`` names the input to supply instead
+    (``battery``, ``tariff_id``, ``load_kw``), and the message says how to fix it."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+class NoBattery(InputsUnavailable):
+    """The household has no battery, so there is nothing to schedule."""
+
+
+@dataclass(frozen=True, eq=False)
+class HouseholdInputs:
+    """A household's schedule request and where its parts came from.
+
+    pv_source, load_source : one of the ``SOURCE_*`` labels.
+    soc_source : how the initial stored energy was chosen, in words.
+    prices_source : the tariff (name and kind) or ``given``.
+    notes : anything a person should know (gaps interpolated, prices not published yet).
+    unpriced_steps : steps of a dynamic tariff without a published price (priced at its default).
+    """
+
+    household_id: int
+    household_name: str
+    request: ScheduleRequest
+    pv_source: str
+    load_source: str
+    soc_source: str
+    prices_source: str
+    tariff_id: int | None = None
+    notes: tuple[str, ...] = ()
+    unpriced_steps: tuple[int, ...] = ()  # steps priced at the tariff's default: dynamic price not published
+
+    @property
+    def source(self) -> str:
+        """One label for both series (``forecast``, the fallback, or ``PV: ..., load: ...``)."""
+        if self.pv_source in (self.load_source, SOURCE_NO_PV):
+            return self.load_source
+        return f"PV: {self.pv_source}; load: {self.load_source}"
+
+
+# --- horizons -------------------------------------------------------------------------------------
+
+
+def next_local_midnight(timezone: str, now: datetime | None = None) -> datetime:
+    """The next local midnight in ``timezone`` after ``now`` (default: the current time), in UTC."""
+    zone = ZoneInfo(timezone)
+    local = pd.Timestamp(now or datetime.now(ZoneInfo("UTC"))).tz_convert(zone)
+    midnight = pd.Timestamp(local.date() + timedelta(days=1)).tz_localize(zone, nonexistent="shift_forward")
+    return midnight.tz_convert("UTC").to_pydatetime()
+
+
+def local_day_start(day: date, timezone: str) -> datetime:
+    """Local midnight at the start of ``day`` in ``timezone``, in UTC."""
+    start = pd.Timestamp(day).tz_localize(ZoneInfo(timezone), nonexistent="shift_forward")
+    return start.tz_convert("UTC").to_pydatetime()
+
+
+def horizon_index(start: datetime, hours: float, dt_h: float) -> pd.DatetimeIndex:
+    """UTC start of each step of a horizon of ``hours`` from ``start``."""
+    steps = int(round(hours / dt_h))
+    if steps < 1:
+        raise InputsUnavailable(f"The horizon of {hours:g} h is shorter than one step of {dt_h:g} h", "steps")
+    return pd.date_range(pd.Timestamp(start).tz_convert("UTC"), periods=steps, freq=pd.Timedelta(hours=dt_h))
+
+
+# --- the request for a stored household -----------------------------------------------------------
+
+
+def household_inputs(
+    household_id: int,
+    *,
+    start: datetime | None = None,
+    hours: float = 24.0,
+    dt_h: float = 0.25,
+    mode: str = "auto",
+    tariff_id: int | None = None,
+    battery: BatteryParams | None = None,
+    grid: GridParams | None = None,
+    prices: Prices | None = None,
+    pv_kw: np.ndarray | None = None,
+    load_kw: np.ndarray | None = None,
+    initial_soc_kwh: float | None = None,
+    objective: Objective = "cost",
+    now: datetime | None = None,
+    url: str | None = None,
+) -> HouseholdInputs:
+    """The schedule request of household ``household_id`` from what the store knows.
+
+    Parameters
+    ----------
+    start : UTC start of the first step; default the household's next local midnight ("tomorrow").
+    hours, dt_h : horizon [h] and step length [h].
+    mode : ``auto`` (stored forecasts where they cover the horizon, else the 7-day profile),
+        ``profile`` (always the profile) or ``actuals`` (metered values: perfect foresight).
+    tariff_id : price the horizon with this tariff instead of the household's.
+    battery, grid, prices, pv_kw, load_kw : given values replace the stored ones (``given``).
+    initial_soc_kwh : stored energy at the start [kWh]; default the latest ``battery_soc``
+        reading at or before ``start``, else half full.
+    now : the current time (UTC), for "tomorrow" and for which forecasts were issued already.
+
+    Raises
+    ------
+    HouseholdNotFound
+    NoBattery
+        The household has no battery and none is given.
+    InputsUnavailable
+        No tariff (and no prices), or no load readings to build a load series from.
+    ValidationProblem
+        A given value is out of range (the request validates itself).
+    """
+    if mode not in ("auto", "profile", "actuals"):
+        raise ValueError(f"mode must be auto, profile or actuals, got {mode!r}")
+    now = now or datetime.now(ZoneInfo("UTC"))
+    notes: list[str] = []
+    with session_scope(url) as session:
+        household = stored_household(session, household_id)
+        tz = household.timezone
+        index = horizon_index(start or next_local_midnight(tz, now), hours, dt_h)
+        if battery is None:
+            battery = stored_battery(household)
+        if grid is None:
+            grid = GridParams(household.grid_import_limit_kw, household.grid_export_limit_kw)
+        if prices is None:
+            prices, prices_source, tariff_id, unpriced = _tariff_prices(session, household, tariff_id, index, dt_h)
+            if len(unpriced):
+                notes.append(unpriced_note(len(unpriced), len(index)))
+        else:
+            prices_source, tariff_id, unpriced = SOURCE_GIVEN, None, ()
+        soc_source = SOURCE_GIVEN
+        if initial_soc_kwh is None:
+            initial_soc_kwh = battery.initial_soc_kwh
+        if initial_soc_kwh is None:
+            initial_soc_kwh, soc_source = _initial_soc(session, household_id, index[0], battery, tz)
+        series = {}
+        for target, given in (("pv", pv_kw), ("load", load_kw)):
+            if given is not None:
+                series[target] = (np.asarray(given, dtype=float), SOURCE_GIVEN)
+            elif mode == "auto":
+                series[target] = _forecast_kw(session, household_id, target, index, dt_h, now)
+        has_pv = bool(household.pv_systems)
+        name = household.name
+    missing = [t for t in ("pv", "load") if series.get(t) is None]
+    if missing:
+        fill = _actuals if mode == "actuals" else _profile
+        series.update(fill(household_id, missing, index, dt_h, tz, has_pv, notes, url))
+    request = ScheduleRequest(
+        series["pv"][0], series["load"][0], prices, replace(battery, initial_soc_kwh=initial_soc_kwh), grid,
+        dt_h=dt_h, objective=objective, terminal="value",
+        terminal_value_per_kwh=stored_energy_value(prices, len(index)), start=index[0].to_pydatetime(), timezone=tz,
+    )
+    return HouseholdInputs(household_id, name, request, series["pv"][1], series["load"][1], soc_source,
+                           prices_source, tariff_id, tuple(notes), tuple(int(t) for t in unpriced))
+
+
+def stored_energy_value(prices: Prices, steps: int) -> float:
+    """What a kWh left in the battery at the horizon's end is worth [currency/kWh]: the mean import
+    price over the horizon.
+
+    Stored households are planned with this terminal value rather than "end at least as full as you
+    started", because the comparison with the two baselines values the stored energy gained the same
+    way: the optimized plan then never looks worse than the self-consumption rule merely because the
+    rule ended the day fuller, and a battery may end fuller when tomorrow's energy is worth storing.
+    """
+    return float(np.mean(np.broadcast_to(prices.import_per_kwh, (steps,))))
+
+
+def unpriced_note(unpriced: int, steps: int) -> str:
+    """Say that ``unpriced`` of ``steps`` steps have no published dynamic price."""
+    return (f"{unpriced} of {steps} steps have no published dynamic price yet: "
+            "the tariff's default price is used there")
+
+
+def perfect_foresight_inputs(household_id: int, day: date, **options) -> HouseholdInputs:
+    """The request for local ``day`` of the household with its metered PV and load as forecasts
+    (``perfect foresight: actuals``); ``options`` as for :func:`household_inputs`."""
+    with session_scope(options.get("url")) as session:
+        tz = stored_household(session, household_id).timezone
+    return household_inputs(household_id, start=local_day_start(day, tz), mode="actuals", **options)
+
+
+def inputs_for_day(household_id: int, day: date | None = None, *, now: datetime | None = None,
+                   **options) -> HouseholdInputs:
+    """The request for local ``day`` of the household: tomorrow when None; a day still to come from
+    stored forecasts or the 7-day profile; today or a past day from what was metered (perfect
+    foresight). ``options`` as for :func:`household_inputs`."""
+    if day is None:
+        return household_inputs(household_id, now=now, **options)
+    with session_scope(options.get("url")) as session:
+        tz = stored_household(session, household_id).timezone
+    today = pd.Timestamp(now or datetime.now(ZoneInfo("UTC"))).tz_convert(tz).date()
+    mode = "auto" if day > today else "actuals"
+    return household_inputs(household_id, start=local_day_start(day, tz), mode=mode, now=now, **options)
+
+
+def stored_battery(household: Household) -> BatteryParams:
+    """The household's stored battery as the optimizer sees it; :class:`NoBattery` without one."""
+    b = household.battery
+    if b is None:
+        raise NoBattery(
+            f"{household.name} has no battery, so there is no schedule to optimize: add one on the "
+            "Households page (Edit, then Battery), or send a battery in POST /api/optimize.",
+            "battery",
+        )
+    return BatteryParams(b.capacity_kwh, b.max_charge_kw, b.max_discharge_kw, b.charge_efficiency,
+                         b.discharge_efficiency, b.soc_min, b.soc_max)
+
+
+def household_ids_with_battery(household_ids: list[int], url: str | None = None) -> list[int]:
+    """Those of ``household_ids`` that have a battery, in the order given."""
+    with session_scope(url) as session:
+        have = set(session.scalars(sa.select(Battery.household_id).where(Battery.household_id.in_(household_ids))))
+    return [h for h in household_ids if h in have]
+
+
+def stored_household(session: Session, household_id: int) -> Household:
+    """The household row with its battery and PV systems loaded; :class:`HouseholdNotFound`."""
+    household = session.scalar(
+        sa.select(Household).where(Household.id == household_id)
+        .options(selectinload(Household.battery), selectinload(Household.pv_systems))
+    )
+    if household is None:
+        raise HouseholdNotFound(household_id)
+    return household
+
+
+# --- prices and stored energy ---------------------------------------------------------------------
+
+
+def _tariff_prices(session: Session, household: Household, tariff_id: int | None, index: pd.DatetimeIndex,
+                   dt_h: float) -> tuple[Prices, str, int, np.ndarray]:
+    tariff_id = tariff_id if tariff_id is not None else household.tariff_id
+    if tariff_id is None:
+        raise InputsUnavailable(
+            f"{household.name} has no tariff, so its hours cannot be priced: choose a tariff for it on "
+            "the Households page, or pick one for this schedule (tariff_id), or give prices.",
+            "tariff_id",
+        )
+    spec = _tariff_spec(session, tariff_id, index, dt_h)
+    prices = tariff_prices(spec, index[0].to_pydatetime(), len(index), dt_h, household.timezone)
+    unknown = np.array([], dtype=int)
+    if spec.kind == "dynamic":
+        # Where the series has no value import_prices uses the default: find those steps to say so.
+        missing = np.isnan(import_prices(replace(spec, import_price=float("nan")), index, household.timezone))
+        unknown = np.flatnonzero(missing.to_numpy())
+    name = session.get(Tariff, tariff_id).name  # loaded by load_tariff_spec: no second query
+    return prices, f"tariff: {name}", tariff_id, unknown
+
+
+def stored_tariff_prices(tariff_id: int, start: datetime, steps: int, dt_h: float, timezone: str = "UTC",
+                         url: str | None = None) -> Prices:
+    """Prices of stored tariff ``tariff_id`` for ``steps`` steps of ``dt_h`` h from ``start`` (UTC)
+    [currency/kWh], time-of-use periods read in ``timezone``; InputsUnavailable when it does not exist."""
+    index = horizon_index(start, steps * dt_h, dt_h)
+    with session_scope(url) as session:
+        spec = _tariff_spec(session, tariff_id, index, dt_h)
+    return tariff_prices(spec, index[0].to_pydatetime(), len(index), dt_h, timezone)
+
+
+def _tariff_spec(session: Session, tariff_id: int, index: pd.DatetimeIndex, dt_h: float):
+    end = (index[-1] + pd.Timedelta(hours=dt_h)).to_pydatetime()
+    try:
+        return load_tariff_spec(session, tariff_id, index[0].to_pydatetime(), end)
+    except LookupError:
+        raise InputsUnavailable(f"Tariff {tariff_id} does not exist: choose an existing tariff", "tariff_id") from None
+
+
+def _initial_soc(session: Session, household_id: int, at: pd.Timestamp, battery: BatteryParams,
+                 tz: str) -> tuple[float | None, str]:
+    """The latest stored-energy reading at or before ``at``, kept within the battery's limits."""
+    row = session.execute(
+        sa.select(Reading.ts, Reading.value).join(Series, Series.id == Reading.series_id)
+        .where(Series.household_id == household_id, Series.quantity == "battery_soc",
+               Reading.ts <= at.to_pydatetime())
+        .order_by(Reading.ts.desc()).limit(1)
+    ).first()
+    if row is None:
+        return None, "no measurement: assumed half full"
+    when = pd.Timestamp(row.ts).tz_convert(tz).strftime("%Y-%m-%d %H:%M")
+    value = float(row.value)
+    kept = min(max(value, battery.min_kwh), battery.max_kwh)
+    if abs(kept - value) > 1e-9:
+        return kept, f"measured {value:.2f} kWh at {when}, outside the battery's limits: {kept:.2f} kWh used"
+    return kept, f"measured at {when}"
+
+
+# --- PV and load ----------------------------------------------------------------------------------
+
+
+def _forecast_kw(session: Session, household_id: int, target: str, index: pd.DatetimeIndex, dt_h: float,
+                 now: datetime) -> tuple[np.ndarray, str] | None:
+    """The newest stored forecast of ``target`` issued by ``now`` that covers every step [kW]."""
+    start, end = index[0].to_pydatetime(), (index[-1] + pd.Timedelta(hours=dt_h)).to_pydatetime()
+    candidates = session.execute(
+        sa.select(Forecast.id)
+        .join(ForecastValue, ForecastValue.forecast_id == Forecast.id)
+        .where(Forecast.household_id == household_id, Forecast.target == target, Forecast.issued_at <= now,
+               ForecastValue.ts >= start - timedelta(hours=1), ForecastValue.ts < end)
+        .group_by(Forecast.id, Forecast.issued_at)
+        .order_by(Forecast.issued_at.desc(), Forecast.id.desc())
+        .limit(FORECAST_CANDIDATES)
+    ).scalars().all()
+    for forecast_id in candidates:
+        rows = session.execute(
+            sa.select(ForecastValue.ts, ForecastValue.p50)
+            .where(ForecastValue.forecast_id == forecast_id, ForecastValue.ts >= start - timedelta(hours=1),
+                   ForecastValue.ts < end)
+            .order_by(ForecastValue.ts)
+        ).all()
+        kw = _on_steps(pd.Series([r.p50 for r in rows], index=pd.DatetimeIndex([r.ts for r in rows])), index, dt_h)
+        if kw is not None:
+            return kw, SOURCE_FORECAST
+    return None
+
+
+def _on_steps(kwh: pd.Series, index: pd.DatetimeIndex, dt_h: float) -> np.ndarray | None:
+    """Energy per forecast step [kWh] as mean power on the horizon's steps [kW]; None unless
+    every step is covered. Finer forecasts are averaged, coarser ones held over their step."""
+    if len(kwh) < 1:
+        return None
+    stamps = kwh.index.tz_convert("UTC")
+    step = pd.Series(stamps).diff().min() if len(kwh) > 1 else pd.Timedelta(hours=dt_h)
+    kw = pd.Series(kwh.to_numpy(dtype=float) / (step / pd.Timedelta(hours=1)), index=stamps)
+    dt = pd.Timedelta(hours=dt_h)
+    if step <= dt:
+        on_steps = kw.groupby(stamps.floor(dt)).mean().reindex(index)
+    else:
+        on_steps = kw.reindex(index, method="ffill", tolerance=step - pd.Timedelta(seconds=1))
+    return None if on_steps.isna().any() else on_steps.to_numpy()
+
+
+def _last_reading(household_id: int, url: str | None) -> datetime | None:
+    with session_scope(url) as session:
+        return session.scalar(
+            sa.select(sa.func.max(Reading.ts)).join(Series, Series.id == Reading.series_id)
+            .where(Series.household_id == household_id, Series.quantity.in_(("load", "pv")))
+        )
+
+
+def _profile(household_id: int, targets: list[str], index: pd.DatetimeIndex, dt_h: float, tz: str, has_pv: bool,
+             notes: list[str], url: str | None) -> dict[str, tuple[np.ndarray, str]]:
+    """Mean power per local time of day over the last 7 days of readings, weekdays and weekends
+    apart where both were seen (a weekend's load is not a weekday's)."""
+    last = _last_reading(household_id, url)
+    if last is None:
+        raise InputsUnavailable(
+            "This household has no load readings and no stored load forecast, so there is nothing to "
+            "schedule against: upload meter data on the Data page, or send load_kw.",
+            "load_kw",
+        )
+    dt = pd.Timedelta(hours=dt_h)
+    hi = min(index[0], pd.Timestamp(last).tz_convert("UTC").floor(dt) + dt)
+    lo = hi - pd.Timedelta(days=PROFILE_DAYS)
+    flows = energy_flows(household_id, int(dt_h * 3600), lo.to_pydatetime(), hi.to_pydatetime(), url)
+    if hi < index[0] - pd.Timedelta(days=1):
+        notes.append(f"readings stop at {hi.tz_convert(tz):%Y-%m-%d %H:%M}: the profile is of the 7 days before")
+    return {t: _profile_of(flows, t, index, dt_h, tz, has_pv) for t in targets}
+
+
+def _profile_of(flows: pd.DataFrame, target: str, index: pd.DatetimeIndex, dt_h: float, tz: str,
+                has_pv: bool) -> tuple[np.ndarray, str]:
+    if target not in flows or flows[target].dropna().empty:
+        if target == "pv":
+            return np.zeros(len(index)), SOURCE_PROFILE if has_pv else SOURCE_NO_PV
+        raise InputsUnavailable(
+            f"No load readings in the {PROFILE_DAYS} days before the horizon and no stored load forecast: "
+            "upload meter data on the Data page, or send load_kw.",
+            "load_kw",
+        )
+    kw = flows[target].dropna() / dt_h
+    local = kw.index.tz_convert(tz)
+    frame = pd.DataFrame({"kw": kw.to_numpy(), "minute": local.hour * 60 + local.minute,
+                          "weekend": local.day_of_week >= 5})
+    by_minute = frame.groupby("minute")["kw"].mean()
+    by_kind = frame.groupby(["weekend", "minute"])["kw"].mean() if target == "load" else None
+    wanted = index.tz_convert(tz)
+    minutes = wanted.hour * 60 + wanted.minute
+    values = by_minute.reindex(minutes).to_numpy()
+    if by_kind is not None:
+        keyed = by_kind.reindex(pd.MultiIndex.from_arrays([wanted.day_of_week >= 5, minutes])).to_numpy()
+        values = np.where(np.isnan(keyed), values, keyed)
+    if np.isnan(values).any():  # a time of day never seen (gaps): the neighbours' mean
+        values = pd.Series(values).interpolate(limit_direction="both").fillna(kw.mean()).to_numpy()
+    return values, SOURCE_PROFILE
+
+
+def _actuals(household_id: int, targets: list[str], index: pd.DatetimeIndex, dt_h: float, tz: str, has_pv: bool,
+             notes: list[str], url: str | None) -> dict[str, tuple[np.ndarray, str]]:
+    """What was metered on the horizon's steps [kW]; short gaps interpolated and counted."""
+    end = index[-1] + pd.Timedelta(hours=dt_h)
+    flows = energy_flows(household_id, int(dt_h * 3600), index[0].to_pydatetime(), end.to_pydatetime(), url)
+    out = {}
+    day = index[0].tz_convert(tz).strftime("%Y-%m-%d")
+    for target in targets:
+        series = flows[target].reindex(index) / dt_h if target in flows else pd.Series(np.nan, index=index)
+        gaps = int(series.isna().sum())
+        if target == "pv" and gaps == len(index):
+            out[target] = (np.zeros(len(index)), SOURCE_ACTUALS if has_pv else SOURCE_NO_PV)
+            continue
+        if gaps > MAX_MISSING_SHARE * len(index):
+            raise InputsUnavailable(
+                f"{gaps} of {len(index)} steps from {day} have no {target} readings, too many to fill in: "
+                "choose a day with complete meter data",
+                f"{target}_kw",
+            )
+        if gaps:
+            notes.append(f"{gaps} steps without {target} readings were interpolated")
+            series = series.interpolate(limit_direction="both")
+        out[target] = (series.to_numpy(), SOURCE_ACTUALS)
+    return out
