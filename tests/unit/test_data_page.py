@@ -196,7 +196,7 @@ def test_quality_of_a_household_with_a_gap(page, db_url):
     assert "gaps" in str(summary) and any(i["kind"] == "gap" for i in issues)
     kinds = {trace.name for trace in figure.data}
     assert kinds == {"Readings", "Gap (missing readings)"}
-    assert figure.layout.template.layout.paper_bgcolor is not None  # themed (dark)
+    assert figure.layout.template.layout.font.color == "#dee2e6"  # themed: dark mode, light text
     clean = page.show_quality(households["Müller family, Pankow"], "light", None)
     assert clean[2] == [] and "0 gaps" in str(clean[0])
     assert page.show_quality(None, "light", None)[2] == []

@@ -56,7 +56,7 @@ def test_overview_callback_shows_kpis_table_and_figure(dash_app, two_homes):
     assert kpi_text(cards, "overview-kpi-load_kwh") == "144 kWh"  # consumption: (24 + 48) kWh x 2 days
     assert kpi_text(cards, "overview-kpi-self_consumption") == "50 %"  # (8 - 4) / 8
     assert kpi_text(cards, "overview-kpi-energy_cost") == "40.00 EUR"  # 2 x (20 + 48) x 0.30 - 2 x 4 x 0.10
-    assert figure.layout.template.layout.paper_bgcolor is not None  # dark template applied
+    assert figure.layout.template.layout.font.color == "#dee2e6"  # dark mode: light text
     assert [t.name for t in figure.data] == ["Consumption", "PV generation", "Grid import", "Grid export"]
     assert len(rows) == 2
     alpha = next(r for r in rows if "Alpha" in r["name"])
