@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pytest
 from alembic.script import ScriptDirectory
 
 from api.models import HealthOut, ServicesHealthOut
@@ -13,13 +12,6 @@ from services.config import APP_VERSION, PROJECT_ROOT
 
 #: The newest migration, which a freshly migrated store is at.
 HEAD = ScriptDirectory(str(PROJECT_ROOT / "migrations")).get_current_head()
-
-
-@pytest.fixture(scope="module")
-def client():
-    from app import create_app
-
-    return create_app().server.test_client()
 
 
 def test_health_says_the_process_is_up(client):

@@ -2,28 +2,10 @@
 
 from __future__ import annotations
 
-import jsonschema
 import pytest
 
 from services.households import create_household
-
-
-@pytest.fixture(scope="module")
-def client():
-    from app import create_app
-
-    return create_app().server.test_client()
-
-
-@pytest.fixture(scope="module")
-def spec(client):
-    return client.get("/api/openapi.json").get_json()
-
-
-def conforms(spec: dict, body: object, schema_name: str) -> None:
-    """Raise unless ``body`` validates against ``components/schemas/<schema_name>`` of the document."""
-    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": spec["components"]}
-    jsonschema.Draft202012Validator(schema).validate(body)
+from tests.api.schema import conforms
 
 
 def add_homes() -> tuple[int, int]:

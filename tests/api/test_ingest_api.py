@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import jsonschema
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
@@ -12,31 +11,15 @@ from api.models import ErrorResponse
 from services.households import create_household
 from services.store.db import session_scope
 from services.store.models import Device, IngestionBatch, IngestionRejection, Reading, ReadingRollup, Series
+from tests.api.schema import conforms
 
 URL = "/api/ingest/readings"
-
-
-@pytest.fixture(scope="module")
-def client():
-    from app import create_app
-
-    return create_app().server.test_client()
-
-
-@pytest.fixture(scope="module")
-def spec(client):
-    return client.get("/api/openapi.json").get_json()
 
 
 @pytest.fixture
 def home(db_url) -> int:
     return create_household({"name": "Streaming Home", "timezone": "Europe/Berlin", "latitude": 52.5,
                              "longitude": 13.4, "pv_systems": [{"kwp": 5.0}]})
-
-
-def conforms(spec: dict, body: object, schema_name: str) -> None:
-    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": spec["components"]}
-    jsonschema.Draft202012Validator(schema).validate(body)
 
 
 def reading(home: int, i: int, **change) -> dict:

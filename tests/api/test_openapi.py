@@ -25,18 +25,9 @@ from api.openapi import ApiRegistry, registry
 from services.validation import FieldProblem, ValidationProblem
 
 
-@pytest.fixture(scope="module")
-def client():
-    from app import create_app
-
-    return create_app().server.test_client()
-
-
-@pytest.fixture(scope="module")
-def spec(client):
+def test_the_document_is_served_as_json(client):
     response = client.get("/api/openapi.json")
     assert response.status_code == 200 and response.mimetype == "application/json"
-    return response.get_json()
 
 
 def refs(node):

@@ -3,33 +3,16 @@ OpenAPI document: schedules that balance, runs that are stored, and 4xx answers 
 
 from __future__ import annotations
 
-import jsonschema
 import numpy as np
 import pytest
 import sqlalchemy as sa
 
 from services.store.db import session_scope
 from services.store.models import OptimizationRun, ScheduleStep
+from tests.api.schema import conforms
 from tests.optimize_helpers import LAST_SOC_KWH, add_battery_home
 
 EVENING = [0.20] * 68 + [0.50] * 16 + [0.20] * 12  # 17:00-21:00 dear, the rest cheap [EUR/kWh]
-
-
-@pytest.fixture(scope="module")
-def client():
-    from app import create_app
-
-    return create_app().server.test_client()
-
-
-@pytest.fixture(scope="module")
-def spec(client):
-    return client.get("/api/openapi.json").get_json()
-
-
-def conforms(spec: dict, body: object, schema_name: str) -> None:
-    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": spec["components"]}
-    jsonschema.Draft202012Validator(schema).validate(body)
 
 
 def runs() -> list[tuple[int | None, str, int]]:

@@ -13,6 +13,7 @@ from services.batches import list_batches, quantity_units
 from services.households import create_household
 from services.ingestion.mapping import mapping_names
 from services.iot import create_device, device_for_stream, list_devices
+from tests.dash_tree import find
 
 CSV = "time;Verbrauch;pv_kwh\n" + "".join(
     f"2025-05-01T{h:02d}:00:00+02:00;0,{20 + h};{max(0, h - 6)},5\n" for h in range(12)
@@ -35,16 +36,6 @@ def home(db_url) -> int:
 def upload(text: str | bytes, mime: str = "text/csv") -> str:
     data = text.encode() if isinstance(text, str) else text
     return f"data:{mime};base64," + base64.b64encode(data).decode()
-
-
-def find(component, component_id):
-    if getattr(component, "id", None) == component_id:
-        return component
-    children = getattr(component, "children", None)
-    for child in children if isinstance(children, list) else [children]:
-        if hasattr(child, "to_plotly_json") and (found := find(child, component_id)) is not None:
-            return found
-    return None
 
 
 def form(home: int, **change) -> dict:

@@ -7,6 +7,7 @@ import pytest
 from components import ids
 from components.household_form import FIELD_PATHS
 from services.households import create_household, create_tariff, get_household, list_households
+from tests.dash_tree import find
 
 
 @pytest.fixture
@@ -24,17 +25,6 @@ def form_for_new(page) -> dict:
 
 def upload(text: str) -> str:
     return "data:text/csv;base64," + base64.b64encode(text.encode()).decode()
-
-
-def find(component, component_id):
-    """The component with ``component_id`` in a layout tree, or None."""
-    if getattr(component, "id", None) == component_id:
-        return component
-    children = getattr(component, "children", None)
-    for child in children if isinstance(children, list) else [children]:
-        if hasattr(child, "to_plotly_json") and (found := find(child, component_id)) is not None:
-            return found
-    return None
 
 
 def test_empty_portfolio_shows_the_empty_state(db_url, page):

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from components import ids
 from services.store.db import session_scope
 from services.store.models import OptimizationRun
+from tests.dash_tree import find
 from tests.optimize_helpers import add_battery_home
 
 
@@ -17,17 +18,6 @@ def page(dash_app):
     import pages.optimize as page
 
     return page
-
-
-def find(component, component_id):
-    """The component with ``component_id`` in a layout tree, or None."""
-    if getattr(component, "id", None) == component_id:
-        return component
-    children = getattr(component, "children", None)
-    for child in children if isinstance(children, list) else [children]:
-        if hasattr(child, "to_plotly_json") and (found := find(child, component_id)) is not None:
-            return found
-    return None
 
 
 def soc_trace(figure) -> np.ndarray:
