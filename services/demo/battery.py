@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.demo.portfolio import BatterySpec
+from services.validation import BatteryInput
 
 STEP_HOURS = 0.25
 #: Stored energy at the start of the period, as a fraction of capacity.
@@ -39,7 +39,7 @@ class BatteryFlows:
     soc: np.ndarray
 
 
-def simulate_self_consumption(surplus_kwh: np.ndarray, batteries: Sequence[BatterySpec]) -> BatteryFlows:
+def simulate_self_consumption(surplus_kwh: np.ndarray, batteries: Sequence[BatteryInput]) -> BatteryFlows:
     """Run the self-consumption rule for several batteries at once.
 
     Parameters
@@ -47,7 +47,7 @@ def simulate_self_consumption(surplus_kwh: np.ndarray, batteries: Sequence[Batte
     surplus_kwh : ndarray, shape (steps, batteries)
         PV minus load of each battery's household [kWh per interval]; positive is surplus
         that can charge, negative a deficit the battery may cover.
-    batteries : sequence of BatterySpec
+    batteries : sequence of BatteryInput
         One per column: capacity [kWh], power limits [kW], efficiencies and SOC limits [-].
     """
     surplus_kwh = np.asarray(surplus_kwh, dtype=float)

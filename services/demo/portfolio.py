@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from services.validation import BatteryInput
+
 
 @dataclass(frozen=True)
 class Site:
@@ -92,20 +94,6 @@ class PVSpec:
 
 
 @dataclass(frozen=True)
-class BatterySpec:
-    """A home battery: usable ``capacity_kwh`` [kWh], power limits [kW], one-way efficiencies,
-    SOC limits as fractions of capacity."""
-
-    capacity_kwh: float
-    max_charge_kw: float
-    max_discharge_kw: float
-    charge_efficiency: float = 0.95
-    discharge_efficiency: float = 0.95
-    soc_min: float = 0.1
-    soc_max: float = 1.0
-
-
-@dataclass(frozen=True)
 class DeviceSpec:
     """An IoT device; ``metrics`` are the series names it reports, ``offline_hours`` how long
     before the end of the period it was last seen (0 = it reported the last interval)."""
@@ -130,7 +118,7 @@ class HouseholdSpec:
     tariff_key: str
     annual_load_kwh: float
     pv: tuple[PVSpec, ...] = ()
-    battery: BatterySpec | None = None
+    battery: BatteryInput | None = None
     has_ev: bool = False
     has_heat_pump: bool = False
     has_temperature_sensor: bool = False
@@ -214,10 +202,10 @@ def _pv_arrays(rng: np.random.Generator) -> tuple[PVSpec, ...]:
     return (PVSpec("Roof", kwp, tilt, azimuth, round(kwp * inverter_ratio, 2)),)
 
 
-def _battery(rng: np.random.Generator) -> BatterySpec:
+def _battery(rng: np.random.Generator) -> BatteryInput:
     capacity = round(float(rng.choice([5.0, 6.4, 7.7, 9.6, 10.0, 12.8, 15.0])), 1)
     power = round(capacity * float(rng.uniform(0.4, 0.6)), 1)  # about 0.5 C
-    return BatterySpec(capacity_kwh=capacity, max_charge_kw=power, max_discharge_kw=power)
+    return BatteryInput(capacity_kwh=capacity, max_charge_kw=power, max_discharge_kw=power)
 
 
 def _with_devices(spec: HouseholdSpec) -> HouseholdSpec:

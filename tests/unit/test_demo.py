@@ -19,7 +19,6 @@ from services.demo import (
     seed_if_empty,
 )
 from services.demo.battery import simulate_self_consumption
-from services.demo.portfolio import BatterySpec
 from services.demo.prices import FEES_AND_TAXES
 from services.store.db import session_scope
 from services.store.models import (
@@ -33,6 +32,7 @@ from services.store.models import (
     TariffPrice,
     WeatherRecord,
 )
+from services.validation import BatteryInput
 
 END = date(2026, 1, 1)  # so the full-year portfolio is the calendar year 2025
 SHORT = {"n_households": 4, "seed": 11, "end": date(2025, 7, 1), "days": 14}
@@ -155,7 +155,7 @@ def test_battery_soc_stays_within_limits_and_the_battery_cycles(year):
 
 
 def test_battery_rule_charges_surplus_and_respects_efficiency():
-    spec = BatterySpec(capacity_kwh=10.0, max_charge_kw=4.0, max_discharge_kw=4.0)
+    spec = BatteryInput(capacity_kwh=10.0, max_charge_kw=4.0, max_discharge_kw=4.0)
     surplus = np.array([[2.0], [2.0], [-0.5], [-3.0]])  # kWh per 15 min
     flows = simulate_self_consumption(surplus, [spec])
     assert flows.soc[0, 0] == pytest.approx(5.0)  # starts half full
