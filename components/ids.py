@@ -18,6 +18,8 @@ OVERVIEW_TABLE = "overview-table"
 OVERVIEW_TREND = "overview-trend"
 OVERVIEW_PERIOD_NOTE = "overview-period-note"
 OVERVIEW_BODY = "overview-body"
+OVERVIEW_QUALITY = "overview-quality"
+OVERVIEW_QUALITY_RUNNING = "overview-quality-running"
 
 # Household detail (/household/<id>)
 HOUSEHOLD_RANGE = "household-range"

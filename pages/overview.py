@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta, timezone
 
 import dash
 import dash_bootstrap_components as dbc
@@ -17,10 +17,14 @@ from components.theme import empty_figure
 from services import kpis
 from services.access import visible_household_ids
 from services.config import get_settings
+from services.quality import quality_counts
 
 dash.register_page(__name__, path="/", name="Overview", title="Overview · Energy Dashboard", nav_order=0)
 
 DEFAULT_PRESET = "last_30_days"
+#: The data-quality counts on the overview: key in ``quality_counts`` -> label.
+QUALITY_KINDS = {"gaps": "gaps", "stuck": "stuck periods", "spikes": "spikes",
+                 "pv_underperforming": "PV under-performing", "duplicates": "duplicate readings"}
 
 
 def layout(**_kwargs):
@@ -69,6 +73,7 @@ def layout(**_kwargs):
             ),
             html.P(id=ids.OVERVIEW_PERIOD_NOTE, className="text-body-secondary"),
             dcc.Loading(dbc.Row(id=ids.OVERVIEW_KPIS, className="g-3 mb-3"), type="dot"),
+            quality_card(),
             dbc.Card(
                 dcc.Loading(dcc.Graph(id=ids.OVERVIEW_TREND, figure=empty_figure("Loading…"),
                                       config={"displaylogo": False}, style={"height": "360px"})),
@@ -146,6 +151,60 @@ def update_overview(start_date: str | None, end_date: str | None, theme: str | N
         f"{len(overview.households)} households · each household's local calendar days"
     )
     return cards, figure, table_rows(overview.households), note
+
+
+def quality_card() -> dbc.Card:
+    """The "Data quality" card: filled by :func:`update_quality` after the page has shown."""
+    header = html.Div([
+        html.H2("Data quality", className="h5 mb-0 me-2 d-inline"),
+        dbc.Spinner(size="sm", id=ids.OVERVIEW_QUALITY_RUNNING, spinner_style={"display": "none"},
+                    color="secondary"),
+    ], className="d-flex align-items-center mb-2")
+    body = html.Div(html.Span("Checking gaps, stuck meters, spikes and PV…", className="text-body-secondary"),
+                    id=ids.OVERVIEW_QUALITY)
+    return dbc.Card(dbc.CardBody([header, body]), className="mb-3 shadow-sm")
+
+
+# The checks read every reading of every household (and a year of PV): seconds, not milliseconds.
+# They run in the background callback manager, apart from the KPIs above, so neither a request
+# worker nor the rest of the page waits for them.
+@callback(
+    Output(ids.OVERVIEW_QUALITY, "children"),
+    Input(ids.OVERVIEW_RANGE, "start_date"),
+    Input(ids.OVERVIEW_RANGE, "end_date"),
+    background=True,
+    running=[(Output(ids.OVERVIEW_QUALITY_RUNNING, "spinner_style"), {}, {"display": "none"})],
+)
+def update_quality(start_date: str | None, end_date: str | None):
+    """Households with data-quality issues and the count of each kind over the chosen days.
+
+    The days are taken as UTC days (the checks work on UTC readings; a household's local day
+    differs by at most a few hours, which does not change what is found).
+    """
+    start = datetime.combine(date.fromisoformat(start_date[:10]), time(), timezone.utc) if start_date else None
+    end = (datetime.combine(date.fromisoformat(end_date[:10]), time(), timezone.utc) + timedelta(days=1)
+           if end_date else None)
+    return quality_summary(quality_counts(visible_household_ids(), start, end))
+
+
+def quality_summary(counts: dict) -> html.Div:
+    """Households with issues out of all, then one link to the Data page per kind of finding."""
+    total, with_issues = counts["households"], counts["households_with_issues"]
+    if not total:
+        return html.Div("No households to check yet.", className="text-body-secondary")
+    headline = html.P([html.Span(f"{with_issues} / {total}", className="fs-4 fw-semibold me-2"),
+                       "households with data-quality issues"], className="mb-2")
+    links = [
+        dbc.Badge(f"{counts[kind]} {label}", href="/data", id=f"{ids.OVERVIEW_QUALITY}-{kind}",
+                  color="danger" if counts[kind] else "success", pill=True, className="me-2 mb-1 text-decoration-none")
+        for kind, label in QUALITY_KINDS.items()
+        # Two readings in one interval is rare (a drifting clock): named only when found, so the
+        # count of households with issues always has a badge to show for it.
+        if kind != "duplicates" or counts[kind]
+    ]
+    note = html.Small("PV is judged on the clearest days of the year before the period's end. "
+                      "Open the Data page for each household's findings.", className="text-body-secondary d-block mt-1")
+    return html.Div([headline, html.Div(links), note])
 
 
 def table_rows(frame) -> list[dict]:

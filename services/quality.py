@@ -24,7 +24,8 @@ spikes
     a flat baseline does not turn every kettle into a spike.
 PV under-performance
     Measured PV energy against a pvlib clear-sky PVWatts expectation for the
-    household's location and arrays, on its clearest days: see :mod:`services.quality_pv`.
+    household's location and arrays, on its clearest days of the year before the period's end
+    (a winter month alone may have none): see :mod:`services.quality_pv`.
 
 Energies [kWh per interval starting at ts], power [kW], temperature [degC];
 times UTC. Every function takes its household or series ids explicitly.

@@ -7,6 +7,10 @@ PV energy is divided by that clear-sky energy over the hours that have readings;
 delivers on its clearest days, when the weather is no excuse. A healthy array reaches 0.8-1.0;
 below :data:`PV_RATIO_FLAG` it is flagged (shading, soiling, a tripped string, a wrong rating).
 
+The verdict looks back :data:`PV_LOOKBACK_DAYS` from the end of the period asked about, whatever
+its length: a winter month may hold no clear day at all (low sun, fog for weeks), and its
+best days then look like a faulty array. A year always contains clear days.
+
 Energy [kWh], peak power [kWp]; times UTC, days in the household's time zone.
 """
 
@@ -21,7 +25,6 @@ import pandas as pd
 import sqlalchemy as sa
 
 from services.households import get_household
-from services.pvmodel import Location, PVArray, expected_pv
 from services.store.db import session_scope
 from services.store.models import Reading, Series
 from services.store.types import time_bucket
@@ -34,6 +37,8 @@ PV_CLEAR_DAY_QUANTILE = 0.9
 #: energy that must be covered by readings for the day to count.
 PV_MIN_DAYS = 5
 PV_MIN_DAY_COVERAGE = 0.9
+#: Days before the end of the period that the verdict looks at [days], however short the period.
+PV_LOOKBACK_DAYS = 365
 
 @dataclass(frozen=True)
 class PVPerformance:
@@ -41,7 +46,8 @@ class PVPerformance:
 
     ``ratio`` is measured / clear-sky energy on the clearest days [-] (None without enough
     days); ``days`` the days used; ``measured_kwh`` and ``clearsky_kwh`` the totals over
-    those days [kWh]; ``flagged`` when ``ratio`` < :data:`PV_RATIO_FLAG`.
+    those days [kWh]; ``flagged`` when ``ratio`` < :data:`PV_RATIO_FLAG`; ``start`` and
+    ``end`` the period looked at (UTC; None: from the first or up to the last reading).
     """
 
     household_id: int
@@ -52,15 +58,26 @@ class PVPerformance:
     clearsky_kwh: float
     flagged: bool
     message: str
+    start: datetime | None = None
+    end: datetime | None = None
 
 
 def pv_performance(household_id: int, start: datetime | None = None, end: datetime | None = None, *,
-                   series_ids: Sequence[int] | None = None, detail=None) -> PVPerformance | None:
+                   series_ids: Sequence[int] | None = None, detail=None,
+                   lookback_days: int | None = PV_LOOKBACK_DAYS) -> PVPerformance | None:
     """Measured PV of household ``household_id`` against its clear-sky PVWatts expectation.
 
+    The readings looked at run up to ``end`` (UTC, exclusive) from ``start`` or from
+    ``lookback_days`` before ``end``, whichever is earlier (see :func:`pv_window`), so that a
+    short winter period is judged on a year's clear days.
     ``series_ids`` are its PV series (default: every series of quantity ``pv``). Returns None
     when the household has no PV system or no PV readings.
     """
+    start = pv_window(start, end, lookback_days)
+    # pvlib (via services.pvmodel) costs ~60 MB to import: only the processes that run this
+    # check pay for it, not every CLI command that loads the app.
+    from services.pvmodel import Location, PVArray, expected_pv
+
     detail = detail or get_household(household_id)
     arrays = [PVArray(kwp=p.kwp, tilt_deg=p.tilt_deg, azimuth_deg=p.azimuth_deg, losses_pct=p.losses_pct,
                       inverter_kw=p.inverter_kw) for p in detail.pv_systems]
@@ -80,7 +97,7 @@ def pv_performance(household_id: int, start: datetime | None = None, end: dateti
     if ratio is None:
         message = (f"not enough clear-sky-comparable days yet ({days} of {PV_MIN_DAYS} needed with "
                    f"PV readings covering {PV_MIN_DAY_COVERAGE:.0%} of the day)")
-        return PVPerformance(household_id, kwp, None, days, measured, clearsky, False, message)
+        return PVPerformance(household_id, kwp, None, days, measured, clearsky, False, message, start, end)
     flagged = ratio < PV_RATIO_FLAG
     if flagged:
         message = (f"PV delivers {ratio:.0%} of the clear-sky expectation on its best days "
@@ -88,7 +105,21 @@ def pv_performance(household_id: int, start: datetime | None = None, end: dateti
                    f"the kWp, tilt and azimuth entered for this household")
     else:
         message = f"PV delivers {ratio:.0%} of the clear-sky expectation on its best days"
-    return PVPerformance(household_id, kwp, ratio, days, measured, clearsky, flagged, message)
+    return PVPerformance(household_id, kwp, ratio, days, measured, clearsky, flagged, message, start, end)
+
+
+def pv_window(start: datetime | None, end: datetime | None,
+              lookback_days: int | None = PV_LOOKBACK_DAYS) -> datetime | None:
+    """Start of the readings the PV verdict uses for the period ``[start, end)`` (UTC).
+
+    ``lookback_days`` before ``end`` when that is earlier than ``start`` or ``start`` is None
+    (a verdict on the array as it is now, not on its whole history); ``start`` itself without
+    an ``end`` (up to the newest reading) or with ``lookback_days`` None.
+    """
+    if end is None or lookback_days is None:
+        return start
+    earliest = end - timedelta(days=lookback_days)
+    return earliest if start is None or earliest < start else start
 
 
 def clear_day_ratio(measured_kwh: pd.Series, clearsky_kwh: pd.Series, coverage: pd.Series,

@@ -16,10 +16,16 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from services.optimization.formulation import LPData, Shape
-from services.optimization.model import PyomoProgram
-from services.optimization.raw_highs import HighsProgram, LPSolution
+
+if TYPE_CHECKING:
+    # Pyomo, highspy and scipy cost ~100 MB and a second to import; every process that loads
+    # the app (the CLI's ingest, the MQTT listener) would pay for them, so they load at the
+    # first solve instead.
+    from services.optimization.model import PyomoProgram
+    from services.optimization.raw_highs import HighsProgram, LPSolution
 
 ENGINES = ("pyomo", "highs")
 
@@ -50,7 +56,7 @@ class ProgramCache:
         build_ms = 0.0
         if entry is None:
             t0 = time.perf_counter()
-            program = PyomoProgram(lp) if self.engine == "pyomo" else HighsProgram.from_lp(lp)
+            program = _build_program(self.engine, lp)
             build_ms = (time.perf_counter() - t0) * 1e3
             entry = _Entry(program, threading.Lock())
             with self._lock:
@@ -67,6 +73,16 @@ class ProgramCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _build_program(engine: str, lp: LPData) -> PyomoProgram | HighsProgram:
+    if engine == "pyomo":
+        from services.optimization.model import PyomoProgram
+
+        return PyomoProgram(lp)
+    from services.optimization.raw_highs import HighsProgram
+
+    return HighsProgram.from_lp(lp)
 
 
 _CACHES: dict[str, ProgramCache] = {}
