@@ -41,7 +41,7 @@ CHROMIUM_ARGS = [
 ]
 ALLOWED_HOSTS = {"127.0.0.1"}
 SERVER_START_TIMEOUT_S = 90  # generous: two shared cores, and pages import pandas/sklearn
-DEFAULT_TIMEOUT_MS = 15_000  # a browser wait that takes longer than this is a hang, not a slow page
+DEFAULT_TIMEOUT_MS = 30_000  # longer is a hang: the overview waits for its data-quality job, seconds on 2 busy cores
 DEMO_END = date(2026, 6, 30)  # fixed, so that the e2e portfolio is the same on every run
 
 
