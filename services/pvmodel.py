@@ -17,6 +17,7 @@ Irradiance [W/m2], temperature [degC], wind [m/s], power [kW], energy [kWh].
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -72,8 +73,10 @@ class PVArray:
                 f"azimuth must be between 0 and 360 degrees east of north (180 = south), got {self.azimuth_deg}"
             )
         if not 0 <= self.losses_pct < 100:
-            hint = " (give per cent: 14, not 0.14)" if 0 < self.losses_pct < 1 else ""
-            raise ValueError(f"losses must be between 0 and 100 %, got {self.losses_pct}{hint}")
+            raise ValueError(f"losses must be between 0 and 100 %, got {self.losses_pct}")
+        if 0 < self.losses_pct < 1:  # no real system loses under 1 %: a fraction given as per cent
+            raise ValueError(f"losses of {self.losses_pct} % are implausible: give per cent: "
+                             f"{self.losses_pct * 100:g}, not {self.losses_pct}")
         if self.inverter_kw is not None and not self.inverter_kw > 0:
             raise ValueError(f"inverter limit must be positive kW or empty, got {self.inverter_kw}")
 
@@ -98,6 +101,35 @@ class Location:
 def _lookup_altitude(latitude: float, longitude: float) -> float:
     # A pure function of its arguments, cached only to skip re-reading pvlib's map file.
     return float(pvlib.location.lookup_altitude(latitude, longitude))
+
+
+@lru_cache(maxsize=256)
+def _monthly_linke(latitude: float, longitude: float) -> tuple[float, ...]:
+    # Reading pvlib's turbidity map costs milliseconds; the 12 monthly values of a place never change.
+    middles = pd.DatetimeIndex([f"2015-{m:02d}-15" for m in range(1, 13)], tz="UTC")
+    values = pvlib.clearsky.lookup_linke_turbidity(middles, latitude, longitude, interp_turbidity=False)
+    return tuple(float(v) for v in values)
+
+
+def linke_turbidity(times: pd.DatetimeIndex, location: Location) -> np.ndarray:
+    """Linke turbidity [-] at ``times``: pvlib's monthly climatology, interpolated between
+    mid-months by day of year as :func:`pvlib.clearsky.lookup_linke_turbidity` does."""
+    monthly = np.array(_monthly_linke(round(location.latitude, 4), round(location.longitude, 4)))
+    wrapped = np.concatenate([[monthly[-1]], monthly, [monthly[0]]])
+    utc = pd.DatetimeIndex(times).tz_convert("UTC") if pd.DatetimeIndex(times).tz else pd.DatetimeIndex(times)
+    doy = utc.day_of_year.to_numpy()
+    leap = utc.is_leap_year
+    return np.where(leap, np.interp(doy, _month_middles(True), wrapped),
+                    np.interp(doy, _month_middles(False), wrapped))
+
+
+def _month_middles(leap: bool) -> np.ndarray:
+    days = np.array(calendar.mdays[1:], dtype=float)
+    if leap:
+        days[1] += 1
+    year = days.sum()
+    return np.concatenate([[-calendar.mdays[12] / 2.0], np.cumsum(days) - days / 2.0,
+                           [year + calendar.mdays[1] / 2.0]])
 
 
 # --- geometry and clear sky ----------------------------------------------------------------
@@ -127,7 +159,7 @@ def clearsky_irradiance(times: pd.DatetimeIndex, location: Location,
         ``ghi``, ``dni``, ``dhi`` [W/m2].
     """
     solar_pos = solar_position(times, location) if solar_pos is None else solar_pos
-    turbidity = pvlib.clearsky.lookup_linke_turbidity(times, location.latitude, location.longitude)
+    turbidity = linke_turbidity(times, location)
     airmass_rel = pvlib.atmosphere.get_relative_airmass(solar_pos["apparent_zenith"])
     pressure = pvlib.atmosphere.alt2pres(location.altitude)
     airmass_abs = pvlib.atmosphere.get_absolute_airmass(airmass_rel, pressure)
@@ -143,17 +175,8 @@ def decompose_ghi(ghi: pd.Series, solar_pos: pd.DataFrame, model: str = "erbs") 
     ``model`` is ``erbs`` (fast, needs only GHI) or ``dirint`` (uses the change of the
     clearness index between steps; better with hourly satellite data, slower).
     """
-    if model == "erbs":
-        out = pvlib.irradiance.erbs(ghi, solar_pos["zenith"], ghi.index)
-        dni = out["dni"]
-    elif model == "dirint":
-        dni = pvlib.irradiance.dirint(ghi, solar_pos["zenith"], ghi.index)
-    else:
-        raise ValueError(f"decomposition model must be 'erbs' or 'dirint', got {model!r}")
-    dni = pd.Series(np.nan_to_num(np.asarray(dni, dtype=float)), index=ghi.index).clip(lower=0.0)
-    cos_z = np.cos(np.radians(solar_pos["zenith"])).clip(lower=0.0)
-    dhi = (ghi - dni * cos_z).clip(lower=0.0)
-    return pd.DataFrame({"dni": dni, "dhi": dhi})
+    dni, dhi = _decompose(ghi.to_numpy(dtype=float), solar_pos["zenith"].to_numpy(), ghi.index, model)
+    return pd.DataFrame({"dni": dni, "dhi": dhi}, index=ghi.index)
 
 
 def plane_of_array(array: PVArray, solar_pos: pd.DataFrame, dni, ghi, dhi,
@@ -165,18 +188,10 @@ def plane_of_array(array: PVArray, solar_pos: pd.DataFrame, dni, ghi, dhi,
     DataFrame
         ``poa_global``, ``poa_direct``, ``poa_diffuse`` [W/m2] (non-negative) and ``aoi`` [deg].
     """
-    times = solar_pos.index
-    dni_extra = pvlib.irradiance.get_extra_radiation(times)
-    airmass = pvlib.atmosphere.get_relative_airmass(solar_pos["apparent_zenith"], model="kastenyoung1989")
-    poa = pvlib.irradiance.get_total_irradiance(
-        array.tilt_deg, array.azimuth_deg, solar_pos["apparent_zenith"], solar_pos["azimuth"],
-        dni, ghi, dhi, dni_extra=dni_extra, airmass=airmass, albedo=ALBEDO, model=model,
-    )
-    out = pd.DataFrame(poa, index=times)[["poa_global", "poa_direct", "poa_diffuse"]]
-    out = out.fillna(0.0).clip(lower=0.0)
-    out["aoi"] = pvlib.irradiance.aoi(array.tilt_deg, array.azimuth_deg,
-                                      solar_pos["apparent_zenith"], solar_pos["azimuth"])
-    return out
+    sun = _Sun.at(solar_pos)
+    poa = _poa(array, sun, np.asarray(dni, dtype=float), np.asarray(ghi, dtype=float),
+               np.asarray(dhi, dtype=float), model)
+    return pd.DataFrame(poa, index=solar_pos.index)
 
 
 def cell_temperature(poa_global, temp_air, wind_speed) -> np.ndarray:
@@ -187,15 +202,16 @@ def cell_temperature(poa_global, temp_air, wind_speed) -> np.ndarray:
                       dtype=float)
 
 
-def pvwatts_ac_kw(poa: pd.DataFrame, temp_cell, array: PVArray) -> np.ndarray:
-    """AC power [kW] from plane-of-array irradiance and cell temperature, PVWatts style.
+def pvwatts_ac_kw(poa, temp_cell, array: PVArray) -> np.ndarray:
+    """AC power [kW] from plane-of-array irradiance (``poa_direct``, ``poa_diffuse`` [W/m2],
+    ``aoi`` [deg]) and cell temperature [degC], PVWatts style.
 
     The beam loses what the glass reflects (pvlib's physical IAM); DC follows PVWatts with
     :data:`GAMMA_PDC`; ``losses_pct`` come off the DC side; the PVWatts inverter is sized so
     that its AC ceiling is ``inverter_kw`` (or ``kwp * ETA_INV_NOM`` without one).
     """
-    iam = np.nan_to_num(np.asarray(pvlib.iam.physical(poa["aoi"]), dtype=float))
-    effective = poa["poa_direct"].to_numpy() * iam + poa["poa_diffuse"].to_numpy()
+    iam = np.nan_to_num(np.asarray(pvlib.iam.physical(np.asarray(poa["aoi"], dtype=float)), dtype=float))
+    effective = np.asarray(poa["poa_direct"], dtype=float) * iam + np.asarray(poa["poa_diffuse"], dtype=float)
     pdc_kw = np.asarray(pvlib.pvsystem.pvwatts_dc(effective, temp_cell, array.kwp, GAMMA_PDC), dtype=float)
     pdc_kw = pdc_kw * (1.0 - array.losses_pct / 100.0)
     inverter_pdc0 = (array.inverter_kw or array.kwp * ETA_INV_NOM) / ETA_INV_NOM
@@ -231,7 +247,7 @@ def expected_pv(index: pd.DatetimeIndex, arrays: Sequence[PVArray], location: Lo
     -------
     DataFrame indexed like ``index``
         ``solar_elevation``, ``solar_azimuth`` [deg]; ``ghi_clearsky`` [W/m2];
-        ``poa_clearsky``, ``poa_global`` [W/m2] (irradiance-weighted mean over arrays);
+        ``poa_clearsky``, ``poa_global`` [W/m2] (kWp-weighted mean over arrays);
         ``temp_cell`` [degC]; ``ac_kw`` mean AC power [kW] and ``energy_kwh`` [kWh per step];
         ``clearsky_kw`` / ``clearsky_kwh``, the same under a clear sky (the upper bound,
         before :data:`CLEARSKY_MARGIN`). Everything is zero when the sun is below the horizon
@@ -239,49 +255,47 @@ def expected_pv(index: pd.DatetimeIndex, arrays: Sequence[PVArray], location: Lo
     """
     if not arrays:
         raise ValueError("no PV arrays given: a household without PV has no PV forecast")
-    mid = pd.DatetimeIndex(index) + step / 2
+    index = pd.DatetimeIndex(index)
+    mid = index + step / 2
     pos = solar_position(mid, location)
+    sun = _Sun.at(pos)
     cs = clearsky_irradiance(mid, location, pos)
-    daylight = (pos["apparent_zenith"] < 90.0).to_numpy()
+    cs_ghi, cs_dni, cs_dhi = (cs[c].to_numpy() for c in ("ghi", "dni", "dhi"))
+    n = len(mid)
     if weather is None:
-        ghi, dni, dhi = cs["ghi"], cs["dni"], cs["dhi"]
-        temp_air = pd.Series(DEFAULT_TEMP_AIR, index=mid)
-        wind = pd.Series(DEFAULT_WIND_SPEED, index=mid)
+        ghi, dni, dhi = cs_ghi, cs_dni, cs_dhi
+        temp_air, wind = np.full(n, DEFAULT_TEMP_AIR), np.full(n, DEFAULT_WIND_SPEED)
     else:
-        ghi, dni, dhi, temp_air, wind = _weather_on(weather, index, mid, pos, decomposition)
+        ghi, dni, dhi, temp_air, wind = _weather_arrays(weather, index, sun, decomposition)
 
-    hours = step / timedelta(hours=1)
-    out = pd.DataFrame(index=pd.DatetimeIndex(index))
-    out["solar_elevation"] = pos["elevation"].to_numpy()
-    out["solar_azimuth"] = pos["azimuth"].to_numpy()
-    out["ghi_clearsky"] = np.where(daylight, cs["ghi"].to_numpy(), 0.0)
-    ac = np.zeros(len(mid))
-    ac_cs = np.zeros(len(mid))
-    poa_sum = np.zeros(len(mid))
-    poa_cs_sum = np.zeros(len(mid))
-    temp_cell = np.zeros(len(mid))
-    total_kwp = sum(a.kwp for a in arrays)
+    daylight = sun.apparent_zenith < 90.0
+    ac, ac_cs, poa_sum, poa_cs_sum, temp_cell = (np.zeros(n) for _ in range(5))
     for array in arrays:
-        poa = plane_of_array(array, pos, dni, ghi, dhi, transposition)
-        poa_cs = plane_of_array(array, pos, cs["dni"], cs["ghi"], cs["dhi"], transposition)
+        poa = _poa(array, sun, dni, ghi, dhi, transposition)
+        poa_cs = _poa(array, sun, cs_dni, cs_ghi, cs_dhi, transposition)
         t_cell = cell_temperature(poa["poa_global"], temp_air, wind)
         t_cell_cs = cell_temperature(poa_cs["poa_global"], temp_air, wind)
         ac += pvwatts_ac_kw(poa, t_cell, array)
         ac_cs += pvwatts_ac_kw(poa_cs, t_cell_cs, array)
-        poa_sum += poa["poa_global"].to_numpy() * array.kwp
-        poa_cs_sum += poa_cs["poa_global"].to_numpy() * array.kwp
+        poa_sum += poa["poa_global"] * array.kwp
+        poa_cs_sum += poa_cs["poa_global"] * array.kwp
         temp_cell += t_cell * array.kwp
-    night = ~daylight
     for values in (ac, ac_cs, poa_sum, poa_cs_sum):
-        values[night] = 0.0
-    out["poa_clearsky"] = poa_cs_sum / total_kwp
-    out["poa_global"] = poa_sum / total_kwp
-    out["temp_cell"] = temp_cell / total_kwp
-    out["ac_kw"] = ac
-    out["energy_kwh"] = ac * hours
-    out["clearsky_kw"] = ac_cs
-    out["clearsky_kwh"] = ac_cs * hours
-    return out
+        values[~daylight] = 0.0
+    total_kwp = sum(a.kwp for a in arrays)
+    hours = step / timedelta(hours=1)
+    return pd.DataFrame({
+        "solar_elevation": sun.elevation,
+        "solar_azimuth": sun.azimuth,
+        "ghi_clearsky": np.where(daylight, cs_ghi, 0.0),
+        "poa_clearsky": poa_cs_sum / total_kwp,
+        "poa_global": poa_sum / total_kwp,
+        "temp_cell": temp_cell / total_kwp,
+        "ac_kw": ac,
+        "energy_kwh": ac * hours,
+        "clearsky_kw": ac_cs,
+        "clearsky_kwh": ac_cs * hours,
+    }, index=index)
 
 
 def clearsky_bound_kwh(expected: pd.DataFrame) -> pd.Series:
@@ -289,28 +303,78 @@ def clearsky_bound_kwh(expected: pd.DataFrame) -> pd.Series:
     return expected["clearsky_kwh"] * (1.0 + CLEARSKY_MARGIN)
 
 
-def _weather_on(weather: pd.DataFrame, index: pd.DatetimeIndex, mid: pd.DatetimeIndex,
-                pos: pd.DataFrame, decomposition: str):
-    """Weather columns re-labelled to interval middles, with DNI/DHI decomposed where missing."""
+@dataclass(frozen=True)
+class _Sun:
+    """Sun and atmosphere at a set of instants, as numpy arrays (computed once per call chain)."""
+
+    times: pd.DatetimeIndex
+    apparent_zenith: np.ndarray
+    zenith: np.ndarray
+    azimuth: np.ndarray
+    elevation: np.ndarray
+    dni_extra: np.ndarray
+    airmass: np.ndarray
+
+    @classmethod
+    def at(cls, solar_pos: pd.DataFrame) -> _Sun:
+        times = pd.DatetimeIndex(solar_pos.index)
+        apparent = solar_pos["apparent_zenith"].to_numpy(dtype=float)
+        return cls(
+            times=times, apparent_zenith=apparent, zenith=solar_pos["zenith"].to_numpy(dtype=float),
+            azimuth=solar_pos["azimuth"].to_numpy(dtype=float),
+            elevation=solar_pos["elevation"].to_numpy(dtype=float),
+            dni_extra=np.asarray(pvlib.irradiance.get_extra_radiation(times), dtype=float),
+            airmass=np.asarray(pvlib.atmosphere.get_relative_airmass(apparent, model="kastenyoung1989"),
+                               dtype=float),
+        )
+
+
+def _poa(array: PVArray, sun: _Sun, dni: np.ndarray, ghi: np.ndarray, dhi: np.ndarray,
+         model: str) -> dict[str, np.ndarray]:
+    poa = pvlib.irradiance.get_total_irradiance(
+        array.tilt_deg, array.azimuth_deg, sun.apparent_zenith, sun.azimuth, dni, ghi, dhi,
+        dni_extra=sun.dni_extra, airmass=sun.airmass, albedo=ALBEDO, model=model,
+    )
+    out = {k: np.clip(np.nan_to_num(np.asarray(poa[k], dtype=float)), 0.0, None)
+           for k in ("poa_global", "poa_direct", "poa_diffuse")}
+    out["aoi"] = np.asarray(pvlib.irradiance.aoi(array.tilt_deg, array.azimuth_deg, sun.apparent_zenith,
+                                                 sun.azimuth), dtype=float)
+    return out
+
+
+def _decompose(ghi: np.ndarray, zenith: np.ndarray, times: pd.DatetimeIndex,
+               model: str) -> tuple[np.ndarray, np.ndarray]:
+    if model == "erbs":
+        dni = pvlib.irradiance.erbs(ghi, zenith, times.day_of_year.to_numpy())["dni"]
+    elif model == "dirint":
+        dni = pvlib.irradiance.dirint(pd.Series(ghi, index=times), pd.Series(zenith, index=times), times)
+    else:
+        raise ValueError(f"decomposition model must be 'erbs' or 'dirint', got {model!r}")
+    dni = np.clip(np.nan_to_num(np.asarray(dni, dtype=float)), 0.0, None)
+    dhi = np.clip(ghi - dni * np.clip(np.cos(np.radians(zenith)), 0.0, None), 0.0, None)
+    return dni, dhi
+
+
+def _weather_arrays(weather: pd.DataFrame, index: pd.DatetimeIndex, sun: _Sun, decomposition: str):
+    """Weather on ``index`` as arrays, with DNI/DHI decomposed from GHI where missing."""
     if "ghi" not in weather.columns:
         raise ValueError("weather needs a 'ghi' column [W/m2] to estimate PV")
-    frame = weather.reindex(pd.DatetimeIndex(index))
-    frame.index = mid
-    ghi = frame["ghi"].astype(float).clip(lower=0.0)
-    have_split = {"dni", "dhi"} <= set(frame.columns)
-    split = decompose_ghi(ghi.fillna(0.0), pos, decomposition)
-    if have_split:
-        known = frame["dni"].notna() & frame["dhi"].notna()
-        dni = frame["dni"].astype(float).where(known, split["dni"])
-        dhi = frame["dhi"].astype(float).where(known, split["dhi"])
+    frame = weather.reindex(index)
+    ghi = np.clip(np.nan_to_num(frame["ghi"].to_numpy(dtype=float)), 0.0, None)
+    dni_split, dhi_split = _decompose(ghi, sun.zenith, sun.times, decomposition)
+    if "dni" in frame.columns and "dhi" in frame.columns:
+        given_dni, given_dhi = frame["dni"].to_numpy(dtype=float), frame["dhi"].to_numpy(dtype=float)
+        known = ~np.isnan(given_dni) & ~np.isnan(given_dhi)
+        dni = np.where(known, given_dni, dni_split)
+        dhi = np.where(known, given_dhi, dhi_split)
     else:
-        dni, dhi = split["dni"], split["dhi"]
-    temp_air = _column(frame, "temp_air", DEFAULT_TEMP_AIR)
-    wind = _column(frame, "wind_speed", DEFAULT_WIND_SPEED)
-    return ghi.fillna(0.0), dni.fillna(0.0), dhi.fillna(0.0), temp_air, wind
+        dni, dhi = dni_split, dhi_split
+    return ghi, dni, dhi, _column(frame, "temp_air", DEFAULT_TEMP_AIR), _column(frame, "wind_speed",
+                                                                              DEFAULT_WIND_SPEED)
 
 
-def _column(frame: pd.DataFrame, name: str, default: float) -> pd.Series:
+def _column(frame: pd.DataFrame, name: str, default: float) -> np.ndarray:
     if name not in frame.columns:
-        return pd.Series(default, index=frame.index)
-    return frame[name].astype(float).fillna(default)
+        return np.full(len(frame), default)
+    values = frame[name].to_numpy(dtype=float)
+    return np.where(np.isnan(values), default, values)

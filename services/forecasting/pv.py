@@ -1,0 +1,252 @@
+"""PV forecast: gradient boosting on physics-informed features, with a physical fallback.
+
+A model learns one system's behaviour (shading, soiling, real orientation,
+inverter habits) from its history on top of what :mod:`services.pvmodel` already
+knows. It has two feature sets ("variants"), both trained at once:
+
+- ``weather``: plane-of-array irradiance, the physical PV estimate, the clear-sky
+  index, temperature and cloud cover from the weather forecast, plus geometry,
+  calendar and recent output;
+- ``clearsky``: geometry, calendar and recent output only, for when no weather
+  forecast covers the horizon.
+
+Every forecast is clipped to ``[0, (1 + CLEARSKY_MARGIN) * clear-sky energy]``, so it
+is zero at night and never far above what a clear sky would give. With less than
+:data:`MIN_HISTORY_DAYS` days of readings the physical model answers instead, and
+says so.
+
+Energies are kWh per step (the interval starting at ``ts``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+
+from services.forecasting.features import (
+    DAY,
+    NotEnoughHistory,
+    Site,
+    calendar_features,
+    days_with_data,
+    forecast_index,
+    issue_grid,
+    known_lag,
+    last_known,
+    pv_physics,
+    recent,
+    regular,
+    training_issues,
+    weather_coverage,
+    window_stats,
+)
+from services.forecasting.quantile import Prediction, QuantileModel, fit_quantiles, subsample
+from services.pvmodel import CLEARSKY_MARGIN, PVArray
+
+MODEL_VERSION = "pv-1"
+#: Days of readings below which the physical model answers instead of the learned one.
+MIN_HISTORY_DAYS = 14
+#: A weather forecast must cover this share of the daylight intervals to be used.
+MIN_WEATHER_COVERAGE = 0.95
+HORIZON = timedelta(hours=48)
+#: Five hours, not six: 5 and 24 share no factor, so issues fall on every hour of the day
+#: within five days and the model learns every pairing of time of day and lead time.
+ISSUE_EVERY = timedelta(hours=5)
+MAX_ROWS = 10_000
+#: How far back recent output is read at prediction time.
+HISTORY_WINDOW = timedelta(days=4)
+
+GEOMETRY = ("solar_elevation", "solar_azimuth", "poa_clearsky", "clearsky_kwh", "hour", "doy")
+WEATHER = ("poa_global", "pv_physical_kwh", "clearsky_index", "ghi", "temp_air", "cloud_cover")
+HISTORY = ("horizon_h", "ratio_last", "ratio_24h", "ratio_72h", "ratio_same_time", "smart_persistence_kwh")
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "weather": GEOMETRY + WEATHER + HISTORY,
+    "clearsky": GEOMETRY + HISTORY,
+}
+
+
+@dataclass(frozen=True)
+class PVSetup:
+    """What is forecast: the arrays (kWp, tilt, azimuth, losses, inverter), where, and the step."""
+
+    arrays: tuple[PVArray, ...]
+    site: Site
+    step: timedelta = timedelta(hours=1)
+
+    @property
+    def kwp(self) -> float:
+        """Total DC peak power [kWp]."""
+        return sum(a.kwp for a in self.arrays)
+
+
+@dataclass
+class PVModel:
+    """A trained PV model: its setup, fitted variants and the window of readings it saw (UTC)."""
+
+    setup: PVSetup
+    variants: dict[str, QuantileModel]
+    train_start: pd.Timestamp
+    train_end: pd.Timestamp
+    version: str = MODEL_VERSION
+    info: dict = field(default_factory=dict)
+
+    def feature_names(self) -> list[str]:
+        """``variant:feature`` for every feature of every variant."""
+        return [f"{name}:{f}" for name, model in self.variants.items() for f in model.features]
+
+
+def fit_pv(history: pd.Series, setup: PVSetup, weather: pd.DataFrame | None = None,
+           issue_every: timedelta = ISSUE_EVERY, horizon: timedelta = HORIZON, max_rows: int = MAX_ROWS,
+           max_iter_scale: float = 1.0, variants: Sequence[str] = ("weather", "clearsky")) -> PVModel:
+    """Learn a system's PV output from its history.
+
+    Parameters
+    ----------
+    history : Series
+        PV energy [kWh per step] by UTC interval start; only these readings are learned from.
+    weather : DataFrame, optional
+        Weather over the history (``ghi`` [W/m2] at least; ``dni``, ``dhi``, ``temp_air``,
+        ``wind_speed``, ``cloud_cover`` where known). Without it only ``clearsky`` is fitted.
+    issue_every, horizon :
+        Training rows are forecasts issued every ``issue_every`` for ``horizon``.
+
+    Raises
+    ------
+    NotEnoughHistory
+        With fewer than :data:`MIN_HISTORY_DAYS` days of readings.
+    """
+    step = setup.step
+    grid = regular(history, step)
+    days = days_with_data(grid)
+    if days < MIN_HISTORY_DAYS:
+        raise NotEnoughHistory(
+            f"{days} days of PV readings; the learned model needs at least {MIN_HISTORY_DAYS}"
+        )
+    end = grid.index[-1] + pd.Timedelta(step)
+    physics = pv_physics(grid.index, setup.arrays, setup.site.location, weather, step)
+    rows = issue_grid(training_issues(grid.index[0], end, issue_every), horizon, step)
+    rows = rows[rows.index < end]
+    frame = _features(rows.index, pd.DatetimeIndex(rows["issue"]), grid, physics, setup, step)
+    frame["y"] = grid.reindex(frame.index).to_numpy()
+    frame = frame[(frame["clearsky_kwh"] > 0) & frame["y"].notna()]
+    # Keep short lead times denser than long ones: recent output only tells about the next
+    # hours, and uniformly drawn rows would leave the trees few examples of them.
+    frame = frame.iloc[subsample(len(frame), max_rows, preference=1.0 / (1.0 + frame["horizon_h"] / 6.0))]
+    fitted = {}
+    for name in variants:
+        columns = VARIANTS[name]
+        if name == "weather" and (weather is None or frame["pv_physical_kwh"].notna().mean() < 0.5):
+            continue  # no weather over the history: nothing to learn from
+        fitted[name] = fit_quantiles(frame, frame["y"], columns, max_iter_scale=max_iter_scale)
+    return PVModel(setup=setup, variants=fitted, train_start=grid.index[0], train_end=end,
+                   info={"rows": len(frame), "days": days})
+
+
+def predict_pv(model: PVModel, history: pd.Series, issue: pd.Timestamp, hours: float = 48,
+               weather: pd.DataFrame | None = None) -> Prediction:
+    """P10/P50/P90 PV energy [kWh per step] for ``hours`` after ``issue``.
+
+    ``history`` may be longer than needed: only readings of intervals ended by ``issue``
+    are read. ``weather`` is the forecast known at ``issue``; when it does not cover the
+    daylight hours the ``clearsky`` variant answers and the note says so.
+    """
+    setup, step = model.setup, model.setup.step
+    issue = pd.Timestamp(issue)
+    index = forecast_index(issue, hours, step)
+    grid = recent(history, issue, step, HISTORY_WINDOW)
+    span = pd.date_range(grid.index[0], index[-1], freq=step)
+    physics = pv_physics(span, setup.arrays, setup.site.location, weather, step)
+    features = _features(index, pd.DatetimeIndex([issue] * len(index)), grid, physics, setup, step)
+    daylight = index[features["clearsky_kwh"].to_numpy() > 0]
+    notes = []
+    variant = "weather"
+    if "weather" not in model.variants or weather_coverage(weather, daylight) < MIN_WEATHER_COVERAGE:
+        variant = "clearsky"
+        notes.append("no weather forecast for these hours: forecast from clear-sky geometry and recent output")
+    frame = model.variants[variant].predict(features)
+    return Prediction(_bounded(frame, features), "ml", variant, tuple(notes))
+
+
+def physical_pv(setup: PVSetup, issue: pd.Timestamp, hours: float = 48, weather: pd.DataFrame | None = None,
+                reason: str = "") -> Prediction:
+    """The physical model alone [kWh per step], for systems without enough history.
+
+    With weather: P50 is the PVWatts estimate and the band +-25 % of the clear-sky energy
+    (a rule of thumb, not learned). Without: P50 is 70 % of clear sky, P10 15 %, P90 100 %.
+    """
+    step = setup.step
+    index = forecast_index(pd.Timestamp(issue), hours, step)
+    physics = pv_physics(index, setup.arrays, setup.site.location, weather, step)
+    clear = physics["clearsky_kwh"]
+    daylight = index[clear.to_numpy() > 0]
+    notes = [f"physical model only{': ' + reason if reason else ''}"]
+    if weather_coverage(weather, daylight) >= MIN_WEATHER_COVERAGE:
+        p50 = physics["pv_physical_kwh"].fillna(0.0)
+        frame = pd.DataFrame({"p10": p50 - 0.25 * clear, "p50": p50, "p90": p50 + 0.25 * clear})
+    else:
+        notes.append("no weather forecast either: a typical share of the clear-sky output")
+        frame = pd.DataFrame({"p10": 0.15 * clear, "p50": 0.7 * clear, "p90": clear})
+    return Prediction(_bounded(frame, physics), "physical", "physical", tuple(notes))
+
+
+def estimate_kwp(history: pd.Series, setup: PVSetup) -> float | None:
+    """The kWp the readings suggest [kWp]: high-sun output against the clear-sky model per kWp.
+
+    Uses the 90th percentile of actual / clear-sky energy where the clear-sky output is above
+    half its maximum: clear hours dominate that tail. A figure far from the declared kWp points
+    at a wrong system size, a wrong meter scale or a defect. None without enough daylight data.
+    """
+    grid = regular(history, setup.step).dropna()
+    if grid.empty:
+        return None
+    one_kwp = PVSetup(tuple(PVArray(1.0, a.tilt_deg, a.azimuth_deg, a.losses_pct) for a in setup.arrays[:1]),
+                      setup.site, setup.step)
+    clear = pv_physics(grid.index, one_kwp.arrays, setup.site.location, None, setup.step)["clearsky_kwh"]
+    bright = clear > 0.5 * clear.max()
+    if bright.sum() < 24:
+        return None
+    return float(np.quantile(grid[bright] / clear[bright], 0.9))
+
+
+# --- internals -------------------------------------------------------------------------------
+
+
+def _features(ts: pd.DatetimeIndex, issue: pd.DatetimeIndex, grid: pd.Series, physics: pd.DataFrame,
+              setup: PVSetup, step: timedelta) -> pd.DataFrame:
+    """All feature columns for targets ``ts`` issued at ``issue`` (same length)."""
+    frame = physics.reindex(ts)
+    calendar = calendar_features(ts, setup.site.timezone)
+    for column in calendar.columns:  # by position: training targets repeat across issues
+        frame[column] = calendar[column].to_numpy()
+    clear = physics["clearsky_kwh"].reindex(grid.index)
+    # A ratio to clear sky only means something when the sun is well up: 5 % of peak output.
+    threshold = 0.05 * setup.kwp * (pd.Timedelta(step) / pd.Timedelta(hours=1))
+    ratio = (grid / clear).where(clear > threshold).clip(0.0, 1.5)
+    floor = issue.floor(step)
+    frame["horizon_h"] = ((ts - issue) / pd.Timedelta(hours=1)).to_numpy()
+    frame["ratio_last"] = last_known(ratio, floor, step, timedelta(hours=18))
+    frame["ratio_same_time"] = known_lag(ratio, ts, issue, DAY, step)
+    # "Smart persistence": the last clear-sky ratio carried to the target's clear sky [kWh per step],
+    # the best short-horizon guess without weather, given to the trees ready-made.
+    frame["smart_persistence_kwh"] = frame["ratio_last"] * frame["clearsky_kwh"]
+    clear_known = clear.where(grid.notna())
+    for hours, name in ((24, "ratio_24h"), (72, "ratio_72h")):
+        energy, _ = window_stats(grid, floor, timedelta(hours=hours))
+        possible, _ = window_stats(clear_known, floor, timedelta(hours=hours))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frame[name] = np.where(possible > 0, energy / possible, np.nan)
+    return frame
+
+
+def _bounded(frame: pd.DataFrame, physics: pd.DataFrame) -> pd.DataFrame:
+    """Quantiles clipped to [0, clear-sky bound]: zero at night, never above the bound, sorted."""
+    bound = (physics["clearsky_kwh"].reindex(frame.index) * (1.0 + CLEARSKY_MARGIN)).to_numpy()
+    values = np.clip(frame[["p10", "p50", "p90"]].to_numpy(dtype=float), 0.0, bound[:, None])
+    values.sort(axis=1)
+    out = pd.DataFrame(values, index=frame.index, columns=["p10", "p50", "p90"])
+    out.index.name = "ts"
+    return out

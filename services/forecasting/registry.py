@@ -1,0 +1,240 @@
+"""Trained models, issued forecasts and back-test results in the store.
+
+Models are pickled into ``ForecastModel.blob`` with a small header (format tag,
+scikit-learn version, SHA-256 of the payload). **Security:** unpickling runs code;
+only blobs this app wrote are ever loaded, and :func:`load_model` refuses a blob
+whose header or digest does not match, or that was written by another
+scikit-learn version (whose pickles are not guaranteed to load correctly): such a
+model counts as stale and is retrained. Never import model blobs from elsewhere.
+
+Forecast values are kWh per step (the interval starting at ``ts``), P10/P50/P90.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import sklearn
+import sqlalchemy as sa
+
+from services.store.db import session_scope
+from services.store.models import Forecast, ForecastBacktest, ForecastModel, ForecastValue
+
+_MAGIC = b"EDFM1"
+#: A model older than this is retrained by :func:`is_stale` callers.
+MAX_MODEL_AGE = timedelta(days=7)
+TARGETS = ("pv", "load")
+
+
+class ModelBlobError(ValueError):
+    """A stored model cannot be trusted or read; it must be retrained."""
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """A model row: ``estimator`` is the unpickled model (a ``PVModel`` or ``LoadModel``), or None
+    when its blob could not be used (``problem`` says why)."""
+
+    id: int
+    household_id: int
+    target: str
+    version: str
+    trained_at: datetime
+    train_start: datetime
+    train_end: datetime
+    features: list
+    metrics: dict
+    estimator: object | None
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class StoredForecast:
+    """An issued forecast: ``frame`` by UTC ``ts`` with ``p10``, ``p50``, ``p90`` [kWh per step]."""
+
+    id: int
+    household_id: int
+    target: str
+    method: str
+    model_id: int | None
+    issued_at: datetime
+    note: str
+    frame: pd.DataFrame
+
+
+def version_tag(model_version: str) -> str:
+    """What is stored in ``ForecastModel.version``: the model's own version and scikit-learn's."""
+    return f"{model_version}/sklearn-{sklearn.__version__}"
+
+
+def dumps_model(model: object) -> bytes:
+    """Header + pickle of ``model`` (see the module docstring for why there is a header)."""
+    payload = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+    version = sklearn.__version__.encode()
+    return _MAGIC + bytes([len(version)]) + version + hashlib.sha256(payload).digest() + payload
+
+
+def loads_model(blob: bytes) -> object:
+    """The model in a blob written by :func:`dumps_model`; :class:`ModelBlobError` if anything is off."""
+    if not blob or not blob.startswith(_MAGIC):
+        raise ModelBlobError("not a model blob written by this app")
+    n = blob[len(_MAGIC)]
+    start = len(_MAGIC) + 1
+    version = blob[start:start + n].decode(errors="replace")
+    digest = blob[start + n:start + n + 32]
+    payload = blob[start + n + 32:]
+    if version != sklearn.__version__:
+        raise ModelBlobError(f"written with scikit-learn {version}, running {sklearn.__version__}: retrain")
+    if hashlib.sha256(payload).digest() != digest:
+        raise ModelBlobError("model blob is damaged (checksum mismatch): retrain")
+    return pickle.loads(payload)  # noqa: S301 - only blobs this app wrote, checked above
+
+
+def save_model(household_id: int, target: str, model: object, model_version: str, train_start: datetime,
+               train_end: datetime, features: list[str], metrics: dict | None = None,
+               url: str | None = None) -> int:
+    """Store a trained model for a household's ``target`` (``pv`` or ``load``); returns its id."""
+    _check_target(target)
+    row = ForecastModel(
+        household_id=household_id, target=target, version=version_tag(model_version),
+        trained_at=datetime.now(UTC), train_start=_utc(train_start), train_end=_utc(train_end),
+        features=list(features), metrics=dict(metrics or {}), blob=dumps_model(model),
+    )
+    with session_scope(url) as session:
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def latest_model(household_id: int, target: str, url: str | None = None) -> StoredModel | None:
+    """The newest model of a household's ``target``, unpickled if its blob can be trusted."""
+    _check_target(target)
+    query = (sa.select(ForecastModel).where(ForecastModel.household_id == household_id,
+                                            ForecastModel.target == target)
+             .order_by(ForecastModel.trained_at.desc(), ForecastModel.id.desc()).limit(1))
+    with session_scope(url) as session:
+        row = session.scalars(query).first()
+        if row is None:
+            return None
+        estimator, problem = None, ""
+        try:
+            estimator = loads_model(row.blob)
+        except ModelBlobError as exc:
+            problem = str(exc)
+        return StoredModel(
+            id=row.id, household_id=row.household_id, target=row.target, version=row.version,
+            trained_at=row.trained_at, train_start=row.train_start, train_end=row.train_end,
+            features=list(row.features or []), metrics=dict(row.metrics or {}), estimator=estimator,
+            problem=problem,
+        )
+
+
+def is_stale(model: StoredModel | None, model_version: str, now: datetime | None = None,
+             max_age: timedelta = MAX_MODEL_AGE) -> tuple[bool, str]:
+    """Whether a stored model should be retrained, and why (a sentence), or ``(False, "")``.
+
+    Stale: there is none, its blob is unusable, it was trained by another model or
+    scikit-learn version, or it is older than ``max_age``.
+    """
+    now = now or datetime.now(UTC)
+    if model is None:
+        return True, "no model trained yet"
+    if model.estimator is None:
+        return True, model.problem or "stored model cannot be read"
+    if model.version != version_tag(model_version):
+        return True, f"trained as {model.version}, current is {version_tag(model_version)}"
+    age = now - model.trained_at
+    if age > max_age:
+        return True, f"trained {age.days} days ago (retrained after {max_age.days})"
+    return False, ""
+
+
+def save_forecast(household_id: int, target: str, method: str, frame: pd.DataFrame, issued_at: datetime,
+                  model_id: int | None = None, note: str = "", url: str | None = None) -> int:
+    """Store an issued forecast (``frame``: UTC index, ``p10``/``p50``/``p90`` [kWh per step])."""
+    _check_target(target)
+    if frame.empty:
+        raise ValueError("an empty forecast cannot be stored")
+    index = pd.DatetimeIndex(frame.index)
+    if index.tz is None:
+        raise ValueError("forecast time stamps are naive: attach UTC")
+    with session_scope(url) as session:
+        forecast = Forecast(household_id=household_id, target=target, method=method, model_id=model_id,
+                            issued_at=_utc(issued_at), note=note)
+        session.add(forecast)
+        session.flush()
+        session.add_all(
+            ForecastValue(forecast_id=forecast.id, ts=ts, p50=float(row.p50), p10=_opt(row, "p10"),
+                          p90=_opt(row, "p90"))
+            for ts, row in zip(index.tz_convert("UTC").to_pydatetime(), frame.itertuples(index=False))
+        )
+        return forecast.id
+
+
+def latest_forecast(household_id: int, target: str, url: str | None = None) -> StoredForecast | None:
+    """The newest stored forecast of a household's ``target``, with its values."""
+    _check_target(target)
+    with session_scope(url) as session:
+        forecast = session.scalars(
+            sa.select(Forecast).where(Forecast.household_id == household_id, Forecast.target == target)
+            .order_by(Forecast.issued_at.desc(), Forecast.id.desc()).limit(1)
+        ).first()
+        if forecast is None:
+            return None
+        rows = session.execute(
+            sa.select(ForecastValue.ts, ForecastValue.p10, ForecastValue.p50, ForecastValue.p90)
+            .where(ForecastValue.forecast_id == forecast.id).order_by(ForecastValue.ts)
+        ).all()
+        frame = pd.DataFrame(rows, columns=["ts", "p10", "p50", "p90"])
+        frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+        frame = frame.set_index("ts").astype(float)
+        return StoredForecast(forecast.id, forecast.household_id, forecast.target, forecast.method,
+                              forecast.model_id, forecast.issued_at, forecast.note, frame)
+
+
+def save_backtest(household_id: int, target: str, period_start: datetime, period_end: datetime,
+                  metrics: dict, url: str | None = None) -> int:
+    """Store a back-test's scores (overall and per month, JSON-serialisable)."""
+    _check_target(target)
+    with session_scope(url) as session:
+        row = ForecastBacktest(household_id=household_id, target=target, period_start=_utc(period_start),
+                               period_end=_utc(period_end), created_at=datetime.now(UTC), metrics=metrics)
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def latest_backtest(household_id: int, target: str, url: str | None = None) -> dict | None:
+    """The newest back-test of a household's ``target``: period and metrics, or None."""
+    _check_target(target)
+    with session_scope(url) as session:
+        row = session.scalars(
+            sa.select(ForecastBacktest).where(ForecastBacktest.household_id == household_id,
+                                              ForecastBacktest.target == target)
+            .order_by(ForecastBacktest.created_at.desc(), ForecastBacktest.id.desc()).limit(1)
+        ).first()
+        if row is None:
+            return None
+        return {"id": row.id, "period_start": row.period_start, "period_end": row.period_end,
+                "created_at": row.created_at, "metrics": dict(row.metrics)}
+
+
+def _check_target(target: str) -> None:
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {', '.join(TARGETS)}, got {target!r}")
+
+
+def _opt(row, name: str) -> float | None:
+    value = getattr(row, name, None)
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _utc(value: datetime) -> datetime:
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None:
+        raise ValueError(f"naive datetime {stamp.isoformat()} given: attach a time zone")
+    return stamp.tz_convert("UTC").to_pydatetime()

@@ -1,0 +1,366 @@
+"""Forecasts for a household, from the store: what pages, the REST API and workers call.
+
+- :func:`forecast_pv` / :func:`forecast_load` run the household's *stored* model on
+  its recent readings and the weather known now, store the issued forecast and
+  return it. They never train: without a usable model they fall back (physical
+  model for PV, persistence for load) and the notes say so.
+- :func:`train_models` trains and stores the models (a background job: seconds).
+- :func:`backtest_household` runs a rolling-origin back-test on stored readings with
+  the weather *as it was known at each origin*, and stores the scores.
+
+Energies are kWh per step (the interval starting at ``ts``), in UTC.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from services.flows import energy_flows
+from services.forecasting import load as load_model
+from services.forecasting import pv as pv_model
+from services.forecasting import registry
+from services.forecasting.backtest import (
+    Forecaster,
+    accuracy,
+    daily_origins,
+    monthly_accuracy,
+    pv_normalizer,
+    rolling_origin,
+)
+from services.forecasting.features import NotEnoughHistory, Site, weather_to_step
+from services.forecasting.quantile import Prediction
+from services.households import get_household
+from services.pvmodel import Location, PVArray
+from services.weather.open_meteo import OpenMeteoClient, forecast_for_site
+from services.weather.store import SiteInfo, observed_weather, site_for_household, weather_known_at
+
+#: Readings a model is trained on [days before now].
+TRAIN_DAYS = 365
+DEFAULT_STEP = timedelta(hours=1)
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """A household's forecast of ``target`` (``pv`` or ``load``) issued at ``issued_at``.
+
+    ``frame``: by UTC interval start, ``p10``, ``p50``, ``p90`` [kWh per step of ``step``].
+    ``method``: ``ml``, ``physical`` or ``persistence``. ``notes``: sentences to show
+    (fallbacks, stale weather, stale model). ``weather``: ``fresh``, ``cached``, ``stored``,
+    ``degraded`` or ``none``.
+    """
+
+    household_id: int
+    target: str
+    method: str
+    issued_at: datetime
+    step: timedelta
+    frame: pd.DataFrame
+    notes: tuple[str, ...] = ()
+    weather: str = "none"
+    model_id: int | None = None
+    forecast_id: int | None = None
+
+
+@dataclass
+class TrainReport:
+    """What :func:`train_models` did: model ids per target, reasons for targets skipped, seconds."""
+
+    household_id: int
+    trained: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Household:
+    id: int
+    site: Site
+    arrays: tuple[PVArray, ...]
+    weather_site: SiteInfo | None
+
+
+def forecast_pv(household_id: int, hours: int = 48, now: datetime | None = None, store: bool = True,
+                fetch_weather: bool = True, client: OpenMeteoClient | None = None) -> ForecastResult:
+    """PV forecast [kWh per step] for the ``hours`` after ``now`` with the stored model.
+
+    ``fetch_weather`` asks the weather provider (through its cache and breaker); otherwise
+    only weather already in the store is used.
+    """
+    household = _household(household_id)
+    if not household.arrays:
+        raise ValueError(f"household {household_id} has no PV system: add one to get a PV forecast")
+    return _forecast(household, "pv", hours, now, store, fetch_weather, client)
+
+
+def forecast_load(household_id: int, hours: int = 48, now: datetime | None = None, store: bool = True,
+                  fetch_weather: bool = True, client: OpenMeteoClient | None = None) -> ForecastResult:
+    """Consumption forecast [kWh per step] for the ``hours`` after ``now`` with the stored model."""
+    return _forecast(_household(household_id), "load", hours, now, store, fetch_weather, client)
+
+
+def stored_forecast(household_id: int, target: str) -> registry.StoredForecast | None:
+    """The newest forecast stored for a household (what a page shows without computing anything)."""
+    return registry.latest_forecast(household_id, target)
+
+
+def model_status(household_id: int, now: datetime | None = None) -> dict[str, tuple[bool, str]]:
+    """Per target: (needs training, why) for the household's stored models."""
+    versions = {"pv": pv_model.MODEL_VERSION, "load": load_model.MODEL_VERSION}
+    return {t: registry.is_stale(registry.latest_model(household_id, t), v, now) for t, v in versions.items()}
+
+
+def train_models(household_id: int, now: datetime | None = None, targets: tuple[str, ...] = ("pv", "load"),
+                 progress: Progress | None = None) -> TrainReport:
+    """Train and store the household's models on its last :data:`TRAIN_DAYS` days of readings."""
+    now = _utc(now)
+    household = _household(household_id)
+    report = TrainReport(household_id)
+    todo = [t for t in targets if t != "pv" or household.arrays]
+    if "pv" in targets and not household.arrays:
+        report.skipped["pv"] = "no PV system"
+    for i, target in enumerate(todo):
+        if progress:
+            progress(i, len(todo), f"training the {target} model")
+        history, step = _history(household, target, now - timedelta(days=TRAIN_DAYS), now)
+        weather = _observed(household, history.index.min(), now, step) if not history.empty else None
+        started = time.perf_counter()
+        try:
+            model, metrics = _fit(household, target, history, step, weather)
+        except NotEnoughHistory as exc:
+            report.skipped[target] = str(exc)
+            continue
+        report.seconds[target] = round(time.perf_counter() - started, 2)
+        metrics["train_seconds"] = report.seconds[target]
+        report.notes.extend(metrics.get("notes", []))
+        version = pv_model.MODEL_VERSION if target == "pv" else load_model.MODEL_VERSION
+        report.trained[target] = registry.save_model(
+            household_id, target, model, version, model.train_start.to_pydatetime(),
+            model.train_end.to_pydatetime(), model.feature_names(), metrics,
+        )
+    if progress:
+        progress(len(todo), len(todo), "done")
+    return report
+
+
+def backtest_household(household_id: int, target: str, start: datetime, end: datetime,
+                       retrain_every: int = 7, progress: Progress | None = None) -> dict:
+    """Rolling-origin back-test over ``[start, end)``, day-ahead from local midnight; scores stored.
+
+    Each origin's model is trained on readings before it; its weather is what the store knew
+    at the origin (:func:`~services.weather.store.weather_known_at`). Returns the stored
+    metrics: ``overall`` and ``monthly`` (see :func:`~services.forecasting.backtest.accuracy`).
+    """
+    household = _household(household_id)
+    if target == "pv" and not household.arrays:
+        raise ValueError(f"household {household_id} has no PV system to back-test")
+    start, end = _utc(start), _utc(end)
+    actual, step = _history(household, target, start - timedelta(days=TRAIN_DAYS), end)
+    if actual.empty:
+        raise ValueError(f"household {household_id} has no {target} readings before {end:%Y-%m-%d}")
+    observed = _observed(household, actual.index.min(), end, step)
+
+    def fit(history: pd.Series, origin: pd.Timestamp):
+        # Observed weather of intervals that had ended by the origin, like the readings.
+        past = None if observed is None else observed[observed.index + pd.Timedelta(step) <= origin]
+        try:
+            return _fit(household, target, history, step, past)[0]
+        except NotEnoughHistory:
+            return None
+
+    def predict(model, history: pd.Series, origin: pd.Timestamp, hours: float) -> Prediction:
+        weather = _known_weather(household, origin, hours, step)
+        return _predict(household, target, model, history, origin, hours, weather, step)
+
+    references = {}
+    if target == "pv":
+        references["physical"] = lambda history, origin, index: pv_model.physical_pv(
+            _pv_setup(household, step), origin, len(index) * step / timedelta(hours=1),
+            _known_weather(household, origin, 24, step)).frame["p50"].reindex(index).to_numpy()
+    origins = daily_origins(pd.Timestamp(start), pd.Timestamp(end) - pd.Timedelta(days=1), household.site.timezone)
+    result = rolling_origin(actual, Forecaster(fit, predict, references), origins, hours=24, step=step,
+                            retrain_every=retrain_every,
+                            progress=(lambda i, n: progress(i, n, "back-testing")) if progress else None)
+    frame = result.frame
+    if target == "pv":
+        normalizer = pv_normalizer(actual)
+        mask = frame["physical"].notna() & (frame["persistence"].notna())
+        mask &= pv_model.pv_physics(pd.DatetimeIndex(frame.index), household.arrays, household.site.location,
+                                    None, step)["clearsky_kwh"].to_numpy() > 0
+    else:
+        normalizer = float(actual.mean())
+        mask = None
+    metrics = {
+        "overall": _jsonable(accuracy(frame, normalizer, mask=mask)),
+        "monthly": {m: _jsonable(r) for m, r in
+                    monthly_accuracy(frame, normalizer, household.site.timezone, mask).to_dict("index").items()},
+        "normalizer": normalizer, "methods": result.methods, "retrain_every_days": retrain_every,
+        "weather": "as known at each origin (stored forecasts, observations up to the origin)",
+    }
+    registry.save_backtest(household_id, target, start, end, metrics)
+    return metrics
+
+
+# --- internals -------------------------------------------------------------------------------
+
+
+def _forecast(household: _Household, target: str, hours: int, now: datetime | None, store: bool,
+              fetch_weather: bool, client: OpenMeteoClient | None) -> ForecastResult:
+    if not 1 <= hours <= 168:
+        raise ValueError(f"hours must be between 1 and 168, got {hours}")
+    now = _utc(now)
+    issue = pd.Timestamp(now)
+    stored = registry.latest_model(household.id, target)
+    version = pv_model.MODEL_VERSION if target == "pv" else load_model.MODEL_VERSION
+    stale, why = registry.is_stale(stored, version, now)
+    usable = stored is not None and stored.estimator is not None and stored.version == registry.version_tag(version)
+    step = stored.estimator.setup.step if usable and target == "pv" else (
+        stored.estimator.step if usable else _series_step(household, target))
+    weather, weather_state, notes = _forecast_weather(household, issue, hours, step, fetch_weather, client)
+    history, _ = _history(household, target, now - timedelta(days=30), now)
+    prediction = _predict(household, target, stored.estimator if usable else None, history, issue, hours,
+                          weather, step, reason=why)
+    notes = [*notes, *prediction.notes]
+    if usable and stale:
+        notes.append(f"model needs retraining: {why}")
+    frame = prediction.frame
+    model_id = stored.id if usable else None
+    forecast_id = None
+    if store:
+        forecast_id = registry.save_forecast(household.id, target, prediction.method, frame, now, model_id,
+                                             " ".join(notes))
+    return ForecastResult(household.id, target, prediction.method, now, step, frame, tuple(notes),
+                          weather_state, model_id, forecast_id)
+
+
+def _predict(household: _Household, target: str, model, history: pd.Series, issue: pd.Timestamp, hours: float,
+             weather: pd.DataFrame | None, step: timedelta, reason: str = "") -> Prediction:
+    if target == "pv":
+        if model is None:
+            return pv_model.physical_pv(_pv_setup(household, step), issue, hours, weather, reason or
+                                        "no trained model")
+        return pv_model.predict_pv(model, history, issue, hours, weather)
+    if model is None:
+        return load_model.persistence_load(history, issue, hours, step, reason or "no trained model")
+    return load_model.predict_load(model, history, issue, hours, weather)
+
+
+def _fit(household: _Household, target: str, history: pd.Series, step: timedelta,
+         weather: pd.DataFrame | None) -> tuple[object, dict]:
+    if target == "pv":
+        setup = _pv_setup(household, step)
+        model = pv_model.fit_pv(history, setup, weather)
+        metrics = dict(model.info)
+        estimated = pv_model.estimate_kwp(history, setup)
+        if estimated is not None:
+            metrics["kwp_estimated"] = round(estimated, 2)
+            if not 0.6 <= estimated / setup.kwp <= 1.4:
+                metrics["notes"] = [f"readings suggest {estimated:.1f} kWp but {setup.kwp:.1f} kWp is declared: "
+                                    "check the system size, the meter scale or the array for a defect"]
+        return model, metrics
+    model = load_model.fit_load(history, household.site, step, weather)
+    return model, dict(model.info)
+
+
+def _household(household_id: int) -> _Household:
+    detail = get_household(household_id)
+    weather_site = site_for_household(household_id)
+    altitude = weather_site.altitude_m if weather_site is not None else None
+    site = Site(Location(detail.latitude, detail.longitude, altitude), detail.timezone)
+    arrays = tuple(PVArray(p.kwp, p.tilt_deg, p.azimuth_deg, p.losses_pct, p.inverter_kw) for p in detail.pv_systems)
+    return _Household(household_id, site, arrays, weather_site)
+
+
+def _pv_setup(household: _Household, step: timedelta) -> pv_model.PVSetup:
+    return pv_model.PVSetup(household.arrays, household.site, step)
+
+
+def _series_step(household: _Household, target: str) -> timedelta:
+    from services.store.db import session_scope
+    from services.store.models import Series
+
+    with session_scope() as session:
+        seconds = session.query(Series.resolution_s).filter(
+            Series.household_id == household.id, Series.quantity == target).limit(1).scalar()
+    return timedelta(seconds=seconds) if seconds else DEFAULT_STEP
+
+
+def _history(household: _Household, target: str, start: datetime, end: datetime) -> tuple[pd.Series, timedelta]:
+    step = _series_step(household, target)
+    flows = energy_flows(household.id, int(step.total_seconds()), start, end)
+    if flows.empty or target not in flows.columns:
+        return pd.Series(dtype=float, index=pd.DatetimeIndex([], tz="UTC")), step
+    return flows[target].dropna().astype(float), step
+
+
+def _observed(household: _Household, start, end, step: timedelta) -> pd.DataFrame | None:
+    if household.weather_site is None or start is None or pd.isna(start):
+        return None
+    frame = observed_weather(household.weather_site.id, pd.Timestamp(start).to_pydatetime(), end)
+    return weather_to_step(frame, step, household.site.location) if not frame.empty else None
+
+
+def _known_weather(household: _Household, origin: pd.Timestamp, hours: float, step: timedelta):
+    if household.weather_site is None:
+        return None
+    start = origin.floor("h").to_pydatetime()
+    frame = weather_known_at(household.weather_site.id, start, start + timedelta(hours=hours + 1),
+                             origin.to_pydatetime())
+    if frame.empty:
+        return None
+    return weather_to_step(frame.drop(columns=["issued_at", "is_forecast", "source"]), step,
+                           household.site.location)
+
+
+def _forecast_weather(household: _Household, issue: pd.Timestamp, hours: int, step: timedelta,
+                      fetch: bool, client: OpenMeteoClient | None):
+    if household.weather_site is None:
+        return None, "none", ["no weather site within 50 km: forecast without weather"]
+    if not fetch:
+        return _known_weather(household, issue, hours, step), "stored", []
+    answer = forecast_for_site(household.weather_site.id, hours, issue.to_pydatetime(), client)
+    notes = [answer.message] if answer.status == "degraded" else []
+    frame = weather_to_step(answer.frame, step, household.site.location) if not answer.frame.empty else None
+    return frame, answer.status, notes
+
+
+def _jsonable(values: dict) -> dict:
+    return {k: (None if isinstance(v, float) and not np.isfinite(v) else
+                (int(v) if isinstance(v, (np.integer,)) else float(v) if isinstance(v, (np.floating, float)) else v))
+            for k, v in values.items()}
+
+
+def _utc(value: datetime | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value.isoformat()} given: attach a time zone")
+    return value.astimezone(UTC)
+
+
+def check_forecaster(settings) -> tuple[str, str]:
+    """Health check for :data:`services.health.SERVICE_CHECKS`: stored models and their age (no training)."""
+    import sqlalchemy as sa
+
+    from services.store.db import session_scope
+    from services.store.models import ForecastModel
+
+    with session_scope(settings.database_url) as session:
+        count, newest = session.execute(
+            sa.select(sa.func.count(ForecastModel.id), sa.func.max(ForecastModel.trained_at))).one()
+    if not count:
+        return "ok", "no models trained yet: forecasts use the physical model and persistence"
+    newest = pd.Timestamp(newest, unit="s", tz="UTC") if isinstance(newest, (int, float)) else pd.Timestamp(newest)
+    newest = newest.tz_localize("UTC") if newest.tzinfo is None else newest
+    age = datetime.now(UTC) - newest.to_pydatetime()
+    detail = f"{count} models stored, newest trained {newest:%Y-%m-%d %H:%M} UTC"
+    if age > registry.MAX_MODEL_AGE:
+        return "degraded", f"{detail}: older than {registry.MAX_MODEL_AGE.days} days, retrain the models"
+    return "ok", detail
