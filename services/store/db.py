@@ -7,6 +7,7 @@ same database). ``DATABASE_URL`` picks SQLite (default) or PostgreSQL.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -20,11 +21,18 @@ from services.config import PROJECT_ROOT, get_settings
 
 def get_engine(url: str | None = None) -> sa.Engine:
     """The engine for ``url`` (default: the configured ``DATABASE_URL``), one per URL per process."""
-    return _engine(url or get_settings().database_url)
+    url = url or get_settings().database_url
+    engine = _ENGINES.get(url)
+    if engine is None:
+        engine = _ENGINES.setdefault(url, _create_engine(url))
+    return engine
 
 
-@lru_cache(maxsize=8)
-def _engine(url: str) -> sa.Engine:
+#: This process's connection pools by URL (a forked child forgets the parent's: see below).
+_ENGINES: dict[str, sa.Engine] = {}
+
+
+def _create_engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
         path = sa.engine.make_url(url).database
         if path and path != ":memory:":
@@ -33,6 +41,17 @@ def _engine(url: str) -> sa.Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _forget_inherited_connections() -> None:
+    """In a forked child (background callbacks, process pools), drop the parent's pooled
+    connections without closing them: they belong to the parent, and a connection used by two
+    processes breaks (SQLite then waits on locks that are never released). The child opens its own."""
+    for engine in _ENGINES.values():
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -46,7 +65,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 @lru_cache(maxsize=8)
 def _session_factory(url: str) -> sessionmaker[Session]:
-    return sessionmaker(bind=_engine(url), expire_on_commit=False)
+    return sessionmaker(bind=get_engine(url), expire_on_commit=False)
 
 
 @contextmanager

@@ -66,3 +66,29 @@ def test_time_bucket_sums_quarter_hours_into_hours(db_url):
         rows = conn.execute(query).all()
     got = {pd.Timestamp(b, unit="s", tz="UTC"): v for b, v in rows}
     assert got == {pd.Timestamp(start): 0 + 1 + 2 + 3, pd.Timestamp(start + timedelta(hours=1)): 4 + 5 + 6 + 7}
+
+
+def test_a_forked_child_opens_its_own_connections(db_url):
+    """Background callbacks and process pools fork: the child must not reuse the parent's pooled connections."""
+    import os
+
+    engine = get_engine()
+    with engine.connect() as conn:  # leaves one connection pooled in the parent
+        conn.execute(sa.text("SELECT 1"))
+    assert engine.pool.checkedin() >= 1
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report what it inherited, then use the store
+        try:
+            inherited = engine.pool.checkedin()
+            with session_scope() as s:
+                s.add(Household(name="From the child", timezone="UTC", latitude=0, longitude=0))
+            os.write(write, str(inherited).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    inherited = int(os.read(read, 16) or b"-1")
+    os.waitpid(pid, 0)
+    assert inherited == 0
+    with session_scope() as s:  # the parent's pooled connection still works, and sees the child's row
+        assert s.scalar(sa.select(Household.name)) == "From the child"
