@@ -292,9 +292,25 @@ def _first_line(exc: BaseException | None) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def check_forecaster(settings: Settings) -> tuple[Status, str]:
+    """Stored forecasting models and their age (no training, no network)."""
+    from services.forecasting.service import check_forecaster as check  # scikit-learn loads on first use
+
+    return check(settings)
+
+
+def check_weather_source(settings: Settings) -> tuple[Status, str]:
+    """The online weather provider as last seen by the fetch log (no network call here)."""
+    from services.weather.open_meteo import check_weather_source as check
+
+    return check(settings)
+
+
 SERVICE_CHECKS: tuple[tuple[str, HealthCheck], ...] = (
     ("store", check_store),
     ("solver", check_solver),
+    ("forecaster", check_forecaster),
+    ("weather_source", check_weather_source),
     ("background_workers", check_background_workers),
 )
 """The checks behind ``GET /api/services/health``, in the order they are reported."""

@@ -172,7 +172,8 @@ def test_a_check_that_hangs_is_reported_down(monkeypatch):
 
 
 def test_default_checks_cover_store_solver_and_workers():
-    assert [name for name, _ in health.SERVICE_CHECKS] == ["store", "solver", "background_workers"]
+    assert [name for name, _ in health.SERVICE_CHECKS] == ["store", "solver", "forecaster", "weather_source",
+                                                     "background_workers"]
 
 
 def test_the_optimizer_still_solves_after_the_health_check_solved_in_a_thread():
