@@ -166,13 +166,13 @@ def quality_card() -> dbc.Card:
 
 
 # The checks read every reading of every household (and a year of PV): seconds, not milliseconds.
-# They run in the background callback manager, apart from the KPIs above, so neither a request
-# worker nor the rest of the page waits for them.
+# They run in a callback of their own, apart from the KPIs above, so the page never waits for them.
+# Not a background callback: those fork the server per job, and a fork of the threaded server
+# now and then hung on a lock inherited from another thread, leaving the card empty.
 @callback(
     Output(ids.OVERVIEW_QUALITY, "children"),
     Input(ids.OVERVIEW_RANGE, "start_date"),
     Input(ids.OVERVIEW_RANGE, "end_date"),
-    background=True,
     running=[(Output(ids.OVERVIEW_QUALITY_RUNNING, "spinner_style"), {}, {"display": "none"})],
 )
 def update_quality(start_date: str | None, end_date: str | None):

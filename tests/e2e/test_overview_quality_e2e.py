@@ -1,4 +1,4 @@
-"""The overview's data-quality card in a real browser: filled by its background callback after
+"""The overview's data-quality card in a real browser: filled by its own callback after
 the KPIs, with counts that lead to the Data page."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from tests.e2e.harness import goto, wait_for_dash_idle
 PV_BADGE = f"#{ids.OVERVIEW_QUALITY}-pv_underperforming"
 
 
-def test_quality_card_fills_in_the_background_and_links_to_the_data_page(demo_server, page):
+def test_quality_card_fills_after_the_kpis_and_links_to_the_data_page(demo_server, page):
     goto(page, demo_server.url + "/")
-    # The background callback runs in another process; the card fills when its result arrives.
+    # The card has its own callback: it fills when the checks are done, after the KPIs.
     page.locator(PV_BADGE).wait_for(timeout=60_000)
     card = page.locator(f"#{ids.OVERVIEW_QUALITY}").inner_text()
     # The demo's Gruber family has the under-performing array; the last 30 days hold no other fault.
