@@ -27,6 +27,17 @@ from services.pvmodel import Location, PVArray, clearsky_irradiance, expected_pv
 DAY = pd.Timedelta(days=1)
 WEEK = pd.Timedelta(days=7)
 
+# Training grid shared by the PV and load models.
+#: A weather forecast must cover this share of the intervals it is needed for to be used.
+MIN_WEATHER_COVERAGE = 0.95
+#: How far ahead a forecast reaches.
+HORIZON = timedelta(hours=48)
+#: Five hours, not six: 5 and 24 share no factor, so issues fall on every hour of the day
+#: within five days and the model learns every pairing of time of day and lead time.
+ISSUE_EVERY = timedelta(hours=5)
+#: Training rows at most (older issues are subsampled).
+MAX_ROWS = 10_000
+
 
 class NotEnoughHistory(ValueError):
     """Too few readings to learn from; the message says how many there are and how many are needed."""

@@ -25,6 +25,10 @@ import pandas as pd
 
 from services.forecasting.features import (
     DAY,
+    HORIZON,
+    ISSUE_EVERY,
+    MAX_ROWS,
+    MIN_WEATHER_COVERAGE,
     WEEK,
     NotEnoughHistory,
     Site,
@@ -45,12 +49,6 @@ from services.forecasting.quantile import Prediction, QuantileModel, fit_quantil
 
 MODEL_VERSION = "load-1"
 MIN_HISTORY_DAYS = 35
-MIN_WEATHER_COVERAGE = 0.95
-HORIZON = timedelta(hours=48)
-#: Five hours, not six: 5 and 24 share no factor, so issues fall on every hour of the day
-#: within five days and the model learns every pairing of time of day and lead time.
-ISSUE_EVERY = timedelta(hours=5)
-MAX_ROWS = 10_000
 HALF_LIFE_DAYS = 30.0
 #: The most recent days of training issues held out to choose how far to trust the model
 #: over persistence (:func:`_correction_weight`).

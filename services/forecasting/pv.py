@@ -29,6 +29,10 @@ import pandas as pd
 
 from services.forecasting.features import (
     DAY,
+    HORIZON,
+    ISSUE_EVERY,
+    MAX_ROWS,
+    MIN_WEATHER_COVERAGE,
     NotEnoughHistory,
     Site,
     calendar_features,
@@ -50,13 +54,6 @@ from services.pvmodel import CLEARSKY_MARGIN, PVArray
 MODEL_VERSION = "pv-1"
 #: Days of readings below which the physical model answers instead of the learned one.
 MIN_HISTORY_DAYS = 14
-#: A weather forecast must cover this share of the daylight intervals to be used.
-MIN_WEATHER_COVERAGE = 0.95
-HORIZON = timedelta(hours=48)
-#: Five hours, not six: 5 and 24 share no factor, so issues fall on every hour of the day
-#: within five days and the model learns every pairing of time of day and lead time.
-ISSUE_EVERY = timedelta(hours=5)
-MAX_ROWS = 10_000
 #: How far back recent output is read at prediction time.
 HISTORY_WINDOW = timedelta(days=4)
 
