@@ -18,3 +18,8 @@ def day_range_picker(picker_id: str, start: date, end: date, available: tuple[da
         display_format="YYYY-MM-DD",
         first_day_of_week=1,
     )
+
+
+def picked_day(value: str | None) -> date | None:
+    """The day a date picker holds (``YYYY-MM-DD``, possibly with a time part), or None when empty."""
+    return date.fromisoformat(value[:10]) if value else None

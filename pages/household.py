@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
@@ -11,7 +9,7 @@ from dash import Input, Output, State, callback, dcc, html
 from components import ids
 from components.figures.energy import household_flows_figure
 from components.kpi_cards import empty_state, energy_kpi_cards
-from components.period import day_range_picker
+from components.period import day_range_picker, picked_day
 from components.theme import empty_figure
 from services import households, kpis
 from services.config import get_settings
@@ -97,7 +95,7 @@ def update_household(start_date: str | None, end_date: str | None, theme: str | 
     """KPI cards and the energy-flow chart of one household for the chosen local days."""
     if not (start_date and end_date and household_id):
         return [], empty_figure("Choose a period", theme)
-    start, end = sorted((date.fromisoformat(start_date[:10]), date.fromisoformat(end_date[:10])))
+    start, end = sorted((picked_day(start_date), picked_day(end_date)))
     household = households.get_household(household_id)
     totals = kpis.portfolio_totals([household_id], start, end)
     period = flows_for_period(household_id, household.timezone, start, end)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 import dash
 import dash_bootstrap_components as dbc
@@ -12,7 +12,7 @@ from components import ids
 from components.figures.energy import portfolio_energy_figure
 from components.grid import data_grid
 from components.kpi_cards import empty_state, energy_kpi_cards
-from components.period import day_range_picker
+from components.period import day_range_picker, picked_day
 from components.theme import empty_figure
 from services import kpis
 from services.access import visible_household_ids
@@ -136,8 +136,7 @@ def apply_preset(preset: str):
 )
 def update_overview(start_date: str | None, end_date: str | None, theme: str | None):
     """Portfolio KPIs, energy per day and the household table for the chosen local days."""
-    start = date.fromisoformat(start_date[:10]) if start_date else None
-    end = date.fromisoformat(end_date[:10]) if end_date else None
+    start, end = picked_day(start_date), picked_day(end_date)
     overview = kpis.portfolio_overview(visible_household_ids(), start, end)
     if overview is None:
         return [], empty_figure("No data yet", theme), [], "No data yet."
@@ -181,9 +180,9 @@ def update_quality(start_date: str | None, end_date: str | None):
     The days are taken as UTC days (the checks work on UTC readings; a household's local day
     differs by at most a few hours, which does not change what is found).
     """
-    start = datetime.combine(date.fromisoformat(start_date[:10]), time(), timezone.utc) if start_date else None
-    end = (datetime.combine(date.fromisoformat(end_date[:10]), time(), timezone.utc) + timedelta(days=1)
-           if end_date else None)
+    first, last = picked_day(start_date), picked_day(end_date)
+    start = datetime.combine(first, time(), timezone.utc) if first else None
+    end = datetime.combine(last, time(), timezone.utc) + timedelta(days=1) if last else None
     return quality_summary(quality_counts(visible_household_ids(), start, end))
 
 
