@@ -1,0 +1,45 @@
+"""Spreadsheet-safe exports: formula neutralisation and CSV text."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+
+from components.downloads import send_csv
+from services.export import frame_to_csv, neutralise_cell, neutralise_frame
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx", "=HYPERLINK(\"http://x\")"])
+def test_text_a_spreadsheet_would_evaluate_gets_an_apostrophe(text):
+    assert neutralise_cell(text) == "'" + text
+
+
+@pytest.mark.parametrize("value", ["Huber", "a=b", "", 3.5, -3.5, 0, None])
+def test_other_values_are_unchanged(value):
+    assert neutralise_cell(value) == value
+
+
+def test_frame_neutralises_text_and_headers_but_keeps_negative_numbers():
+    frame = pd.DataFrame({"name": ["=evil()", "Petersen"], "net_kwh": [-1.5, 2.0], "=col": ["x", "y"]})
+    safe = neutralise_frame(frame)
+    assert list(safe.columns) == ["name", "net_kwh", "'=col"]
+    assert safe["name"].tolist() == ["'=evil()", "Petersen"]
+    assert safe["net_kwh"].tolist() == [-1.5, 2.0]
+    assert frame["name"].iloc[0] == "=evil()"  # the input is not modified
+
+
+def test_csv_round_trips_numbers_and_times():
+    ts = pd.date_range("2026-06-01", periods=2, freq="h", tz="UTC")
+    frame = pd.DataFrame({"ts": ts, "pv_kwh": [0.125, 1.5], "note": ["-x", "ok"]})
+    back = pd.read_csv(io.StringIO(frame_to_csv(frame)))
+    assert back["pv_kwh"].tolist() == [0.125, 1.5]
+    assert back["ts"].iloc[0] == "2026-06-01T00:00:00+0000"
+    assert back["note"].tolist() == ["'-x", "ok"]
+
+
+def test_send_csv_payload_names_the_file_and_carries_the_text():
+    payload = send_csv(pd.DataFrame({"a": ["=1"]}), "x.csv")
+    assert payload["filename"] == "x.csv"
+    assert payload["content"].splitlines() == ["a", "'=1"]
