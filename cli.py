@@ -153,3 +153,103 @@ def register_cli(server: Flask) -> None:
                                 batch_seconds=batch_seconds)
         click.echo(f"Listening to {', '.join(config.topics)} on {host}:{port} as {client_id} (Ctrl+C stops).")
         listen(config)
+
+    # --- forecasting and weather (pages and the API never train or fetch: these commands do) ---
+
+    @server.cli.command("forecast-train")
+    @click.option("--household", "household_ids", type=int, multiple=True,
+                  help="Household id, repeatable (default: every household).")
+    def forecast_train_command(household_ids: tuple[int, ...]) -> None:
+        """Train and store the PV and load forecast models of each household on its last year of readings."""
+        from services.access import visible_household_ids
+        from services.forecasting import train_models
+        from services.households import HouseholdNotFound
+
+        targets = list(household_ids) or visible_household_ids()
+        if not targets:
+            raise click.ClickException("There are no households to train models for: create one or load the demo.")
+        failed = 0
+        for household_id in targets:
+            started = time.perf_counter()
+            try:
+                report = train_models(household_id)
+            except HouseholdNotFound:
+                click.echo(f"Household {household_id}: does not exist (flask --app app forecast-train without "
+                           "--household trains every household).")
+                failed += 1
+                continue
+            parts = [f"{t} trained in {s:.1f} s" for t, s in report.seconds.items()]
+            parts += [f"{t} skipped: {why}" for t, why in report.skipped.items()]
+            click.echo(f"Household {household_id}: {'; '.join(parts) or 'nothing to train'} "
+                       f"({time.perf_counter() - started:.1f} s in all).")
+            for note in report.notes:
+                click.echo(f"  note: {note}")
+        if failed == len(targets):
+            raise click.ClickException("No household could be trained.")
+
+    @server.cli.command("forecast-backtest")
+    @click.option("--household", "household_id", type=int, required=True, help="Household id.")
+    @click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), required=True,
+                  help="First local day forecast, YYYY-MM-DD.")
+    @click.option("--end", type=click.DateTime(formats=["%Y-%m-%d"]), required=True,
+                  help="Last local day forecast (included), YYYY-MM-DD.")
+    @click.option("--target", type=click.Choice(["pv", "load", "both"]), default="both", show_default=True)
+    def forecast_backtest_command(household_id: int, start, end, target: str) -> None:
+        """Back-test day-ahead forecasts of local days START..END (models trained only on earlier readings)."""
+        from services.forecasting.overview import backtest_days
+        from services.households import HouseholdNotFound
+
+        targets = ("pv", "load") if target == "both" else (target,)
+        started = time.perf_counter()
+        try:
+            results = backtest_days(household_id, start.date(), end.date(), targets)
+        except HouseholdNotFound:
+            raise click.ClickException(f"Household {household_id} does not exist.") from None
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Back-test of household {household_id}, {start:%Y-%m-%d} to {end:%Y-%m-%d} "
+                   f"({time.perf_counter() - started:.1f} s); MAE in kWh per step, stored for the Forecast page:")
+        for name, metrics in results.items():
+            o = metrics["overall"]
+            if o.get("mae") is None:
+                click.echo(f"  {name}: nothing to score ({o.get('n', 0)} steps with readings)")
+                continue
+
+            def num(key: str, spec: str = ".3f", o=o) -> str:
+                return "n/a" if o.get(key) is None else format(o[key], spec)
+
+            line = (f"  {name}: {o['n']} steps, MAE {num('mae')}, RMSE {num('rmse')}, nMAE {num('nmae')}, "
+                    f"bias {num('bias', '+.3f')}; persistence nMAE {num('nmae_persistence')} "
+                    f"(skill {num('skill_persistence', '+.2f')})")
+            if "nmae_physical" in o:
+                line += f"; physical nMAE {num('nmae_physical')} (skill {num('skill_physical', '+.2f')})"
+            click.echo(line)
+
+    @server.cli.command("weather-refresh")
+    @click.option("--hours", type=click.IntRange(1, 384), default=48, show_default=True, help="Hours ahead.")
+    @click.option("--force", is_flag=True, help="Ask the provider even where a forecast younger than an hour is stored.")
+    @click.option("--add-sites", is_flag=True,
+                  help="First create a weather site at each household that has none within 50 km.")
+    def weather_refresh_command(hours: int, force: bool, add_sites: bool) -> None:
+        """Fetch Open-Meteo weather forecasts for every weather site and store them (needs internet)."""
+        from services.weather.refresh import add_household_sites, households_without_site, refresh_weather
+
+        if add_sites:
+            for name in add_household_sites():
+                click.echo(f"Created weather site {name}.")
+        results = refresh_weather(hours, force=force)
+        if not results:
+            click.echo("There are no weather sites: nothing to refresh. --add-sites creates one per household.")
+            return
+        for r in results:
+            issued = f"issued {r.issued_at:%Y-%m-%d %H:%M} UTC" if r.issued_at else "none stored"
+            click.echo(f"{r.name}: {r.status}, {r.hours_stored} h ahead stored ({issued}). {r.message}")
+        missing = households_without_site()
+        if missing:
+            click.echo(f"{missing} household(s) have no weather site within 50 km: --add-sites creates them.")
+        if all(r.status == "degraded" for r in results):
+            if not any(r.hours_stored for r in results):
+                raise click.ClickException(
+                    "Open-Meteo could not be reached and no weather forecast is stored: forecasts go without "
+                    "weather. Check the internet connection (or a proxy) and run weather-refresh again.")
+            click.echo("Open-Meteo could not be reached: forecasts keep using the weather stored before.")

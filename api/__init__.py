@@ -17,7 +17,8 @@ from api.errors import install_error_handlers
 from api.openapi import ApiRegistry, api_route, registry
 from services.config import APP_VERSION
 
-ROUTE_MODULES = ("api.routes.health", "api.routes.households", "api.routes.ingest", "api.routes.optimize")
+ROUTE_MODULES = ("api.routes.health", "api.routes.households", "api.routes.ingest", "api.routes.optimize",
+                 "api.routes.forecast")
 
 API_TITLE = "Energy Dashboard API"
 API_DESCRIPTION = (

@@ -160,3 +160,112 @@ OPTIMIZE_FLEET_PROGRESS = "optimize-fleet-progress"
 OPTIMIZE_FLEET_SUMMARY = "optimize-fleet-summary"
 OPTIMIZE_FLEET_GRID = "optimize-fleet-grid"
 OPTIMIZE_DRAWN = "optimize-drawn"
+
+# Household explorer (/household/<id>), added with the explorer (HOUSEHOLD_RANGE, _ID, _KPIS, _FLOWS above)
+HOUSEHOLD_PERIOD_INFO = "household-period-info"
+HOUSEHOLD_PRESET = "household-preset"
+HOUSEHOLD_RESOLUTION = "household-resolution"
+HOUSEHOLD_VIEW = "household-view"
+HOUSEHOLD_COMPARE = "household-compare"
+HOUSEHOLD_NOTE = "household-note"
+HOUSEHOLD_SANKEY = "household-sankey"
+HOUSEHOLD_COMPARISON = "household-comparison"
+HOUSEHOLD_COMPARISON_CARD = "household-comparison-card"
+HOUSEHOLD_HEATMAP = "household-heatmap"
+HOUSEHOLD_COST = "household-cost"
+HOUSEHOLD_COST_NOTE = "household-cost-note"
+#: "CSV" buttons and their downloads, one pair per chart or table: ``household-csv-<chart>`` and
+#: ``household-download-<chart>``.
+HOUSEHOLD_CSV_CHARTS = ("kpis", "flows", "sankey", "comparison", "heatmap", "cost")
+
+
+def household_csv_button(chart: str) -> str:
+    """Id of the explorer's CSV button for ``chart`` (one of :data:`HOUSEHOLD_CSV_CHARTS`)."""
+    return f"household-csv-{chart}"
+
+
+def household_download(chart: str) -> str:
+    """Id of the ``dcc.Download`` behind the explorer's CSV button for ``chart``."""
+    return f"household-download-{chart}"
+
+# Forecast (/forecast)
+FORECAST_HOUSEHOLD = "forecast-household"
+FORECAST_ISSUED = "forecast-issued"
+FORECAST_ALERTS = "forecast-alerts"
+FORECAST_STATUS = "forecast-status"
+FORECAST_DATA = "forecast-data"
+FORECAST_PV = "forecast-pv"
+FORECAST_PV_CSV = "forecast-pv-csv"
+FORECAST_PV_DOWNLOAD = "forecast-pv-download"
+FORECAST_LOAD = "forecast-load"
+FORECAST_LOAD_CSV = "forecast-load-csv"
+FORECAST_LOAD_DOWNLOAD = "forecast-load-download"
+FORECAST_TRAIN_RUN = "forecast-train-run"
+FORECAST_TRAIN_PROGRESS = "forecast-train-progress"
+FORECAST_TRAIN_RESULT = "forecast-train-result"
+FORECAST_TRAIN_NOTE = "forecast-train-note"
+FORECAST_BACKTEST_DAYS = "forecast-backtest-days"
+FORECAST_BACKTEST_RUN = "forecast-backtest-run"
+FORECAST_BACKTEST_PROGRESS = "forecast-backtest-progress"
+FORECAST_BACKTEST_RESULT = "forecast-backtest-result"
+FORECAST_BACKTEST_NOTE = "forecast-backtest-note"
+FORECAST_ACCURACY_GRID = "forecast-accuracy-grid"
+FORECAST_ACCURACY_WRAP = "forecast-accuracy-wrap"
+FORECAST_ACCURACY_EMPTY = "forecast-accuracy-empty"
+FORECAST_ACCURACY_SUMMARY = "forecast-accuracy-summary"
+FORECAST_ACCURACY_CSV = "forecast-accuracy-csv"
+FORECAST_ACCURACY_DOWNLOAD = "forecast-accuracy-download"
+
+# Reports (/reports)
+REPORTS_HOUSEHOLDS = "reports-households"
+REPORTS_SELECT_ALL = "reports-select-all"
+REPORTS_SELECT_NONE = "reports-select-none"
+REPORTS_PERIOD_KIND = "reports-period-kind"
+REPORTS_MONTH = "reports-month"
+REPORTS_MONTH_FIELD = "reports-month-field"
+REPORTS_YEAR = "reports-year"
+REPORTS_YEAR_FIELD = "reports-year-field"
+REPORTS_RANGE = "reports-range"
+REPORTS_RANGE_FIELD = "reports-range-field"
+#: One download button per format: ``reports-download-pdf``, ``-xlsx``, ``-csv``, ``-html``.
+REPORTS_FORMATS = ("pdf", "xlsx", "csv", "html")
+
+
+def reports_button(fmt: str) -> str:
+    """Id of the Reports page's download button for ``fmt`` (one of :data:`REPORTS_FORMATS`)."""
+    return f"reports-download-{fmt}"
+
+REPORTS_REQUEST_ONE = "reports-request-one"
+REPORTS_REQUEST_MANY = "reports-request-many"
+REPORTS_STATUS = "reports-status"
+REPORTS_DOWNLOAD = "reports-download"
+REPORTS_DOWNLOAD_MANY = "reports-download-many"
+REPORTS_PROGRESS = "reports-progress"
+REPORTS_CANCEL = "reports-cancel"
+REPORTS_JOB_STATUS = "reports-job-status"
+
+# Overview (/) portfolio views: ranking, map, alerts, monthly trends, CSV downloads; and CSV buttons of
+# the What-if and Data pages' charts and tables
+OVERVIEW_ALERTS = "overview-alerts"
+OVERVIEW_ALERTS_RUNNING = "overview-alerts-running"
+OVERVIEW_ALERTS_DATA = "overview-alerts-data"
+OVERVIEW_MAP = "overview-map"
+OVERVIEW_MAP_KPI = "overview-map-kpi"
+OVERVIEW_MONTHLY = "overview-monthly"
+OVERVIEW_MONTHLY_METRIC = "overview-monthly-metric"
+OVERVIEW_RANK_BY = "overview-rank-by"
+OVERVIEW_RANK_ORDER = "overview-rank-order"
+OVERVIEW_FILTER = "overview-filter"
+OVERVIEW_SEARCH = "overview-search"
+OVERVIEW_TABLE_NOTE = "overview-table-note"
+OVERVIEW_HOUSEHOLDS = "overview-households"
+
+
+def csv_button_id(target: str) -> str:
+    """Id of the "CSV" button of the chart or table ``target`` (a component id)."""
+    return f"{target}-csv"
+
+
+def csv_download_id(target: str) -> str:
+    """Id of the ``dcc.Download`` behind the "CSV" button of ``target``."""
+    return f"{target}-csv-download"

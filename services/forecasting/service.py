@@ -33,16 +33,30 @@ from services.forecasting.backtest import (
     pv_normalizer,
     rolling_origin,
 )
-from services.forecasting.features import NotEnoughHistory, Site, weather_to_step
+from services.forecasting.features import (
+    MIN_WEATHER_COVERAGE,
+    NotEnoughHistory,
+    Site,
+    forecast_index,
+    weather_coverage,
+    weather_to_step,
+)
 from services.forecasting.quantile import Prediction
 from services.households import get_household
 from services.pvmodel import Location, PVArray
-from services.weather.open_meteo import OpenMeteoClient, forecast_for_site
+from services.weather.open_meteo import OpenMeteoClient, forecast_for_site, weather_source_status
 from services.weather.store import SiteInfo, observed_weather, site_for_household, weather_known_at
 
 #: Readings a model is trained on [days before now].
 TRAIN_DAYS = 365
 DEFAULT_STEP = timedelta(hours=1)
+#: Readings that stop at most this long before the issue time (a meter that uploads once a day) are
+#: forecast from: the model starts at the end of the last reading, the forecast is cut to after the issue.
+MAX_READINGS_LAG = timedelta(days=2)
+#: A stored weather forecast issued longer ago than this is reported as ``stale``.
+WEATHER_STALE_AFTER = timedelta(hours=12)
+#: Readings a forecast reads back from its issue time.
+FORECAST_HISTORY = timedelta(days=30)
 Progress = Callable[[int, int, str], None]
 
 
@@ -52,8 +66,10 @@ class ForecastResult:
 
     ``frame``: by UTC interval start, ``p10``, ``p50``, ``p90`` [kWh per step of ``step``].
     ``method``: ``ml``, ``physical`` or ``persistence``. ``notes``: sentences to show
-    (fallbacks, stale weather, stale model). ``weather``: ``fresh``, ``cached``, ``stored``,
-    ``degraded`` or ``none``.
+    (fallbacks, stale weather, stale model, readings that stop early). ``weather``: ``fresh``
+    (fetched now), ``cached`` (fetched within the cache age), ``stored`` (a stored forecast
+    covers the hours), ``stale`` (it was issued over :data:`WEATHER_STALE_AFTER` ago),
+    ``degraded`` (the provider fails: stored weather) or ``none`` (no weather for these hours).
     """
 
     household_id: int
@@ -66,6 +82,7 @@ class ForecastResult:
     weather: str = "none"
     model_id: int | None = None
     forecast_id: int | None = None
+    weather_notes: tuple[str, ...] = ()  # those of ``notes`` about the weather (a page shows them apart)
 
 
 @dataclass
@@ -102,7 +119,8 @@ def forecast_pv(household_id: int, hours: int = 48, now: datetime | None = None,
 
 def forecast_load(household_id: int, hours: int = 48, now: datetime | None = None, store: bool = True,
                   fetch_weather: bool = True, client: OpenMeteoClient | None = None) -> ForecastResult:
-    """Consumption forecast [kWh per step] for the ``hours`` after ``now`` with the stored model."""
+    """Consumption forecast [kWh per step] for the ``hours`` after ``now`` with the stored model
+    (not stored without readings in the :data:`MAX_READINGS_LAG` before ``now``: zeros plan nothing)."""
     return _forecast(_household(household_id), "load", hours, now, store, fetch_weather, client)
 
 
@@ -184,7 +202,8 @@ def backtest_household(household_id: int, target: str, start: datetime, end: dat
         references["physical"] = lambda history, origin, index: pv_model.physical_pv(
             _pv_setup(household, step), origin, len(index) * step / timedelta(hours=1),
             _known_weather(household, origin, 24, step)).frame["p50"].reindex(index).to_numpy()
-    origins = daily_origins(pd.Timestamp(start), pd.Timestamp(end) - pd.Timedelta(days=1), household.site.timezone)
+    origins = daily_origins(pd.Timestamp(start), pd.Timestamp(end), household.site.timezone)
+    origins = origins[origins + pd.Timedelta(days=1) <= pd.Timestamp(end)]  # whose next 24 h end by ``end``
     result = rolling_origin(actual, Forecaster(fit, predict, references), origins, hours=24, step=step,
                             retrain_every=retrain_every,
                             progress=(lambda i, n: progress(i, n, "back-testing")) if progress else None)
@@ -201,7 +220,10 @@ def backtest_household(household_id: int, target: str, start: datetime, end: dat
         "overall": _jsonable(accuracy(frame, normalizer, mask=mask)),
         "monthly": {m: _jsonable(r) for m, r in
                     monthly_accuracy(frame, normalizer, household.site.timezone, mask).to_dict("index").items()},
+        "baselines": _baseline_scores(frame, normalizer, household.site.timezone, mask,
+                                      ("persistence", "physical") if target == "pv" else ("persistence",)),
         "normalizer": normalizer, "methods": result.methods, "retrain_every_days": retrain_every,
+        "step_minutes": step / timedelta(minutes=1),
         "weather": "as known at each origin (stored forecasts, observations up to the origin)",
     }
     registry.save_backtest(household_id, target, start, end, metrics)
@@ -223,21 +245,45 @@ def _forecast(household: _Household, target: str, hours: int, now: datetime | No
     usable = stored is not None and stored.estimator is not None and stored.version == registry.version_tag(version)
     step = stored.estimator.setup.step if usable and target == "pv" else (
         stored.estimator.step if usable else _series_step(household, target))
-    weather, weather_state, notes = _forecast_weather(household, issue, hours, step, fetch_weather, client)
-    history, _ = _history(household, target, now - timedelta(days=30), now)
-    prediction = _predict(household, target, stored.estimator if usable else None, history, issue, hours,
+    history, _ = _history(household, target, now - FORECAST_HISTORY, now)
+    basis, basis_notes, recent = _basis(history, target, issue, step)
+    wanted = forecast_index(issue, hours, step)
+    # From the basis to the last interval wanted: the model's own lead times, then cut to the issue's.
+    span_h = (wanted[-1] + pd.Timedelta(step) - basis) / pd.Timedelta(hours=1)
+    weather, weather_state, weather_notes = _forecast_weather(household, issue, basis, span_h, wanted, step,
+                                                              fetch_weather, client)
+    prediction = _predict(household, target, stored.estimator if usable else None, history, basis, span_h,
                           weather, step, reason=why)
-    notes = [*notes, *prediction.notes]
+    notes = [*prediction.notes, *weather_notes, *basis_notes]
     if usable and stale:
         notes.append(f"model needs retraining: {why}")
-    frame = prediction.frame
+    frame = prediction.frame.reindex(wanted)
+    frame.index.name = "ts"
     model_id = stored.id if usable else None
     forecast_id = None
-    if store:
+    if store and (recent or target == "pv"):  # a load "forecast" without readings is no forecast to plan with
         forecast_id = registry.save_forecast(household.id, target, prediction.method, frame, now, model_id,
                                              " ".join(notes))
     return ForecastResult(household.id, target, prediction.method, now, step, frame, tuple(notes),
-                          weather_state, model_id, forecast_id)
+                          weather_state, model_id, forecast_id, tuple(weather_notes))
+
+
+def _basis(history: pd.Series, target: str, issue: pd.Timestamp, step: timedelta):
+    """Where the model starts from: ``issue``, or the end of the last reading when readings stop
+    up to :data:`MAX_READINGS_LAG` before it; notes; whether there are recent readings at all."""
+    label = "PV" if target == "pv" else "load"
+    if history.empty:
+        return issue, [f"no {label} readings in the {FORECAST_HISTORY.days} days before {issue:%Y-%m-%d %H:%M} UTC: "
+                       "the forecast has no recent readings to go on"], False
+    end = pd.Timestamp(history.index[-1]) + pd.Timedelta(step)
+    lag = issue - end
+    if lag <= pd.Timedelta(step):
+        return issue, [], True
+    when = f"{label} readings stop at {end:%Y-%m-%d %H:%M} UTC"
+    if lag > MAX_READINGS_LAG:
+        return issue, [f"{when}, {lag.days} days before this forecast: too long ago to start from; "
+                       "ingest recent readings"], False
+    return end, [f"{when}: the forecast starts from them, {lag / pd.Timedelta(hours=1):.0f} h before its issue"], True
 
 
 def _predict(household: _Household, target: str, model, history: pd.Series, issue: pd.Timestamp, hours: float,
@@ -319,16 +365,54 @@ def _known_weather(household: _Household, origin: pd.Timestamp, hours: float, st
                            household.site.location)
 
 
-def _forecast_weather(household: _Household, issue: pd.Timestamp, hours: int, step: timedelta,
-                      fetch: bool, client: OpenMeteoClient | None):
+def _forecast_weather(household: _Household, issue: pd.Timestamp, start: pd.Timestamp, hours: float,
+                      wanted: pd.DatetimeIndex, step: timedelta, fetch: bool, client: OpenMeteoClient | None):
+    """Weather for ``hours`` from ``start`` as known at ``issue``, its state and notes (see
+    :class:`ForecastResult`). ``fetch`` asks the provider first (its answer lands in the store)."""
     if household.weather_site is None:
         return None, "none", ["no weather site within 50 km: forecast without weather"]
-    if not fetch:
-        return _known_weather(household, issue, hours, step), "stored", []
-    answer = forecast_for_site(household.weather_site.id, hours, issue.to_pydatetime(), client)
-    notes = [answer.message] if answer.status == "degraded" else []
-    frame = weather_to_step(answer.frame, step, household.site.location) if not answer.frame.empty else None
-    return frame, answer.status, notes
+    site = household.weather_site
+    state, notes = "stored", []
+    if fetch:
+        answer = forecast_for_site(site.id, int(np.ceil(hours)), issue.to_pydatetime(), client)
+        state, notes = answer.status, ([answer.message] if answer.status == "degraded" else [])
+    first = start.floor("h").to_pydatetime()
+    known = weather_known_at(site.id, first, first + timedelta(hours=hours + 1), issue.to_pydatetime())
+    frame = None if known.empty else weather_to_step(
+        known.drop(columns=["issued_at", "is_forecast", "source"]), step, household.site.location)
+    if fetch:
+        return frame, state, notes
+    coverage = weather_coverage(frame, wanted)
+    if coverage < MIN_WEATHER_COVERAGE:
+        state = "none"
+        notes.append("no weather forecast stored for these hours" if coverage == 0 else
+                     f"the stored weather covers only {coverage:.0%} of these hours")
+    provider, detail = weather_source_status(site.id, issue.to_pydatetime())
+    if provider == "degraded":
+        state = "none" if state == "none" else "degraded"
+        notes.append(f"weather provider {detail}")
+    issued = known.loc[known["is_forecast"].astype(bool), "issued_at"].max() if not known.empty else None
+    if state == "stored" and issued is not None and not pd.isna(issued) and issue - issued > WEATHER_STALE_AFTER:
+        state = "stale"
+        notes.append(f"the weather forecast was issued {issued:%Y-%m-%d %H:%M} UTC, "
+                     f"{(issue - issued) / pd.Timedelta(hours=1):.0f} h before this forecast")
+    return frame, state, notes
+
+
+def _baseline_scores(frame: pd.DataFrame, normalizer: float, timezone: str, mask, references) -> dict:
+    """Each baseline's MAE, RMSE, bias [kWh per step] and nMAE on the model's rows: ``{name: {overall, monthly}}``."""
+    keep = ("n", "mae", "rmse", "bias", "nmae", "skill_persistence")
+    mask = np.ones(len(frame), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    months = pd.DatetimeIndex(frame.index).tz_convert(timezone).strftime("%Y-%m")
+    out = {}
+    for name in references:
+        def score(rows: np.ndarray, name=name) -> dict:
+            # The model's default references, so that the same rows are scored as for the model.
+            scores = accuracy(frame[rows], normalizer, forecast=name, mask=mask[rows])
+            return _jsonable({k: v for k, v in scores.items() if k in keep and k != f"skill_{name}"})
+        out[name] = {"overall": score(np.ones(len(frame), dtype=bool)),
+                     "monthly": {m: score(np.asarray(months == m)) for m in sorted(set(months))}}
+    return out
 
 
 def _jsonable(values: dict) -> dict:
