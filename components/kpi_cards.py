@@ -45,11 +45,12 @@ def empty_state(title: str, message: str, action: html.A | None = None) -> html.
     return html.Div(children, className="empty-state")
 
 
-def energy_kpi_cards(totals, definitions: dict, currency: str, prefix: str) -> list[dbc.Col]:
+def energy_kpi_cards(totals, definitions: dict, currency: str, prefix: str, notes: dict | None = None) -> list[dbc.Col]:
     """The seven energy KPI cards (consumption, PV, import, export, two ratios, cost).
 
     ``totals`` is a ``services.kpis.EnergyTotals``; ``definitions`` maps each KPI to its
-    label and formula (``services.kpis.KPI_DEFINITIONS``); card ids start with ``prefix``.
+    label and formula (``services.kpis.KPI_DEFINITIONS``); card ids start with ``prefix``;
+    ``notes`` optionally puts a line under a KPI's value (a change against another period).
     """
     values = {
         "load_kwh": format_energy(totals.load_kwh),
@@ -61,6 +62,6 @@ def energy_kpi_cards(totals, definitions: dict, currency: str, prefix: str) -> l
         "energy_cost": format_money(totals.energy_cost, currency),
     }
     return [
-        kpi_card(f"{prefix}-kpi-{key}", definitions[key].label, value, definitions[key].formula)
+        kpi_card(f"{prefix}-kpi-{key}", definitions[key].label, value, definitions[key].formula, (notes or {}).get(key))
         for key, value in values.items()
     ]

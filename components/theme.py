@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+from functools import lru_cache
+
 import plotly.graph_objects as go
 
 LIGHT, DARK = "light", "dark"
@@ -63,3 +66,19 @@ def empty_figure(message: str, theme: str | None = None) -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return apply_theme(fig, theme)
+
+
+@lru_cache(maxsize=2)
+def _themed_layout(theme: str) -> dict:
+    return apply_theme(go.Figure(), theme).layout.to_plotly_json()
+
+
+def themed_figure(data: list[dict], layout: dict, theme: str | None) -> go.Figure:
+    """``go.Figure(data=data, layout=layout)`` in the colours of ``theme``, exactly as
+    :func:`apply_theme` would give it, in one constructor call.
+
+    Plotly's ``update_layout`` on a figure that already has traces costs 10-30 ms; building the
+    figure with the themed layout costs a few. For callbacks with a time budget. Keys of
+    ``layout`` that the theme sets (template, background colours, margin, font, modebar) are the theme's.
+    """
+    return go.Figure(data=data, layout={**layout, **copy.deepcopy(_themed_layout(normalize_theme(theme)))})

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -21,31 +22,58 @@ def energy_flows_by_household(household_ids: list[int], bucket_s: int, start: da
     Returns, per household with readings, a DataFrame indexed by UTC bucket start with one
     column per energy quantity present [kWh per bucket].
     """
+    return _summed_by_bucket(household_ids, ENERGY_QUANTITIES, bucket_s, start, end, url)
+
+
+def quantity_flows(household_id: int, quantities: Sequence[str], bucket_s: int, start: datetime | None = None,
+                   end: datetime | None = None) -> pd.DataFrame:
+    """Some energy quantities of one household (``("load",)``) summed in SQL to ``bucket_s`` UTC
+    buckets [kWh per bucket]: indexed by UTC bucket start, one column per quantity present."""
+    return _summed_by_bucket([household_id], quantities, bucket_s, start, end, None).get(household_id, pd.DataFrame())
+
+
+def _summed_by_bucket(household_ids: Sequence[int], quantities: Sequence[str], bucket_s: int,
+                      start: datetime | None, end: datetime | None, url: str | None) -> dict[int, pd.DataFrame]:
     if not household_ids:
         return {}
     bucket = time_bucket(Reading.ts, bucket_s).label("bucket")
-    query = (
-        sa.select(Series.household_id, Series.quantity, bucket, sa.func.sum(Reading.value))
-        .join(Series, Series.id == Reading.series_id)
-        .where(Series.household_id.in_(list(household_ids)), Series.quantity.in_(ENERGY_QUANTITIES))
-        .group_by(Series.household_id, Series.quantity, bucket)
+    series = sa.select(Series.id).where(Series.household_id.in_(list(household_ids)),
+                                        Series.quantity.in_(list(quantities)))
+    # Sum per series and bucket over the narrow readings table, then name the series: a third
+    # faster than grouping the joined rows by household and quantity.
+    sums = (
+        sa.select(Reading.series_id, bucket, sa.func.sum(Reading.value).label("kwh"))
+        .where(Reading.series_id.in_(series))
+        .group_by(Reading.series_id, bucket)
     )
     if start is not None:
-        query = query.where(Reading.ts >= start)
+        sums = sums.where(Reading.ts >= start)
     if end is not None:
-        query = query.where(Reading.ts < end)
+        sums = sums.where(Reading.ts < end)
+    sums = sums.subquery()
+    query = sa.select(Series.household_id, Series.quantity, sums.c.bucket, sums.c.kwh).join(
+        sums, sums.c.series_id == Series.id)
     with session_scope(url) as session:
-        rows = session.execute(query).all()
+        rows = session.connection().execute(query).all()  # Core rows: no ORM row processing
     if not rows:
         return {}
-    household, quantity, buckets, kwh = zip(*rows)  # column-wise: much faster than a frame of row tuples
-    long = pd.DataFrame({"household_id": household, "quantity": quantity, "bucket": buckets, "kwh": kwh})
+    household, quantity, buckets, kwh = (np.asarray(c) for c in zip(*rows))  # column-wise, as numpy
+    buckets, kwh = buckets.astype(np.int64), kwh.astype(float)
     out = {}
-    for household_id, part in long.groupby("household_id"):
-        wide = part.pivot(index="bucket", columns="quantity", values="kwh").sort_index()
-        wide.index = pd.to_datetime(wide.index.astype("int64"), unit="s", utc=True)
-        wide.columns.name = None
-        out[int(household_id)] = wide
+    # Pivot with numpy: pandas' pivot on string columns costs more than the query for a day's rows.
+    for household_id in np.unique(household):
+        mine = household == household_id
+        stamps, row = np.unique(buckets[mine], return_inverse=True)
+        names = sorted(set(quantity[mine].tolist()))
+        wide = np.zeros((len(stamps), len(names)))
+        seen = np.zeros(wide.shape, dtype=bool)
+        for j, name in enumerate(names):
+            chosen = quantity[mine] == name
+            np.add.at(wide[:, j], row[chosen], kwh[mine][chosen])  # two series of one quantity add up
+            seen[row[chosen], j] = True
+        wide[~seen] = np.nan
+        out[int(household_id)] = pd.DataFrame(wide, columns=names,
+                                              index=pd.to_datetime(stamps, unit="s", utc=True).rename("bucket"))
     return out
 
 
@@ -59,15 +87,6 @@ def energy_flows(household_id: int, bucket_s: int, start: datetime | None = None
     return energy_flows_by_household([household_id], bucket_s, start, end, url).get(household_id, pd.DataFrame())
 
 
-@dataclass(frozen=True)
-class PeriodFlows:
-    """A household's flows over local days ``start``..``end``: kWh per step, indexed by UTC step start."""
-
-    flows: pd.DataFrame
-    step_s: int
-    step_label: str
-
-
 def resolution_for(days: int) -> tuple[int, str]:
     """The step that keeps a chart readable for a period of ``days``: (seconds, label)."""
     if days <= 3:
@@ -77,29 +96,87 @@ def resolution_for(days: int) -> tuple[int, str]:
     return 86400, "day"
 
 
-def flows_for_period(household_id: int, tz: str, start: date, end: date) -> PeriodFlows:
-    """Energy flows of a household from local day ``start`` to ``end`` (both included).
+def local_day_bounds(tz: str, start: date, end: date) -> tuple[datetime, datetime]:
+    """``[start 00:00, end + 1 day 00:00)`` in time zone ``tz``, as UTC datetimes.
 
-    Up to three days come at 15 minutes, up to 45 days hourly, longer periods per
-    local day (from ``daily_energy``, so days follow the household's calendar).
+    Where midnight does not exist (a DST change at 00:00), the day starts at the first valid instant.
     """
     zone = ZoneInfo(tz)
     lo = pd.Timestamp(start).tz_localize(zone, nonexistent="shift_forward").tz_convert("UTC")
     hi = pd.Timestamp(end + timedelta(days=1)).tz_localize(zone, nonexistent="shift_forward").tz_convert("UTC")
-    step_s, label = resolution_for((end - start).days + 1)
-    if step_s < 86400:
-        return PeriodFlows(energy_flows(household_id, step_s, lo.to_pydatetime(), hi.to_pydatetime()), step_s, label)
+    return lo.to_pydatetime(), hi.to_pydatetime()
+
+
+def daily_flows(household_id: int, tz: str, start: date, end: date) -> pd.DataFrame:
+    """A household's energy per local day from ``daily_energy`` [kWh per day], ``start``..``end`` included.
+
+    Indexed by the UTC instant of each local midnight, with one column per energy quantity
+    (``load``, ``pv``, ``grid_import``, ...); empty when there is no row.
+    """
     columns = {v: k for k, v in DAILY_COLUMN_OF.items()}
     query = sa.select(DailyEnergy.day, *[getattr(DailyEnergy, c) for c in columns]).where(
         DailyEnergy.household_id == household_id, DailyEnergy.day >= start, DailyEnergy.day <= end
     ).order_by(DailyEnergy.day)
     with session_scope() as session:
-        frame = pd.DataFrame(session.execute(query).mappings().all())
-    if frame.empty:
-        return PeriodFlows(pd.DataFrame(), step_s, label)
-    index = pd.DatetimeIndex(pd.to_datetime(frame.pop("day"))).tz_localize(zone, nonexistent="shift_forward")
+        rows = session.connection().execute(query).all()
+    if not rows:
+        return pd.DataFrame()
+    days, *values = zip(*rows)
+    frame = pd.DataFrame({name: values[i] for i, name in enumerate(columns.values())}, dtype=float)
+    index = pd.DatetimeIndex(pd.to_datetime(list(days))).tz_localize(ZoneInfo(tz), nonexistent="shift_forward")
     frame.index = index.tz_convert("UTC")
-    return PeriodFlows(frame.rename(columns=columns), step_s, label)
+    return frame
+
+
+#: The flows between PV, grid, battery and home that :func:`split_flows` derives, in that order.
+SPLIT_FLOWS = ("pv_to_home", "pv_to_battery", "pv_to_grid", "grid_to_home", "battery_to_home",
+               "grid_to_battery", "battery_to_grid")
+
+
+def split_flows(flows: pd.DataFrame) -> pd.DataFrame:
+    """Who supplied whom in each step: the metered quantities split into flows between PV, grid,
+    battery and home [kWh per step, all non-negative].
+
+    Parameters
+    ----------
+    flows : DataFrame
+        Columns named after energy quantities (``load``, ``pv``, ``grid_import``, ``grid_export``,
+        ``battery_charge``, ``battery_discharge``) [kWh per step, non-negative: the direction is in
+        the name]. A missing column or NaN counts as zero, except a missing ``load`` column, which
+        is taken from the balance ``pv + grid_import + battery_discharge - grid_export - battery_charge``.
+
+    Returns
+    -------
+    DataFrame with the same index and the columns of :data:`SPLIT_FLOWS` [kWh per step], such that
+    ``pv = pv_to_home + pv_to_battery + pv_to_grid`` and
+    ``load = pv_to_home + grid_to_home + battery_to_home`` hold in every step (to 1e-9 kWh).
+
+    Notes
+    -----
+    Meters measure totals, not paths; the split assumes that exports come from PV first and that
+    the battery charges from PV first, which is what a self-consumption battery does. Applied to
+    steps of a day or longer, the split is exact for such batteries (every term is then a sum of
+    the same terms per quarter hour); a battery that charges from the grid on the same day as
+    from PV has part of its grid charge counted as PV there.
+    """
+    def column(name: str) -> np.ndarray:
+        if name in flows:
+            return np.clip(np.nan_to_num(flows[name].to_numpy(dtype=float)), 0.0, None)
+        return np.zeros(len(flows))
+
+    pv, imp, exp = column("pv"), column("grid_import"), column("grid_export")
+    charge, discharge = column("battery_charge"), column("battery_discharge")
+    load = column("load") if "load" in flows else np.clip(pv + imp + discharge - exp - charge, 0.0, None)
+    pv_exported = np.minimum(exp, pv)
+    pv_to_battery = np.minimum(charge, pv - pv_exported)
+    pv_to_home = np.minimum(pv - pv_exported - pv_to_battery, load)
+    pv_to_grid = pv - pv_to_home - pv_to_battery  # what PV the meters leave unexplained goes out too
+    battery_to_home = np.minimum(discharge, load - pv_to_home)
+    grid_to_home = load - pv_to_home - battery_to_home
+    split = np.column_stack([pv_to_home, pv_to_battery, pv_to_grid, grid_to_home, battery_to_home,
+                             charge - pv_to_battery, discharge - battery_to_home])
+    split[split < 1e-9] = 0.0  # rounding dust (1e-14 kWh) is no flow
+    return pd.DataFrame(split, index=flows.index, columns=list(SPLIT_FLOWS))
 
 
 #: The daily_energy column of each energy quantity [kWh].
