@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         update_title=None,
         suppress_callback_exceptions=True,
         serve_locally=True,
+        assets_path_ignore=["vendor"],  # loaded on demand (plotly.js: assets/plotly_loader.js), not on every page
         background_callback_manager=background_manager(settings),
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )

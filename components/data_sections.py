@@ -9,6 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components import ids
+from components.downloads import grid_csv_button, register_grid_csv
 from components.grid import data_grid
 from components.theme import empty_figure
 
@@ -110,6 +111,7 @@ def history_card(rows: list[dict]) -> dbc.Card:
             dbc.Button("Download rejected rows (CSV)", id=ids.DATA_REJECTIONS_BUTTON, color="secondary",
                        outline=True, size="sm", disabled=True, title="Select a batch with rejected rows first"),
             dcc.Download(id=ids.DATA_REJECTIONS_DOWNLOAD),
+            grid_csv_button(ids.DATA_BATCHES_GRID, class_name=""),
         ], className="d-flex flex-wrap gap-2 align-items-center mb-2"),
         html.Div([html.H2("No batches yet"), html.P("Upload a file above, or send readings to the API or MQTT.")],
                  id=ids.DATA_BATCHES_EMPTY, className="empty-state", style=HIDDEN if rows else SHOWN),
@@ -129,7 +131,8 @@ def quality_card(household_options: list[dict], selected: str | None) -> dbc.Car
             dbc.Col(html.H2("Data quality", className="h5 mb-0"), xs=12, md=True),
             dbc.Col([dbc.Label("Household to check", html_for=ids.DATA_QUALITY_HOUSEHOLD, className="visually-hidden"),
                      dbc.Select(id=ids.DATA_QUALITY_HOUSEHOLD, options=household_options, value=selected)],
-                    xs=12, md=5),
+                    xs=True, md=5),
+            dbc.Col(grid_csv_button(ids.DATA_QUALITY_ISSUES), width="auto"),
         ], className="g-2 align-items-center mb-2"),
         dcc.Loading([
             html.Div(id=ids.DATA_QUALITY_SUMMARY, className="mb-2"),
@@ -151,6 +154,7 @@ def devices_card(rows: list[dict]) -> dbc.Card:
             html.H2("Devices", className="h5 mb-0 me-auto"),
             dbc.Button("Confirm device", id=ids.DATA_DEVICE_CONFIRM, color="primary", outline=True, size="sm",
                        disabled=True, title="Select a device that needs review"),
+            grid_csv_button(ids.DATA_DEVICES_GRID, class_name=""),
         ], className="d-flex flex-wrap gap-2 align-items-center mb-2"),
         dbc.Alert(id=ids.DATA_DEVICES_ALERT, is_open=False, dismissable=True),
         html.Div([html.H2("No devices yet"),
@@ -159,6 +163,12 @@ def devices_card(rows: list[dict]) -> dbc.Card:
                  id=ids.DATA_DEVICES_EMPTY, className="empty-state", style=HIDDEN if rows else SHOWN),
         html.Div(grid, style=SHOWN if rows else HIDDEN, id=f"{ids.DATA_DEVICES_GRID}-wrap"),
     ]), className="mb-3")
+
+
+# The CSV button of each table sends its rows as shown; the findings' CSV is also the data of the timeline.
+register_grid_csv(ids.DATA_BATCHES_GRID, "ingestion-batches.csv")
+register_grid_csv(ids.DATA_QUALITY_ISSUES, "data-quality-findings.csv")
+register_grid_csv(ids.DATA_DEVICES_GRID, "devices.csv")
 
 
 def _when(instant: datetime | None) -> str:

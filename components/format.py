@@ -38,3 +38,16 @@ def format_money(amount: float | None, currency: str = "EUR") -> str:
 def format_power(kw: float | None) -> str:
     """Power in kW with one decimal."""
     return MISSING if _missing(kw) else f"{kw:,.1f} kW"
+
+
+def format_value(value: float | None, unit: str, currency: str = "EUR") -> str:
+    """A KPI value in its unit: ``kWh`` as :func:`format_energy`, ``%`` (a fraction) as
+    :func:`format_ratio`, ``currency`` as :func:`format_money`, any other unit with one decimal
+    (``812.4 kWh/kWp``)."""
+    if unit == "kWh":
+        return format_energy(value)
+    if unit == "%":
+        return format_ratio(value)
+    if unit == "currency":
+        return format_money(value, currency)
+    return MISSING if _missing(value) else f"{value:,.1f} {unit}"

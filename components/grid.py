@@ -30,3 +30,13 @@ def data_grid(grid_id: str, column_defs: list[dict], row_data: list[dict] | None
         style={"width": "100%"},
         **kwargs,
     )
+
+
+def number_format(digits: int = 0) -> dict:
+    """A column ``valueFormatter``: thousands separators and ``digits`` decimals, a dash for no value."""
+    return {"function": f"params.value == null ? '—' : d3.format(',.{digits}f')(params.value)"}
+
+
+def percent_format() -> dict:
+    """A column ``valueFormatter`` for a fraction shown as a whole percentage (0.634 -> 63%)."""
+    return {"function": "params.value == null ? '—' : d3.format('.0%')(params.value)"}

@@ -259,6 +259,7 @@ OVERVIEW_FILTER = "overview-filter"
 OVERVIEW_SEARCH = "overview-search"
 OVERVIEW_TABLE_NOTE = "overview-table-note"
 OVERVIEW_HOUSEHOLDS = "overview-households"
+OVERVIEW_IDLE_PERIOD = "overview-idle-period"
 
 
 def csv_button_id(target: str) -> str:

@@ -7,6 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components import ids
+from components.downloads import csv_button, grid_csv_button
 from components.grid import data_grid
 from components.theme import empty_figure
 
@@ -83,10 +84,12 @@ def results_column() -> html.Div:
         dbc.Alert(id=ids.OPTIMIZE_ALERT, is_open=False, color="warning", className="mb-2"),
         html.Div(id=ids.OPTIMIZE_SOURCE, className="small mb-2"),
         dbc.Row(id=ids.OPTIMIZE_KPIS, className="g-2 mb-3"),
-        dbc.Card(dcc.Graph(id=ids.OPTIMIZE_SCHEDULE, figure=empty_figure("Choose a household"),
-                           config=GRAPH_CONFIG, style={"height": "520px"}), className="shadow-sm mb-3"),
-        dbc.Card(dcc.Graph(id=ids.OPTIMIZE_COST, figure=empty_figure(""),
-                           config={**GRAPH_CONFIG, "displayModeBar": False}, style={"height": "260px"}),
+        dbc.Card([_csv(ids.OPTIMIZE_SCHEDULE),
+                  dcc.Graph(id=ids.OPTIMIZE_SCHEDULE, figure=empty_figure("Choose a household"),
+                            config=GRAPH_CONFIG, style={"height": "520px"})], className="shadow-sm mb-3"),
+        dbc.Card([_csv(ids.OPTIMIZE_COST),
+                  dcc.Graph(id=ids.OPTIMIZE_COST, figure=empty_figure(""),
+                            config={**GRAPH_CONFIG, "displayModeBar": False}, style={"height": "260px"})],
                  className="shadow-sm mb-2"),
         html.P(id=ids.OPTIMIZE_TIMING, className="small text-body-secondary"),
     ])
@@ -118,10 +121,10 @@ def backtest_card(currency: str) -> dbc.Card:
         _progress(ids.OPTIMIZE_BACKTEST_PROGRESS),
         _progress(ids.OPTIMIZE_SIZING_PROGRESS),
         dbc.Row([
-            dbc.Col([html.Div(id=ids.OPTIMIZE_BACKTEST_SUMMARY, className="small"),
+            dbc.Col([_csv(ids.OPTIMIZE_BACKTEST_FIGURE), html.Div(id=ids.OPTIMIZE_BACKTEST_SUMMARY, className="small"),
                      dcc.Graph(id=ids.OPTIMIZE_BACKTEST_FIGURE, figure=empty_figure(""), config=GRAPH_CONFIG,
                                style=JOB_FIGURE_HIDDEN)], xs=12, lg=6),
-            dbc.Col([html.Div(id=ids.OPTIMIZE_SIZING_SUMMARY, className="small"),
+            dbc.Col([_csv(ids.OPTIMIZE_SIZING_FIGURE), html.Div(id=ids.OPTIMIZE_SIZING_SUMMARY, className="small"),
                      dcc.Graph(id=ids.OPTIMIZE_SIZING_FIGURE, figure=empty_figure(""), config=GRAPH_CONFIG,
                                style=JOB_FIGURE_HIDDEN)], xs=12, lg=6),
         ], className="g-3 mt-1"),
@@ -150,10 +153,16 @@ def fleet_card(currency: str, count: int) -> dbc.Card:
                "in parallel. Each run is kept.", className="small text-body-secondary"),
         dbc.Button("Optimize the fleet for tomorrow", id=ids.OPTIMIZE_FLEET_RUN, color="primary"),
         _progress(ids.OPTIMIZE_FLEET_PROGRESS),
-        html.Div(id=ids.OPTIMIZE_FLEET_SUMMARY, className="small my-2"),
+        html.Div([html.Div(id=ids.OPTIMIZE_FLEET_SUMMARY, className="small my-2"), grid_csv_button(ids.OPTIMIZE_FLEET_GRID)],
+                 className="d-flex align-items-center gap-2"),
         data_grid(ids.OPTIMIZE_FLEET_GRID, columns, grid_options={"paginationPageSize": 10}),
     ]), className="shadow-sm mb-3")
 
 
 def _number(digits: int) -> dict:
     return {"function": f"params.value == null ? '' : d3.format(',.{digits}f')(params.value)"}
+
+
+def _csv(target: str) -> html.Div:
+    """The CSV button of the chart ``target``, at the right above it."""
+    return html.Div(csv_button(ids.csv_button_id(target), ids.csv_download_id(target)), className="d-flex p-1")

@@ -20,6 +20,7 @@ from dash import Input, Output, Patch, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components import ids
+from components.downloads import register_grid_csv, send_csv
 from components.figures.optimize import (
     backtest_figure,
     cost_figure,
@@ -398,3 +399,57 @@ def run_fleet(set_progress, n_clicks):
     if report.errors:
         summary += f" {len(report.errors)} could not be scheduled: see “Why not”."
     return rows, summary
+
+
+register_grid_csv(ids.OPTIMIZE_FLEET_GRID, "fleet-tomorrow.csv")
+
+# --- CSV of each chart: the data behind it ----------------------------------------------------------
+
+
+def _schedule_result(base, sliders):
+    if not base:
+        raise PreventUpdate
+    try:
+        return schedule_battery(_request(base, *sliders))
+    except (ValidationProblem, ScheduleInfeasible):
+        raise PreventUpdate from None
+
+
+@callback(Output(ids.csv_download_id(ids.OPTIMIZE_SCHEDULE), "data"),
+          Input(ids.csv_button_id(ids.OPTIMIZE_SCHEDULE), "n_clicks"), State(ids.OPTIMIZE_BASE, "data"),
+          *[State(s, "value") for s in SLIDERS], prevent_initial_call=True)
+def download_schedule(_n_clicks, base, *sliders):
+    """The schedule on screen per step (local time): flows [kW], stored energy [kWh], prices [currency/kWh]."""
+    frame = _schedule_result(base, sliders).to_frame().tz_convert(base["timezone"])
+    return send_csv(frame, f"battery-schedule-{base['household_id']}.csv", index=True)
+
+
+@callback(Output(ids.csv_download_id(ids.OPTIMIZE_COST), "data"),
+          Input(ids.csv_button_id(ids.OPTIMIZE_COST), "n_clicks"), State(ids.OPTIMIZE_BASE, "data"),
+          *[State(s, "value") for s in SLIDERS], prevent_initial_call=True)
+def download_cost(_n_clicks, base, *sliders):
+    """The cost comparison on screen [currency, kWh, kW, fractions], one row per schedule."""
+    rows = pd.DataFrame(savings_table(_schedule_result(base, sliders)))
+    money = {c: f"{c}_{base['currency']}" for c in ("cost", "adjusted_cost")}
+    return send_csv(rows.rename(columns=money), f"battery-cost-{base['household_id']}.csv")
+
+
+@callback(Output(ids.csv_download_id(ids.OPTIMIZE_BACKTEST_FIGURE), "data"),
+          Input(ids.csv_button_id(ids.OPTIMIZE_BACKTEST_FIGURE), "n_clicks"), State(ids.OPTIMIZE_BACKTEST_DATA, "data"),
+          prevent_initial_call=True)
+def download_backtest(_n_clicks, data):
+    """The back-test's cost per day [currency] without a battery, with perfect foresight and with the forecast."""
+    if not data or "error" in data:
+        raise PreventUpdate
+    daily = pd.DataFrame(data["daily"]).set_index("day").add_suffix(f"_{data['currency']}")
+    return send_csv(daily, f"backtest-{data['first']}-{data['days']}d.csv", index=True)
+
+
+@callback(Output(ids.csv_download_id(ids.OPTIMIZE_SIZING_FIGURE), "data"),
+          Input(ids.csv_button_id(ids.OPTIMIZE_SIZING_FIGURE), "n_clicks"), State(ids.OPTIMIZE_SIZING_DATA, "data"),
+          prevent_initial_call=True)
+def download_sizing(_n_clicks, data):
+    """The sizing sweep: per capacity [kWh], savings [currency], cycles and payback [years]."""
+    if not data or "error" in data:
+        raise PreventUpdate
+    return send_csv(pd.DataFrame(data["rows"]), f"battery-sizing-{data['currency']}.csv")
