@@ -139,8 +139,7 @@ def household_links(household_id: int, has_battery: bool) -> html.Div:
     links = [dbc.Button("Forecast", href=f"/forecast?household={household_id}", color="secondary", outline=True,
                         size="sm", title="PV and load forecasts of this household")]
     if has_battery:
-        # /optimize does not read a ?household= query (yet): it opens on its first household.
-        links.append(dbc.Button("What-if", href="/optimize", color="secondary", outline=True, size="sm",
+        links.append(dbc.Button("What-if", href=f"/optimize?household={household_id}", color="secondary", outline=True, size="sm",
                                 title="Try battery schedules for this household on the What-if page"))
     return html.Div(links, className="d-flex gap-2")
 

@@ -1,53 +1,13 @@
-"""Number formats used everywhere: energy, power, ratios and money read the same on every page."""
+"""Number formats for pages: the one set of rules in :mod:`services.formatting`, shared with reports."""
 
-from __future__ import annotations
+from services.formatting import (
+    MISSING,
+    format_energy,
+    format_money,
+    format_power,
+    format_price,
+    format_ratio,
+    format_value,
+)
 
-import math
-
-MISSING = "—"
-
-
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def format_energy(kwh: float | None) -> str:
-    """Energy with a unit that keeps the number short: ``812 kWh``, ``12.4 MWh``."""
-    if _missing(kwh):
-        return MISSING
-    if abs(kwh) >= 10_000:
-        return f"{kwh / 1000:,.1f} MWh"
-    if abs(kwh) >= 100:
-        return f"{kwh:,.0f} kWh"
-    return f"{kwh:,.1f} kWh"
-
-
-def format_ratio(fraction: float | None) -> str:
-    """A fraction as a percentage: ``0.634`` -> ``63 %``."""
-    return MISSING if _missing(fraction) else f"{fraction * 100:.0f} %"
-
-
-def format_money(amount: float | None, currency: str = "EUR") -> str:
-    """Money with the currency code: ``1,234 EUR``; two decimals below 100."""
-    if _missing(amount):
-        return MISSING
-    digits = 0 if abs(amount) >= 100 else 2
-    return f"{amount:,.{digits}f} {currency}"
-
-
-def format_power(kw: float | None) -> str:
-    """Power in kW with one decimal."""
-    return MISSING if _missing(kw) else f"{kw:,.1f} kW"
-
-
-def format_value(value: float | None, unit: str, currency: str = "EUR") -> str:
-    """A KPI value in its unit: ``kWh`` as :func:`format_energy`, ``%`` (a fraction) as
-    :func:`format_ratio`, ``currency`` as :func:`format_money`, any other unit with one decimal
-    (``812.4 kWh/kWp``)."""
-    if unit == "kWh":
-        return format_energy(value)
-    if unit == "%":
-        return format_ratio(value)
-    if unit == "currency":
-        return format_money(value, currency)
-    return MISSING if _missing(value) else f"{value:,.1f} {unit}"
+__all__ = ["MISSING", "format_energy", "format_money", "format_power", "format_price", "format_ratio", "format_value"]

@@ -174,19 +174,19 @@ HOUSEHOLD_COMPARISON_CARD = "household-comparison-card"
 HOUSEHOLD_HEATMAP = "household-heatmap"
 HOUSEHOLD_COST = "household-cost"
 HOUSEHOLD_COST_NOTE = "household-cost-note"
-#: "CSV" buttons and their downloads, one pair per chart or table: ``household-csv-<chart>`` and
-#: ``household-download-<chart>``.
+#: Charts and tables of the explorer with a "CSV" button: ``household-<chart>-csv`` (see :func:`csv_button_id`).
 HOUSEHOLD_CSV_CHARTS = ("kpis", "flows", "sankey", "comparison", "heatmap", "cost")
 
 
 def household_csv_button(chart: str) -> str:
     """Id of the explorer's CSV button for ``chart`` (one of :data:`HOUSEHOLD_CSV_CHARTS`)."""
-    return f"household-csv-{chart}"
+    return csv_button_id(f"household-{chart}")
 
 
 def household_download(chart: str) -> str:
     """Id of the ``dcc.Download`` behind the explorer's CSV button for ``chart``."""
-    return f"household-download-{chart}"
+    return csv_download_id(f"household-{chart}")
+
 
 # Forecast (/forecast)
 FORECAST_HOUSEHOLD = "forecast-household"

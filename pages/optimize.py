@@ -64,7 +64,8 @@ SLIDERS = (ids.OPTIMIZE_CAPACITY, ids.OPTIMIZE_POWER, ids.OPTIMIZE_EFFICIENCY, i
            ids.OPTIMIZE_PV_SCALE, ids.OPTIMIZE_EXPORT_LIMIT, ids.OPTIMIZE_HORIZON)
 
 
-def layout(**_kwargs):
+def layout(household: str | None = None, **_kwargs):
+    """``?household=<id>`` opens on that household (the explorer links here so), else on the first."""
     households = [h for h in list_households(visible_household_ids()) if h.battery_kwh is not None]
     if not households:
         return html.Div([html.H1("What-if"), empty_state(
@@ -73,11 +74,12 @@ def layout(**_kwargs):
     currency = get_settings().currency
     options = [{"label": h.name, "value": str(h.id)} for h in households]
     tariffs = [{"label": t.name, "value": str(t.id)} for t in list_tariffs()]
+    chosen = household if household in {o["value"] for o in options} else options[0]["value"]
     return html.Div([
         html.H1("What-if"),
         html.P("Move a slider: the battery schedule is optimized again as you drag.", className="text-body-secondary"),
         dbc.Row([
-            dbc.Col(settings_card(options, tariffs, options[0]["value"]), xs=12, lg=4),
+            dbc.Col(settings_card(options, tariffs, chosen), xs=12, lg=4),
             dbc.Col(results_column(), xs=12, lg=8),
         ], className="g-3"),
         backtest_card(currency),

@@ -36,26 +36,3 @@ def portfolio_energy_figure(daily: pd.DataFrame, theme: str | None, resolution: 
     fig.update_layout(barmode="group", title=f"Portfolio energy per {step}", yaxis_title="kWh",
                       legend=dict(orientation="h", y=-0.15), hovermode="x unified")
     return apply_theme(fig, theme)
-
-
-def household_flows_figure(flows: pd.DataFrame, tz: str, step_label: str, theme: str | None) -> go.Figure:
-    """A household's energy flows over time [kWh per step]: supply above zero, use below.
-
-    ``flows`` is indexed by UTC step start with energy-quantity columns; it is drawn in local time ``tz``.
-    """
-    if flows.empty:
-        return empty_figure("No readings in this period", theme)
-    local = flows.copy()
-    local.index = local.index.tz_convert(tz).tz_localize(None)
-    fig = go.Figure()
-    supply = ("pv", "grid_import", "battery_discharge")
-    use = ("load", "grid_export", "battery_charge")
-    for key in supply + use:
-        if key not in local:
-            continue
-        sign = 1 if key in supply else -1
-        fig.add_bar(x=local.index, y=sign * local[key], name=_LABELS[key], marker_color=FLOW_COLORS[key],
-                    customdata=local[key], hovertemplate="%{customdata:,.2f} kWh<extra>" + _LABELS[key] + "</extra>")
-    fig.update_layout(barmode="relative", bargap=0.05, title=f"Energy flows ({step_label}; supply up, use down)",
-                      yaxis_title=f"kWh per {step_label}", legend=dict(orientation="h", y=-0.15), hovermode="x unified")
-    return apply_theme(fig, theme)

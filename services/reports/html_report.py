@@ -12,9 +12,9 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from services.formatting import format_energy, format_money, format_ratio
 from services.reports.charts import report_figures
 from services.reports.data import ReportData
-from services.reports.formatting import format_energy, format_money, format_ratio
 from services.reports.summary import jinja, report_context
 
 #: Chart height in the HTML report [px]; the width follows the window.

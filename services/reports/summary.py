@@ -1,7 +1,7 @@
 """A report's numbers as the words and formatted values the PDF and HTML templates show.
 
 Both templates read the same :func:`report_context`, so a KPI reads the same in the PDF, in the
-interactive HTML and on the app's pages (formats of :mod:`services.reports.formatting`).
+interactive HTML and on the app's pages (formats of :mod:`services.formatting`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from services.formatting import MISSING, format_energy, format_money, format_price, format_ratio
 from services.kpis import KPI_DEFINITIONS
 from services.reports.data import QualityNote, ReportData
-from services.reports.formatting import MISSING, format_energy, format_money, format_price, format_ratio
 from services.reports.metered import SAVINGS_METHOD
 
 #: Quality notes listed in a report; the rest are counted.

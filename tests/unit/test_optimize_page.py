@@ -70,6 +70,19 @@ def test_sliders_follow_the_drag_and_start_at_the_stored_battery(db_url, page):
     assert len(base["load_kw"]) == 4 * page.HORIZON_MAX_H
 
 
+def tariff_of(household_id: int) -> int:
+    from services.households import get_household
+    return get_household(household_id).tariff_id
+
+
+def test_a_household_in_the_query_string_is_preselected_and_a_stranger_is_not(db_url, page):
+    first = add_battery_home(readings=False, name="First Battery Home")
+    second = add_battery_home(readings=False, name="Second Battery Home", tariff_id=tariff_of(first))
+    assert find(page.layout(household=str(second)), ids.OPTIMIZE_HOUSEHOLD).value == str(second)
+    assert find(page.layout(household="99999"), ids.OPTIMIZE_HOUSEHOLD).value == str(first)
+    assert find(page.layout(), ids.OPTIMIZE_HOUSEHOLD).value == str(first)
+
+
 def test_moving_capacity_changes_the_soc_trace(db_url, page):
     home, base, sliders = home_inputs(page)
     big = whatif(page, base, sliders)

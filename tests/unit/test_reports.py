@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from services import kpis
+from services.formatting import format_energy, format_money, format_ratio
 from services.reports import ReportInputError, build_report_file, gather_report_data, parse_period
-from services.reports.formatting import format_energy, format_money, format_ratio
 from services.reports.period import custom_period, month_period, year_period
 from services.reports.renderer import browser_path
 from services.store.db import session_scope
@@ -271,14 +271,14 @@ def test_a_household_without_data_is_left_out_and_named(db_url):
 
 
 def test_report_formats_read_like_the_app():
+    """Reports and pages format numbers with the same functions, so a PDF reads like the screen."""
     from components import format as app_format
-    from services.reports import formatting
+    from services import formatting
 
-    for value in (None, float("nan"), 0.0, 3.14159, -42.5, 99.99, 100.0, 812.4, 9_999.0, 10_000.0, -123_456.7):
-        assert formatting.format_energy(value) == app_format.format_energy(value)
-        assert formatting.format_money(value, "EUR") == app_format.format_money(value, "EUR")
-    for fraction in (None, 0.0, 0.634, 1.0):
-        assert formatting.format_ratio(fraction) == app_format.format_ratio(fraction)
+    for name in ("format_energy", "format_money", "format_ratio", "format_price"):
+        assert getattr(app_format, name) is getattr(formatting, name)
+    assert formatting.format_energy(10_000.0) == "10.0 MWh" and formatting.format_energy(812.4) == "812 kWh"
+    assert formatting.format_price(0.32, "EUR") == "0.320 EUR/kWh" and formatting.format_ratio(None) == "—"
 
 
 @needs_chromium

@@ -1,9 +1,8 @@
-"""Number formats of the report files, the same as the app's (``components/format.py``).
+"""Number formats used everywhere: energy, power, ratios and money read the same on every page,
+in every report file (PDF, Excel, HTML) and in the API's human-readable texts.
 
-A PDF shows ``812 kWh``, ``12.4 MWh``, ``63 %`` and ``1,234 EUR`` exactly as the pages do, so
-a manager can compare a report with the screen. Services may not import ``components``,
-hence this copy of the rules; keep the two in step (the tests pin both to the same strings).
-"""
+Pure functions with no Dash in them, so that services (reports) and components share one copy;
+``components/format.py`` re-exports them for pages."""
 
 from __future__ import annotations
 
@@ -43,3 +42,20 @@ def format_money(amount: float | None, currency: str = "EUR") -> str:
 def format_price(per_kwh: float | None, currency: str = "EUR") -> str:
     """A price per kWh with three decimals: ``0.320 EUR/kWh``."""
     return MISSING if _missing(per_kwh) else f"{per_kwh:.3f} {currency}/kWh"
+
+def format_power(kw: float | None) -> str:
+    """Power in kW with one decimal."""
+    return MISSING if _missing(kw) else f"{kw:,.1f} kW"
+
+
+def format_value(value: float | None, unit: str, currency: str = "EUR") -> str:
+    """A KPI value in its unit: ``kWh`` as :func:`format_energy`, ``%`` (a fraction) as
+    :func:`format_ratio`, ``currency`` as :func:`format_money`, any other unit with one decimal
+    (``812.4 kWh/kWp``)."""
+    if unit == "kWh":
+        return format_energy(value)
+    if unit == "%":
+        return format_ratio(value)
+    if unit == "currency":
+        return format_money(value, currency)
+    return MISSING if _missing(value) else f"{value:,.1f} {unit}"
