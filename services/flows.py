@@ -11,6 +11,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from services.store.db import session_scope
+from services.store.frames import rows_frame
 from services.store.models import ENERGY_QUANTITIES, DailyEnergy, Reading, Series
 from services.store.types import time_bucket
 
@@ -57,7 +58,8 @@ def _summed_by_bucket(household_ids: Sequence[int], quantities: Sequence[str], b
         rows = session.connection().execute(query).all()  # Core rows: no ORM row processing
     if not rows:
         return {}
-    household, quantity, buckets, kwh = (np.asarray(c) for c in zip(*rows))  # column-wise, as numpy
+    table = rows_frame(rows, ["household", "quantity", "bucket", "kwh"])
+    household, quantity, buckets, kwh = (table[c].to_numpy() for c in table.columns)
     buckets, kwh = buckets.astype(np.int64), kwh.astype(float)
     out = {}
     # Pivot with numpy: pandas' pivot on string columns costs more than the query for a day's rows.

@@ -38,6 +38,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from services.store.db import session_scope
+from services.store.frames import rows_frame
 from services.store.models import DEVICE_KINDS, Device, Household, Reading, ReadingRollup, Series
 from services.store.types import epoch_seconds, time_bucket
 from services.validation import FieldProblem, ValidationProblem
@@ -438,7 +439,7 @@ def _raw(series_id: int, start: datetime, end: datetime) -> pd.DataFrame:
 
 
 def _frame(rows) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=["ts", "total", "minimum", "maximum", "count"])
+    frame = rows_frame(rows, ["ts", "total", "minimum", "maximum", "count"])
     index = pd.to_datetime(frame.pop("ts").astype("int64"), unit="s", utc=True)
     frame = frame.set_index(pd.DatetimeIndex(index, name="ts")).astype(float)
     frame["count"] = frame["count"].astype(int)

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from services import kpis
 from services.store.db import session_scope
+from services.store.frames import rows_frame
 from services.store.models import DailyEnergy, Household
 
 #: Households closer than this [km] belong to one site (one city's weather).
@@ -276,7 +277,7 @@ def monthly_pv_yield(household_ids: Sequence[int], start: date, end: date) -> pd
              .where(DailyEnergy.household_id.in_([int(h) for h in pv_homes["household_id"]]),
                     DailyEnergy.day >= start, DailyEnergy.day <= end))
     with session_scope() as session:
-        daily = pd.DataFrame(session.execute(query).all(), columns=["household_id", "day", "pv_kwh"])
+        daily = rows_frame(session.execute(query).all(), ["household_id", "day", "pv_kwh"])
     if daily.empty:
         return pd.DataFrame()
     daily["month"] = pd.to_datetime(daily["day"]).dt.to_period("M").dt.to_timestamp()

@@ -44,6 +44,7 @@ import sqlalchemy as sa
 from services.households import HouseholdNotFound, get_household
 from services.quality_pv import PVPerformance, pv_performance
 from services.store.db import session_scope
+from services.store.frames import rows_array
 from services.store.models import Reading, Series
 from services.store.types import epoch_seconds, time_bucket
 
@@ -333,7 +334,7 @@ def find_spikes(series_id: int, start: datetime | None = None, end: datetime | N
         rows = session.execute(query.order_by(Reading.ts)).all()
     if len(rows) < 2 * SPIKE_HALF_WINDOW + 1:
         return []
-    table = np.asarray(rows, dtype=float)
+    table = rows_array(rows)
     index = pd.to_datetime(table[:, 0].astype("int64"), unit="s", utc=True)
     flagged = hampel(pd.Series(table[:, 1], index=index))
     return [Spike(series_id, ts.to_pydatetime(), float(row.value), float(row.expected), float(row.score))

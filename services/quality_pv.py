@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from services.households import get_household
 from services.store.db import session_scope
+from services.store.frames import rows_frame
 from services.store.models import Reading, Series
 from services.store.types import time_bucket
 
@@ -174,7 +175,7 @@ def _hourly_pv(series_ids: Sequence[int], start: datetime | None, end: datetime 
         rows = session.execute(query).all()
     if not rows:
         return pd.DataFrame(columns=["kwh", "coverage"])
-    frame = pd.DataFrame(rows, columns=["series_id", "bucket", "kwh", "n"])
+    frame = rows_frame(rows, ["series_id", "bucket", "kwh", "n"])
     step = frame["series_id"].map(lambda sid: steps.get(sid) or 3600).astype(float)
     # Several PV series (two arrays metered apart) each cover the hour: average their coverage.
     frame["coverage"] = (frame["n"] * step / 3600.0).clip(upper=1.0) / len(series_ids)

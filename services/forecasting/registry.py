@@ -22,6 +22,7 @@ import sklearn
 import sqlalchemy as sa
 
 from services.store.db import session_scope
+from services.store.frames import rows_frame
 from services.store.models import Forecast, ForecastBacktest, ForecastModel, ForecastValue
 
 _MAGIC = b"EDFM1"
@@ -189,7 +190,7 @@ def latest_forecast(household_id: int, target: str, url: str | None = None) -> S
             sa.select(ForecastValue.ts, ForecastValue.p10, ForecastValue.p50, ForecastValue.p90)
             .where(ForecastValue.forecast_id == forecast.id).order_by(ForecastValue.ts)
         ).all()
-        frame = pd.DataFrame(rows, columns=["ts", "p10", "p50", "p90"])
+        frame = rows_frame(rows, ["ts", "p10", "p50", "p90"])
         frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
         frame = frame.set_index("ts").astype(float)
         return StoredForecast(forecast.id, forecast.household_id, forecast.target, forecast.method,

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.store.db import get_engine, session_scope
+from services.store.frames import rows_frame
 from services.store.models import Household, WeatherRecord, WeatherSite
 from services.weather.files import WEATHER_COLUMNS, check_weather_frame
 
@@ -221,7 +222,7 @@ def weather_coverage(site_id: int, url: str | None = None) -> tuple[datetime, da
 def _frame(query, url: str | None, names: list[str], time_columns: tuple[str, ...] = ("ts",)) -> pd.DataFrame:
     with session_scope(url) as session:
         rows = session.execute(query).all()
-    frame = pd.DataFrame(rows, columns=names)
+    frame = rows_frame(rows, names)
     for column in time_columns:
         frame[column] = pd.to_datetime(frame[column], utc=True)
     frame = frame.set_index("ts")
