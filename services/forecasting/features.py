@@ -22,7 +22,15 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
-from services.pvmodel import Location, PVArray, clearsky_irradiance, expected_pv, solar_position
+from services.pvmodel import (
+    DEFAULT_TEMP_AIR,
+    Location,
+    PVArray,
+    clearsky_irradiance,
+    expected_pv,
+    pvwatts_ac_kw,
+    solar_position,
+)
 
 DAY = pd.Timedelta(days=1)
 WEEK = pd.Timedelta(days=7)
@@ -37,6 +45,8 @@ HORIZON = timedelta(hours=48)
 ISSUE_EVERY = timedelta(hours=5)
 #: Training rows at most (older issues are subsampled).
 MAX_ROWS = 10_000
+#: Longest interval the physical PV features are evaluated over in one piece (see :func:`pv_physics`).
+PHYSICS_SUBSTEP = timedelta(minutes=15)
 
 
 class NotEnoughHistory(ValueError):
@@ -204,28 +214,112 @@ def pv_physics(ts: pd.DatetimeIndex, arrays: Sequence[PVArray], location: Locati
     """Physical PV features on ``ts`` [per interval]: geometry, clear sky and, with weather,
     the physical estimate.
 
-    Columns: ``solar_elevation``, ``solar_azimuth`` [deg], ``poa_clearsky`` [W/m2],
-    ``clearsky_kwh`` [kWh per step]; with weather also ``poa_global`` [W/m2],
-    ``pv_physical_kwh`` [kWh per step], ``clearsky_index`` (GHI / clear-sky GHI [-]),
-    ``ghi`` [W/m2], ``temp_air`` [degC], ``cloud_cover`` [%] (NaN where the weather is unknown).
+    Columns: ``solar_elevation``, ``solar_azimuth`` [deg] at the interval middle; ``poa_clearsky``
+    [W/m2], ``clearsky_kwh`` [kWh per step], ``ghi_clearsky`` [W/m2] (interval means);
+    ``clearsky_bound_kwh`` [kWh per step], the most the arrays can deliver under any sky
+    (:func:`_sky_bound_kwh`); with weather also
+    ``poa_global`` [W/m2], ``pv_physical_kwh`` [kWh per step], ``clearsky_index`` (GHI /
+    clear-sky GHI [-]), ``ghi`` [W/m2], ``temp_air`` [degC], ``cloud_cover`` [%] (NaN where the
+    weather is unknown).
+
+    Intervals longer than :data:`PHYSICS_SUBSTEP` are integrated over sub-intervals: the sun
+    moves 15 degrees in an hour, and one evaluation at the middle of the hour misses the
+    output after sunrise, before sunset or after the sun passes behind the array's plane.
+    Clear-sky columns do not depend on ``weather``: they are at
+    :data:`~services.pvmodel.DEFAULT_TEMP_AIR`, so that the clear-sky variant sees the same
+    features in training (with weather) and in use (often without). On system 50 (hourly,
+    2013) measured output was above 1.15 times the old hourly clear-sky energy in 9 % of
+    daylight hours; above 1.15 times ``clearsky_bound_kwh``, in 3 %.
     """
     ts = pd.DatetimeIndex(ts)
-    have = weather is not None and not weather.empty and "ghi" in weather
-    on_ts = weather.reindex(ts) if have else None
-    phys = expected_pv(ts, arrays, location, on_ts if have else None, step)
-    out = phys[["solar_elevation", "solar_azimuth", "poa_clearsky"]].copy()
-    out["clearsky_kwh"] = phys["clearsky_kwh"]
-    if have:
-        known = on_ts["ghi"].notna().to_numpy()
-        cs_ghi = phys["ghi_clearsky"].to_numpy()
-        out["poa_global"] = np.where(known, phys["poa_global"], np.nan)
-        out["pv_physical_kwh"] = np.where(known, phys["energy_kwh"], np.nan)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            kc = np.where(cs_ghi > 10.0, on_ts["ghi"].to_numpy() / cs_ghi, np.nan)
-        out["clearsky_index"] = np.clip(kc, 0.0, 1.5)
-        for column in ("ghi", "temp_air", "cloud_cover"):
-            out[column] = on_ts[column].to_numpy(dtype=float) if column in on_ts else np.nan
+    step = pd.Timedelta(step)
+    n = max(1, int(np.ceil(step / pd.Timedelta(PHYSICS_SUBSTEP))))
+    sub = step / n
+    clear = expected_pv(_sub_starts(ts, n, sub), arrays, location, None, sub)
+    columns = {
+        "solar_elevation": _per_interval(clear["solar_elevation"], n, "mean"),
+        "solar_azimuth": _per_interval(clear["solar_azimuth"], n, "azimuth"),
+        "poa_clearsky": _per_interval(clear["poa_clearsky"], n, "mean"),
+        "clearsky_kwh": _per_interval(clear["clearsky_kwh"], n, "sum"),
+        "ghi_clearsky": _per_interval(clear["ghi_clearsky"], n, "mean"),
+    }
+    bound = np.maximum(columns["clearsky_kwh"], _per_interval(_sky_bound_kwh(clear, arrays, sub), n, "sum"))
+    columns["clearsky_bound_kwh"] = bound
+    if weather is not None and not weather.empty and "ghi" in weather:
+        columns.update(_weather_physics(ts, clear, weather.reindex(ts), columns["ghi_clearsky"], bound,
+                                        arrays, location, n, sub))
+    return pd.DataFrame(columns, index=ts)
+
+
+def _weather_physics(ts: pd.DatetimeIndex, clear: pd.DataFrame, on_ts: pd.DataFrame, cs_ghi: np.ndarray,
+                     bound: np.ndarray, arrays: Sequence[PVArray], location: Location, n: int,
+                     sub: pd.Timedelta) -> dict[str, np.ndarray]:
+    """The weather columns of :func:`pv_physics` (``bound`` is raised in place where cold air allows more)."""
+    ghi = on_ts["ghi"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kc = np.where(cs_ghi > 10.0, ghi / cs_ghi, np.nan)
+    out = {"clearsky_index": np.clip(kc, 0.0, 1.5)}
+    for column in ("ghi", "temp_air", "cloud_cover"):
+        out[column] = on_ts[column].to_numpy(dtype=float) if column in on_ts else np.full(len(ts), np.nan)
+    out["poa_global"] = np.full(len(ts), np.nan)
+    out["pv_physical_kwh"] = np.full(len(ts), np.nan)
+    known = ~np.isnan(ghi)
+    if not known.any():
+        return out
+    if n == 1:
+        fine_weather = on_ts[known]  # as given, with DNI/DHI where known
+    else:
+        # Each sub-interval keeps its interval's clear-sky index, so GHI follows the sun within
+        # the interval; DNI/DHI are decomposed again from it; temperature and wind are held.
+        fine_known = np.repeat(known, n)
+        fine_weather = pd.DataFrame({"ghi": np.repeat(np.nan_to_num(kc[known]), n)
+                                     * clear["ghi_clearsky"].to_numpy()[fine_known]},
+                                    index=clear.index[fine_known])
+        for column in ("temp_air", "wind_speed"):
+            if column in on_ts:
+                fine_weather[column] = np.repeat(on_ts[column].to_numpy(dtype=float)[known], n)
+    phys = expected_pv(pd.DatetimeIndex(fine_weather.index), arrays, location, fine_weather, sub)
+    out["poa_global"][known] = _per_interval(phys["poa_global"], n, "mean")
+    out["pv_physical_kwh"][known] = _per_interval(phys["energy_kwh"], n, "sum")
+    bound[known] = np.maximum(bound[known], _per_interval(phys["clearsky_kwh"], n, "sum"))
     return out
+
+
+def _sky_bound_kwh(clear: pd.DataFrame, arrays: Sequence[PVArray], step: timedelta) -> np.ndarray:
+    """Energy [kWh per step] if the whole clear-sky GHI reached each array's plane as diffuse light,
+    with cells at :data:`~services.pvmodel.DEFAULT_TEMP_AIR`.
+
+    With the sun low or behind the plane, a clear sky sends the plane little (its diffuse
+    part only), while a bright, broken cloud deck can light it from the whole dome: on system
+    50, 7 % of daylight hours produced more than 1.15 times the clear-sky energy (integrated
+    over quarter hours), nearly all at such sun positions, and the bound must not cut the
+    forecast below what is possible.
+    No plane can receive more diffuse light than the horizontal gets from a clear sky (plus the
+    margin for cloud enhancement), so this is the other half of the upper bound. The sun above
+    the plane is covered by the clear-sky energy itself.
+    """
+    ghi = clear["ghi_clearsky"].to_numpy(dtype=float)
+    diffuse = {"poa_direct": np.zeros_like(ghi), "poa_diffuse": ghi, "aoi": np.zeros_like(ghi)}
+    hours = pd.Timedelta(step) / pd.Timedelta(hours=1)
+    return sum(pvwatts_ac_kw(diffuse, np.full_like(ghi, DEFAULT_TEMP_AIR), a) for a in arrays) * hours
+
+
+def _sub_starts(ts: pd.DatetimeIndex, n: int, sub: pd.Timedelta) -> pd.DatetimeIndex:
+    """The starts of ``n`` sub-intervals of length ``sub`` in each interval of ``ts``, in order."""
+    if n == 1:
+        return ts
+    return ts.repeat(n) + pd.to_timedelta(np.tile(np.arange(n), len(ts)) * sub.value, unit="ns")
+
+
+def _per_interval(values: pd.Series | np.ndarray, n: int, how: str) -> np.ndarray:
+    """Sum, mean or circular mean (``azimuth`` [deg]) of each run of ``n`` sub-interval values."""
+    blocks = np.asarray(values, dtype=float).reshape(-1, n)
+    if how == "sum":
+        return blocks.sum(axis=1)
+    if how == "azimuth":
+        radians = np.radians(blocks)
+        return np.degrees(np.arctan2(np.sin(radians).mean(axis=1), np.cos(radians).mean(axis=1))) % 360.0
+    return blocks.mean(axis=1)
 
 
 def weather_coverage(weather: pd.DataFrame | None, ts: pd.DatetimeIndex, column: str = "ghi") -> float:

@@ -10,8 +10,10 @@ alone cannot extrapolate; recent weeks weigh more than old ones (half-life
 :data:`HALF_LIFE_DAYS`), so a changed household is learned quickly.
 
 Two variants are trained at once: ``weather`` (with temperature) and
-``calendar`` (without). With less than :data:`MIN_HISTORY_DAYS` days of readings
-the forecast is persistence, and says so. Energies are kWh per step.
+``calendar`` (without); their P10-P90 band is calibrated on held-out weeks
+(:mod:`~services.forecasting.quantile`), in kWh. With less than
+:data:`MIN_HISTORY_DAYS` days of readings the forecast is persistence, and says
+so. Energies are kWh per step.
 """
 
 from __future__ import annotations
@@ -45,9 +47,9 @@ from services.forecasting.features import (
     weather_coverage,
     window_stats,
 )
-from services.forecasting.quantile import Prediction, QuantileModel, fit_quantiles, subsample
+from services.forecasting.quantile import Prediction, QuantileModel, fit_quantiles, holdout_weeks, subsample
 
-MODEL_VERSION = "load-1"
+MODEL_VERSION = "load-2"
 MIN_HISTORY_DAYS = 35
 HALF_LIFE_DAYS = 30.0
 #: The most recent days of training issues held out to choose how far to trust the model
@@ -121,7 +123,7 @@ def fit_load(history: pd.Series, site: Site, step: timedelta = timedelta(hours=1
             continue
         trust[name] = _correction_weight(frame, residual, VARIANTS[name], end, max_iter_scale)
         fitted[name] = fit_quantiles(frame, residual, VARIANTS[name], quantiles=quantiles,
-                                     max_iter_scale=max_iter_scale)
+                                     max_iter_scale=max_iter_scale, holdout=holdout_weeks(frame.index))
     return LoadModel(site=site, step=step, variants=fitted, train_start=grid.index[0], train_end=end,
                      info={"rows": len(frame), "days": days, "correction_weight": trust})
 

@@ -15,7 +15,7 @@ import pytest
 
 from services.forecasting import quantile
 from services.forecasting.backtest import Forecaster, accuracy, daily_origins, rolling_origin
-from services.forecasting.features import DAY, Site, issue_grid, known_lag, regular
+from services.forecasting.features import DAY, Site, issue_grid, known_lag, pv_physics, regular
 from services.forecasting.load import fit_load, persistence_load, predict_load
 from services.forecasting.pv import NotEnoughHistory, PVSetup, fit_pv, physical_pv, predict_pv
 from services.pvmodel import CLEARSKY_MARGIN, Location, PVArray, expected_pv
@@ -79,9 +79,10 @@ def test_pv_forecast_is_bounded_sorted_and_dark_at_night(pv_case):
     history = actual[actual.index < issue.floor("h")]
     index = pd.date_range(issue.ceil("h"), periods=48, freq="h")
     for w in (weather, None):
-        # The bound: clear-sky output at the forecast's air temperature (20 degC without weather).
-        bound = expected_pv(index, SETUP.arrays, BERLIN.location,
-                            None if w is None else w.reindex(index))["clearsky_kwh"] * (1 + CLEARSKY_MARGIN)
+        # The bound: clear-sky output over each hour (at the forecast's air temperature where known),
+        # or the whole clear-sky GHI as diffuse light when the sun is low (see pv_physics).
+        bound = pv_physics(index, SETUP.arrays, BERLIN.location, w, SETUP.step)["clearsky_bound_kwh"]
+        bound = bound * (1 + CLEARSKY_MARGIN)
         prediction = predict_pv(model, history, issue, 48, w)
         frame = prediction.frame
         assert len(frame) == 48 and frame.index[0] == issue.ceil("h")

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from services.forecasting import registry, service
-from services.pvmodel import CLEARSKY_MARGIN, Location, expected_pv
+from services.forecasting.features import pv_physics
+from services.pvmodel import CLEARSKY_MARGIN, Location
 from services.store.db import session_scope
 from services.store.models import Household, PVSystem
 from services.weather.store import ensure_site, save_weather
@@ -74,7 +75,8 @@ def test_trained_models_forecast_within_physical_bounds(household):
     assert pv.method == "ml" and pv.model_id == report.trained["pv"] and pv.weather == "stored"
     assert not any("no weather forecast" in n for n in pv.notes)
     where = Location(52.53, 13.41, 34.0)  # the household, at the weather site's altitude
-    bound = expected_pv(pv.frame.index, SETUP.arrays, where, future)["clearsky_kwh"]
+    # The bound of the forecasts: clear-sky energy integrated over each hour (see pv_physics).
+    bound = pv_physics(pv.frame.index, SETUP.arrays, where, future, SETUP.step)["clearsky_bound_kwh"]
     assert (pv.frame["p90"] <= bound * (1 + CLEARSKY_MARGIN) + 1e-9).all()
     assert (pv.frame[bound == 0] == 0).all().all()
     assert (pv.frame >= 0).all().all()
