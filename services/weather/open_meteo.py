@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -150,7 +151,8 @@ class OpenMeteoClient:
             raise WeatherProviderError(f"no answer in time ({type(exc).__name__}, limits {_limits(self.timeout_s)})",
                                        retryable=True) from exc
         except requests.ConnectionError as exc:
-            raise WeatherProviderError(f"cannot connect: {exc}", retryable=True) from exc
+            raise WeatherProviderError(f"cannot connect to {urlsplit(self.base_url).hostname}: {_connection_failure(exc)}",
+                                       retryable=True) from exc
         status = response.status_code
         if status == 429 or status >= 500:
             raise WeatherProviderError(f"HTTP {status} from Open-Meteo", retryable=True)
@@ -358,3 +360,15 @@ def _utc(value) -> datetime:
 
 def _fmt(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"
+
+
+def _connection_failure(exc: Exception) -> str:
+    """The root cause of a connection error in a few words (requests nests it several levels deep)."""
+    text = str(exc)
+    if "NameResolutionError" in text or "Name or service not known" in text:
+        return "the name does not resolve (no DNS or no internet)"
+    if "Connection refused" in text:
+        return "connection refused"
+    if "timed out" in text:
+        return "timed out"
+    return type(exc).__name__
