@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -87,6 +88,7 @@ def main() -> None:
     print(f"  reference: its {len(figures)} charts by fig.to_image   {naive:6.2f} s")
     print(f"reports pdf_cold_s={pdf_cold:.2f} pdf_warm_s={statistics.median(warm):.2f} xlsx_s={others['xlsx']:.2f} "
           f"csv_s={others['csv']:.2f} html_s={others['html']:.2f} naive_charts_s={naive:.2f} pages={pages}")
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
