@@ -97,6 +97,19 @@ def _period(start_date: str | None, end_date: str | None):
     return (start, end) if start <= end else (end, start)
 
 
+#: What the main chart, the Sankey and the comparison follow: period, resolution, kW/kWh, comparison,
+#: theme (inputs), and the household (state). The callbacks take them in this order.
+VIEW_INPUTS = (
+    Input(ids.HOUSEHOLD_RANGE, "start_date"),
+    Input(ids.HOUSEHOLD_RANGE, "end_date"),
+    Input(ids.HOUSEHOLD_RESOLUTION, "value"),
+    Input(ids.HOUSEHOLD_VIEW, "value"),
+    Input(ids.HOUSEHOLD_COMPARE, "value"),
+    Input(ids.THEME_STORE, "data"),
+    State(ids.HOUSEHOLD_ID, "data"),
+)
+
+
 @callback(
     Output(ids.HOUSEHOLD_PRESET, "value"),
     Output(ids.HOUSEHOLD_RANGE, "start_date"),
@@ -129,13 +142,7 @@ def sync_period(preset: str | None, start_date: str | None, end_date: str | None
     Output(ids.HOUSEHOLD_FLOWS, "figure"),
     Output(ids.HOUSEHOLD_SANKEY, "figure"),
     Output(ids.HOUSEHOLD_NOTE, "children"),
-    Input(ids.HOUSEHOLD_RANGE, "start_date"),
-    Input(ids.HOUSEHOLD_RANGE, "end_date"),
-    Input(ids.HOUSEHOLD_RESOLUTION, "value"),
-    Input(ids.HOUSEHOLD_VIEW, "value"),
-    Input(ids.HOUSEHOLD_COMPARE, "value"),
-    Input(ids.THEME_STORE, "data"),
-    State(ids.HOUSEHOLD_ID, "data"),
+    *VIEW_INPUTS,
 )
 def update_explorer(start_date, end_date, resolution, view, compare, theme, household_id):
     """KPI cards (with changes against the compared period), stacked flows and the Sankey."""
@@ -161,13 +168,7 @@ def update_explorer(start_date, end_date, resolution, view, compare, theme, hous
 @callback(
     Output(ids.HOUSEHOLD_COMPARISON, "figure"),
     Output(ids.HOUSEHOLD_COMPARISON_CARD, "style"),
-    Input(ids.HOUSEHOLD_RANGE, "start_date"),
-    Input(ids.HOUSEHOLD_RANGE, "end_date"),
-    Input(ids.HOUSEHOLD_RESOLUTION, "value"),
-    Input(ids.HOUSEHOLD_VIEW, "value"),
-    Input(ids.HOUSEHOLD_COMPARE, "value"),
-    Input(ids.THEME_STORE, "data"),
-    State(ids.HOUSEHOLD_ID, "data"),
+    *VIEW_INPUTS,
 )
 def update_comparison(start_date, end_date, resolution, view, compare, theme, household_id):
     """Consumption and PV of the period overlaid on those of the period compared with (hidden without one)."""

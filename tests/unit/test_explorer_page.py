@@ -141,7 +141,7 @@ def test_preset_and_days_follow_each_other(dash_app, home):  # noqa: F811
     assert _triggered(f"{ids.HOUSEHOLD_RANGE}.end_date", sync_period, "today", "2025-06-02", "2025-06-02",
                       info)[0] == "yesterday"
     page = str(layout(household_id=str(home)))
-    assert "Explorer home" in page and "/forecast?household=" in page and "'/optimize'" in page
+    assert "Explorer home" in page and "/forecast?household=" in page and "/optimize?household=" in page
 
 
 def test_household_layouts_for_unknown_ids_and_homes_without_data(dash_app, db_url):
