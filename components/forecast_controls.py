@@ -121,10 +121,12 @@ def accuracy_card() -> dbc.Card:
 
 
 def forecast_alerts(data: dict) -> list:
-    """One alert per thing a person should know: readings too old, a fallback forecast, weather
-    missing, stale or degraded, a model that needs retraining. ``data`` as the page stores it."""
-    alerts = [dbc.Alert(note, color="info", className="mb-2", id="forecast-alert-as-of")
-              for note in data.get("notes", [])]
+    """One alert per thing a person should know: readings too old (full width), then side by side
+    on wide screens a fallback forecast, weather missing, stale or degraded, a model that needs
+    retraining. ``data`` as the page stores it."""
+    as_of = [dbc.Alert(note, color="info", className="mb-2", id="forecast-alert-as-of")
+             for note in data.get("notes", [])]
+    alerts = []
     weather, weather_notes = None, []
     for key in ("pv", "load"):
         target = data["targets"].get(key)
@@ -149,7 +151,9 @@ def forecast_alerts(data: dict) -> list:
         label = "PV" if m["target"] == "pv" else "Load"
         alerts.append(_alert(f"The {label} model needs retraining", [m["why"]], TRAIN_HINT, "warning",
                              f"forecast-alert-stale-{m['target']}"))
-    return alerts
+    if not alerts:
+        return as_of
+    return [*as_of, dbc.Row([dbc.Col(a, xs=12, lg=True) for a in alerts], className="g-2 mb-2")]
 
 
 def _alert(title: str, notes: list[str], hint, color: str, alert_id: str) -> dbc.Alert:
@@ -158,7 +162,7 @@ def _alert(title: str, notes: list[str], hint, color: str, alert_id: str) -> dbc
         body.append(html.Ul([html.Li(n[:1].upper() + n[1:]) for n in notes], className="mb-0 small"))
     if hint:
         body.append(html.Div(hint, className="small"))
-    return dbc.Alert(body, color=color, className="mb-2", id=alert_id)
+    return dbc.Alert(body, color=color, className="mb-0 h-100", id=alert_id)
 
 
 def model_status(data: dict) -> dbc.Table:
