@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -21,7 +21,11 @@ from services.store.models import QUANTITY_UNITS, IngestionBatch, IngestionRejec
 
 @dataclass(frozen=True)
 class BatchSummary:
-    """One batch: its counts, status (``running``, ``done``, ``failed``) and message (UTC times)."""
+    """One batch: its counts, status (``running``, ``done``, ``failed``, ``interrupted``) and message (UTC times).
+
+    ``interrupted`` is read, not stored: a batch still ``running`` :data:`INTERRUPTED_AFTER` after it
+    started lost its process (a crash, a kill, a restart) before it could record its end.
+    """
 
     id: int
     source: str
@@ -38,17 +42,31 @@ class BatchSummary:
     message: str
 
 
-def list_batches(limit: int = 100, channel: str | None = None) -> list[BatchSummary]:
-    """The newest ``limit`` batches, newest first (only ``channel`` when given)."""
+#: A batch still running this long after it started has lost its process.
+INTERRUPTED_AFTER = timedelta(hours=6)
+INTERRUPTED_MESSAGE = ("No end was recorded: the process stopped during this batch, and readings it had not committed "
+                       "are missing. Send the same data again: readings already stored are not duplicated.")
+
+
+def list_batches(limit: int = 100, channel: str | None = None, now: datetime | None = None) -> list[BatchSummary]:
+    """The newest ``limit`` batches, newest first (only ``channel`` when given); ``now`` [UTC] judges
+    which running batches were interrupted (default: the current time)."""
+    stale_before = (now or datetime.now(UTC)) - INTERRUPTED_AFTER
     query = sa.select(IngestionBatch).order_by(IngestionBatch.started_at.desc(), IngestionBatch.id.desc()).limit(limit)
     if channel:
         query = query.where(IngestionBatch.channel == channel)
     with session_scope() as session:
         return [
-            BatchSummary(b.id, b.source, b.channel, b.mapping_name, b.started_at, b.finished_at, b.status,
-                         b.received, b.inserted, b.updated, b.unchanged, b.rejected, b.message or "")
+            _summary(b, interrupted=b.status == "running" and b.started_at < stale_before)
             for b in session.scalars(query)
         ]
+
+
+def _summary(batch: IngestionBatch, interrupted: bool) -> BatchSummary:
+    status, message = ("interrupted", INTERRUPTED_MESSAGE) if interrupted else (batch.status, batch.message or "")
+    return BatchSummary(batch.id, batch.source, batch.channel, batch.mapping_name, batch.started_at,
+                        batch.finished_at, status, batch.received, batch.inserted, batch.updated, batch.unchanged,
+                        batch.rejected, message)
 
 
 def rejections_csv(batch_id: int) -> str:
