@@ -198,11 +198,13 @@ def predict_pv(model: PVModel, history: pd.Series, issue: pd.Timestamp, hours: f
 
 
 def physical_pv(setup: PVSetup, issue: pd.Timestamp, hours: float = 48, weather: pd.DataFrame | None = None,
-                reason: str = "") -> Prediction:
-    """The physical model alone [kWh per step], for systems without enough history.
+                reason: str = "", history: pd.Series | None = None) -> Prediction:
+    """The physical model alone [kWh per step], for systems without enough history to train on.
 
     With weather: P50 is the PVWatts estimate and the band +-25 % of the clear-sky energy
-    (a rule of thumb, not learned). Without: P50 is 70 % of clear sky, P10 15 %, P90 100 %.
+    (a rule of thumb, not learned). Without: the clear-sky energy times the share of it the
+    system delivered over the last :data:`RECENT_DAYS` days of ``history`` (metered kWh per step,
+    UTC; P10/P50/P90 from the daily shares), or, without such history, 70 % (P10 15 %, P90 100 %).
     """
     step = setup.step
     index = forecast_index(pd.Timestamp(issue), hours, step)
@@ -214,9 +216,44 @@ def physical_pv(setup: PVSetup, issue: pd.Timestamp, hours: float = 48, weather:
         p50 = physics["pv_physical_kwh"].fillna(0.0)
         frame = pd.DataFrame({"p10": p50 - 0.25 * clear, "p50": p50, "p90": p50 + 0.25 * clear})
     else:
-        notes.append("no weather forecast either: a typical share of the clear-sky output")
-        frame = pd.DataFrame({"p10": 0.15 * clear, "p50": 0.7 * clear, "p90": clear})
+        shares = recent_clearsky_shares(history, setup, pd.Timestamp(issue)) if history is not None else None
+        if shares is None:
+            notes.append("no weather forecast either: a typical share of the clear-sky output")
+            shares = TYPICAL_CLEARSKY_SHARES
+        else:
+            notes.append(f"no weather forecast either: {shares[1]:.0%} of the clear-sky output, as delivered "
+                         f"over the last {RECENT_DAYS} days")
+        frame = pd.DataFrame({"p10": shares[0] * clear, "p50": shares[1] * clear, "p90": shares[2] * clear})
     return Prediction(_bounded(frame, physics), "physical", "physical", tuple(notes))
+
+
+#: Days of metered output that set the no-weather physical forecast's share of clear sky.
+RECENT_DAYS = 14
+#: P10, P50, P90 shares of the clear-sky energy when neither weather nor recent output is known.
+TYPICAL_CLEARSKY_SHARES = (0.15, 0.7, 1.0)
+
+
+def recent_clearsky_shares(history: pd.Series, setup: PVSetup, issue: pd.Timestamp,
+                           days: int = RECENT_DAYS) -> tuple[float, float, float] | None:
+    """P10, P50 and P90 of the daily share of clear-sky energy the system delivered [fraction].
+
+    Over the ``days`` days before ``issue`` of ``history`` (kWh per step, UTC): each day's metered
+    energy over its clear-sky energy, where both are known. It carries the season's weather,
+    shading and a wrong kWp into the forecast. None with fewer than 3 such days.
+    """
+    recent = regular(history[(history.index >= issue - pd.Timedelta(days=days)) & (history.index < issue)],
+                     setup.step)
+    if recent.empty:
+        return None
+    clear = pv_physics(recent.index, setup.arrays, setup.site.location, None, setup.step)["clearsky_kwh"]
+    known = recent.notna() & (clear > 0)
+    solar_day = (recent.index[known] + pd.Timedelta(hours=setup.site.location.longitude / 15.0)).floor("D")
+    by_day = pd.DataFrame({"pv": recent[known], "clear": clear[known]}).groupby(solar_day).sum()
+    by_day = by_day[by_day["clear"] > 0.2 * by_day["clear"].max()] if len(by_day) else by_day
+    if len(by_day) < 3:
+        return None
+    p10, p50, p90 = np.quantile((by_day["pv"] / by_day["clear"]).clip(0.0, 1.2), [0.1, 0.5, 0.9])
+    return float(p10), float(p50), float(p90)
 
 
 def estimate_kwp(history: pd.Series, setup: PVSetup) -> float | None:

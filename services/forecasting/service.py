@@ -291,7 +291,7 @@ def _predict(household: _Household, target: str, model, history: pd.Series, issu
     if target == "pv":
         if model is None:
             return pv_model.physical_pv(_pv_setup(household, step), issue, hours, weather, reason or
-                                        "no trained model")
+                                        "no trained model", history=history)
         return pv_model.predict_pv(model, history, issue, hours, weather)
     if model is None:
         return load_model.persistence_load(history, issue, hours, step, reason or "no trained model")

@@ -123,6 +123,21 @@ def test_too_little_pv_history_falls_back_to_physics_and_says_so(fast_models):
     assert "no weather forecast either" in no_weather.notes[1]
 
 
+def test_without_weather_the_physical_forecast_takes_the_share_of_clear_sky_recently_delivered():
+    """A system that delivered 40 % of its clear-sky energy over the last two weeks (shading, soiling,
+    a wrong kWp or a dull season) is forecast at 40 %, not at the typical 70 %."""
+    issue = START + pd.Timedelta(days=20)
+    index = pd.date_range(issue - pd.Timedelta(days=14), issue, freq="h", inclusive="left")
+    clear = pv_physics(index, SETUP.arrays, BERLIN.location, None, SETUP.step)["clearsky_kwh"]
+    dull = physical_pv(SETUP, issue, 24, None, history=0.4 * clear)
+    typical = physical_pv(SETUP, issue, 24, None)
+    assert "40% of the clear-sky output" in dull.notes[1] and "typical share" in typical.notes[1]
+    assert dull.frame["p50"].sum() == pytest.approx(0.4 / 0.7 * typical.frame["p50"].sum(), rel=1e-6)
+    assert (dull.frame["p10"] <= dull.frame["p50"]).all() and (dull.frame["p50"] <= dull.frame["p90"]).all()
+    few_days = physical_pv(SETUP, issue, 24, None, history=(0.4 * clear)[-48:])
+    assert "typical share" in few_days.notes[1]  # two days of output are not enough to judge
+
+
 # --- load ----------------------------------------------------------------------------------------
 
 
