@@ -11,7 +11,7 @@ from dash import dcc, html
 from components import ids
 from components.downloads import grid_csv_button, register_grid_csv
 from components.grid import data_grid
-from components.theme import empty_figure
+from components.theme import GRAPH_CONFIG, empty_figure
 
 BATCH_COLUMNS = [
     {"field": "started", "headerName": "Started (UTC)", "minWidth": 150, "sort": "desc"},
@@ -137,7 +137,7 @@ def quality_card(household_options: list[dict], selected: str | None) -> dbc.Car
         dcc.Loading([
             html.Div(id=ids.DATA_QUALITY_SUMMARY, className="mb-2"),
             dcc.Graph(id=ids.DATA_QUALITY_TIMELINE, figure=empty_figure("Choose a household"),
-                      config={"displaylogo": False, "responsive": True}),
+                      config=GRAPH_CONFIG),
             data_grid(ids.DATA_QUALITY_ISSUES, ISSUE_COLUMNS, [], grid_options={
                 "paginationPageSize": 10, "paginationPageSizeSelector": False,
                 "localeText": {"noRowsToShow": "No problems found in this household's readings."}}),

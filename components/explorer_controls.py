@@ -12,7 +12,7 @@ from components import ids
 from components.downloads import csv_button
 from components.format import MISSING, format_money
 from components.period import day_range_picker
-from components.theme import empty_figure
+from components.theme import GRAPH_CONFIG, empty_figure
 
 #: Resolution choices offered; ``auto`` follows the period's length.
 RESOLUTION_OPTIONS = {"auto": "Auto", "15min": "15 min", "hour": "Hour", "day": "Day", "month": "Month"}
@@ -78,7 +78,7 @@ def chart_card(title: str, graph_id: str, chart: str, subtitle: str = "", height
                  className="d-flex align-items-center gap-2"),
         html.Small(subtitle, className="text-body-secondary") if subtitle else None,
     ])
-    body = [dcc.Loading(dcc.Graph(id=graph_id, figure=empty_figure("Loading…"), config={"displaylogo": False},
+    body = [dcc.Loading(dcc.Graph(id=graph_id, figure=empty_figure("Loading…"), config=GRAPH_CONFIG,
                                   style={"height": height}), type="dot")]
     if below is not None:
         body.append(below)

@@ -9,7 +9,7 @@ from dash import dcc, html
 from components import ids
 from components.downloads import csv_button, grid_csv_button
 from components.grid import data_grid
-from components.theme import empty_figure
+from components.theme import GRAPH_CONFIG, empty_figure
 
 HIDDEN, SHOWN = {"display": "none"}, {}
 
@@ -17,7 +17,6 @@ HIDDEN, SHOWN = {"display": "none"}, {}
 EXPORT_NO_LIMIT = 15.0
 #: Longest horizon the page offers [h]; the household's inputs are read once for it.
 HORIZON_MAX_H = 48
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 #: A job's chart is shown once the job has a result.
 JOB_FIGURE_SHOWN, JOB_FIGURE_HIDDEN = {"height": "320px"}, {"height": "320px", "display": "none"}
 

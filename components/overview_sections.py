@@ -13,13 +13,8 @@ from components.downloads import csv_button, grid_csv_button
 from components.figures.portfolio import MONTHLY_METRICS, TOPOJSON_ASSET_FOLDER
 from components.grid import data_grid, number_format, percent_format
 from components.period import day_range_picker
-from components.theme import empty_figure
+from components.theme import GRAPH_CONFIG, empty_figure
 
-#: Only "download as PNG" and "reset view" in the mode bar: on a phone the bar is always shown and a
-#: long one covers the chart (zoom and pan still work with the mouse or fingers).
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": [
-    "zoom2d", "pan2d", "select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d", "zoomInGeo", "zoomOutGeo",
-    "hoverClosestGeo", "hoverClosestCartesian", "hoverCompareCartesian"]}
 SEVERITY_BADGES = {"high": ("High", "danger"), "medium": ("Medium", "warning"), "low": ("Low", "secondary")}
 #: Alerts listed on the card; the CSV has them all.
 MAX_ALERTS_SHOWN = 8

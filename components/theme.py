@@ -82,3 +82,11 @@ def themed_figure(data: list[dict], layout: dict, theme: str | None) -> go.Figur
     ``layout`` that the theme sets (template, background colours, margin, font, modebar) are the theme's.
     """
     return go.Figure(data=data, layout={**layout, **copy.deepcopy(_themed_layout(normalize_theme(theme)))})
+
+
+#: The ``dcc.Graph`` config of every chart: no Plotly logo, resizes with its card, and only
+#: "download as PNG" and "reset view" in the mode bar (on a phone the bar is always shown and a
+#: long one covers the chart; zoom and pan still work with the mouse or fingers).
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": [
+    "zoom2d", "pan2d", "select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d", "zoomInGeo", "zoomOutGeo",
+    "hoverClosestGeo", "hoverClosestCartesian", "hoverCompareCartesian"]}

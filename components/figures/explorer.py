@@ -137,12 +137,12 @@ def heatmap_figure(matrix: pd.DataFrame, theme: str | None) -> go.Figure:
         return empty_figure("No consumption readings in this period", theme)
     days = [d.isoformat() for d in matrix.index]
     heatmap = dict(
-        type="heatmap", z=matrix.to_numpy(), x=[f"{int(h):02d}:00" for h in matrix.columns], y=days,
+        type="heatmap", z=matrix.to_numpy(), x=[int(h) for h in matrix.columns], y=days,
         colorscale="Viridis", colorbar=dict(title=dict(text="kWh"), thickness=12),
-        hovertemplate="%{y} %{x}: %{z:,.2f} kWh<extra></extra>", hoverongaps=False,
+        hovertemplate="%{y} %{x}:00: %{z:,.2f} kWh<extra></extra>", hoverongaps=False,
     )
     return themed_figure([heatmap], dict(
-        xaxis=dict(title=dict(text="hour"), type="category", tickangle=0, dtick=3),
+        xaxis=dict(title=dict(text="local hour"), tickmode="linear", tick0=0, dtick=3, range=[-0.5, 23.5]),
         yaxis=dict(autorange="reversed", type="category" if len(days) <= 62 else "date"),
     ), theme)
 
