@@ -5,10 +5,18 @@ Run it with ``make run`` (or ``python app.py``); ``server`` is the WSGI app for 
 
 from __future__ import annotations
 
-import diskcache
-from dash import Dash, DiskcacheManager
+import os
 
-from services.config import CACHE_DIR, PROJECT_ROOT, Settings, get_settings
+# Background callbacks run in processes forked from the server. GNU OpenMP (scikit-learn's gradient
+# boosting) hangs or crashes in a child forked from a thread that had started its OpenMP thread pool
+# (a gunicorn sync worker predicts and forks in one thread), so the app process runs OpenMP on one
+# thread. Read once, when scikit-learn loads: it must be set before the imports below.
+os.environ["OMP_NUM_THREADS"] = "1"
+
+import diskcache  # noqa: E402
+from dash import Dash, DiskcacheManager  # noqa: E402
+
+from services.config import CACHE_DIR, PROJECT_ROOT, Settings, get_settings  # noqa: E402
 
 
 def background_manager(settings: Settings):
