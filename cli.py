@@ -159,10 +159,12 @@ def register_cli(server: Flask) -> None:
     @server.cli.command("forecast-train")
     @click.option("--household", "household_ids", type=int, multiple=True,
                   help="Household id, repeatable (default: every household).")
-    def forecast_train_command(household_ids: tuple[int, ...]) -> None:
+    @click.option("--stale-only", is_flag=True,
+                  help="Train only models that are missing, older than 7 days or of an older version (for cron).")
+    def forecast_train_command(household_ids: tuple[int, ...], stale_only: bool) -> None:
         """Train and store the PV and load forecast models of each household on its last year of readings."""
         from services.access import visible_household_ids
-        from services.forecasting import train_models
+        from services.forecasting import model_status, train_models
         from services.households import HouseholdNotFound
 
         targets = list(household_ids) or visible_household_ids()
@@ -172,7 +174,11 @@ def register_cli(server: Flask) -> None:
         for household_id in targets:
             started = time.perf_counter()
             try:
-                report = train_models(household_id)
+                stale = tuple(t for t, (needed, _why) in model_status(household_id).items() if needed)
+                if stale_only and not stale:
+                    click.echo(f"Household {household_id}: models up to date.")
+                    continue
+                report = train_models(household_id, targets=stale if stale_only else ("pv", "load"))
             except HouseholdNotFound:
                 click.echo(f"Household {household_id}: does not exist (flask --app app forecast-train without "
                            "--household trains every household).")

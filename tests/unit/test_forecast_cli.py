@@ -78,6 +78,16 @@ def test_train_reports_each_household_and_stores_the_models(cli, demo, fast_mode
     assert registry.latest_model(demo[NO_PV_HOME], "load") is not None
 
 
+def test_train_stale_only_leaves_fresh_models_alone(cli, demo, fast_models):  # noqa: F811
+    home = demo[PV_HOME]
+    first = cli("forecast-train", "--stale-only", "--household", home)
+    assert first.exit_code == 0 and "pv trained in" in first.output, first.output  # none yet: trained
+    trained = registry.latest_model(home, "pv").id
+    again = cli("forecast-train", "--stale-only", "--household", home)
+    assert again.exit_code == 0 and f"Household {home}: models up to date." in again.output, again.output
+    assert registry.latest_model(home, "pv").id == trained
+
+
 def test_train_an_unknown_household_says_so_and_fails(cli, demo):
     result = cli("forecast-train", "--household", 999999)
     assert result.exit_code == 1
