@@ -11,7 +11,7 @@ from dash import dcc, html
 from components import ids
 from components.downloads import grid_csv_button, register_grid_csv
 from components.grid import data_grid
-from components.theme import GRAPH_CONFIG, empty_figure
+from components.theme import GRAPH_CONFIG, HIDDEN, SHOWN, empty_figure
 
 BATCH_COLUMNS = [
     {"field": "started", "headerName": "Started (UTC)", "minWidth": 150, "sort": "desc"},
@@ -45,7 +45,6 @@ DEVICE_COLUMNS = [
     {"field": "metrics", "headerName": "Metrics", "minWidth": 150, "flex": 2},
 ]
 SELECT_ONE = {"rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True}}
-HIDDEN, SHOWN = {"display": "none"}, {}
 
 
 def batch_rows(batches) -> list[dict[str, Any]]:

@@ -12,14 +12,13 @@ from components import ids
 from components.downloads import csv_button
 from components.format import MISSING, format_money
 from components.period import day_range_picker
-from components.theme import GRAPH_CONFIG, empty_figure
+from components.theme import GRAPH_CONFIG, HIDDEN, empty_figure
 
 #: Resolution choices offered; ``auto`` follows the period's length.
 RESOLUTION_OPTIONS = {"auto": "Auto", "15min": "15 min", "hour": "Hour", "day": "Day", "month": "Month"}
 VIEW_OPTIONS = {"energy": "kWh", "power": "kW"}
 #: Short names of the comparisons, for the KPI cards.
 COMPARED_WITH = {"previous": "previous", "year": "year before"}
-HIDDEN, SHOWN = {"display": "none"}, {}
 #: What each chart shows, under its title.
 SUBTITLES = {
     "flows": "Above zero, what supplied the home (PV, battery, grid); below, PV and battery energy that went into "

@@ -10,9 +10,8 @@ from dash import dcc, html
 from components import ids
 from components.downloads import csv_button
 from components.grid import data_grid
-from components.theme import GRAPH_CONFIG, empty_figure
+from components.theme import GRAPH_CONFIG, HIDDEN, empty_figure
 
-HIDDEN, SHOWN = {"display": "none"}, {}
 #: Back-test periods offered [days before the last reading].
 BACKTEST_DAYS = (7, 14, 30, 60)
 METHOD_LABELS = {"ml": "ML model", "physical": "Physical model only", "persistence": "Persistence only"}

@@ -9,9 +9,7 @@ from dash import dcc, html
 from components import ids
 from components.downloads import csv_button, grid_csv_button
 from components.grid import data_grid
-from components.theme import GRAPH_CONFIG, empty_figure
-
-HIDDEN, SHOWN = {"display": "none"}, {}
+from components.theme import GRAPH_CONFIG, HIDDEN, empty_figure
 
 #: Export-limit slider position that means "no limit" [kW].
 EXPORT_NO_LIMIT = 15.0

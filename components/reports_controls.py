@@ -9,8 +9,7 @@ from dash import dcc, html
 
 from components import ids
 from components.period import day_range_picker
-
-HIDDEN, SHOWN = {"display": "none"}, {}
+from components.theme import HIDDEN
 
 #: What each download holds, shown under its button.
 FORMAT_HELP = {

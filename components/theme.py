@@ -90,3 +90,6 @@ def themed_figure(data: list[dict], layout: dict, theme: str | None) -> go.Figur
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": [
     "zoom2d", "pan2d", "select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d", "zoomInGeo", "zoomOutGeo",
     "hoverClosestGeo", "hoverClosestCartesian", "hoverCompareCartesian"]}
+
+#: Inline styles that hide a component and show it again (progress bars, cards of optional charts).
+HIDDEN, SHOWN = {"display": "none"}, {}

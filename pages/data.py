@@ -28,8 +28,6 @@ from components.data_forms import (
     preview_table,
 )
 from components.data_sections import (
-    HIDDEN,
-    SHOWN,
     batch_rows,
     device_rows,
     devices_card,
@@ -40,7 +38,7 @@ from components.data_sections import (
     upload_card,
 )
 from components.figures.quality import gap_timeline_figure
-from components.theme import empty_figure
+from components.theme import HIDDEN, SHOWN, empty_figure
 from services.access import visible_household_ids
 from services.batches import list_batches, quantity_units, rejections_csv
 from services.households import HouseholdNotFound, list_households

@@ -21,9 +21,7 @@ from components.downloads import send_csv
 from components.figures.forecast import chart_frame, forecast_figure
 from components.forecast_controls import (
     BACKTEST_DAYS,
-    HIDDEN,
     METHOD_LABELS,
-    SHOWN,
     accuracy_card,
     chart_card,
     controls,
@@ -32,8 +30,9 @@ from components.forecast_controls import (
     model_status,
 )
 from components.format import format_ratio
+from components.jobs import progress_job
 from components.kpi_cards import empty_state
-from components.theme import empty_figure
+from components.theme import HIDDEN, SHOWN, empty_figure
 from services.access import can_see, visible_household_ids
 from services.forecasting import train_models
 from services.forecasting.overview import accuracy_table, backtest_last_days, forecast_overview
@@ -245,11 +244,7 @@ def _stage(set_progress):
 @callback(
     Output(ids.FORECAST_TRAIN_RESULT, "data"), Output(ids.FORECAST_TRAIN_NOTE, "children"),
     Input(ids.FORECAST_TRAIN_RUN, "n_clicks"), State(ids.FORECAST_HOUSEHOLD, "value"),
-    background=True,
-    running=[(Output(ids.FORECAST_TRAIN_RUN, "disabled"), True, False),
-             (Output(ids.FORECAST_TRAIN_PROGRESS, "style"), SHOWN, HIDDEN)],
-    progress=[Output(ids.FORECAST_TRAIN_PROGRESS, "value"), Output(ids.FORECAST_TRAIN_PROGRESS, "label")],
-    prevent_initial_call=True,
+    **progress_job(ids.FORECAST_TRAIN_RUN, ids.FORECAST_TRAIN_PROGRESS),
 )
 def retrain(set_progress, _n_clicks, household):
     """Train and store the household's PV and load models; the forecast is then made again."""
@@ -279,11 +274,7 @@ def train_message(report) -> html.Div:
     Output(ids.FORECAST_BACKTEST_RESULT, "data"), Output(ids.FORECAST_BACKTEST_NOTE, "children"),
     Input(ids.FORECAST_BACKTEST_RUN, "n_clicks"), State(ids.FORECAST_HOUSEHOLD, "value"),
     State(ids.FORECAST_BACKTEST_DAYS, "value"),
-    background=True,
-    running=[(Output(ids.FORECAST_BACKTEST_RUN, "disabled"), True, False),
-             (Output(ids.FORECAST_BACKTEST_PROGRESS, "style"), SHOWN, HIDDEN)],
-    progress=[Output(ids.FORECAST_BACKTEST_PROGRESS, "value"), Output(ids.FORECAST_BACKTEST_PROGRESS, "label")],
-    prevent_initial_call=True,
+    **progress_job(ids.FORECAST_BACKTEST_RUN, ids.FORECAST_BACKTEST_PROGRESS),
 )
 def run_backtest(set_progress, _n_clicks, household, days):
     """Back-test the last days of readings (PV and load) and store the scores for the table."""

@@ -14,8 +14,6 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from components import ids
 from components.downloads import send_csv
 from components.explorer_controls import (
-    HIDDEN,
-    SHOWN,
     controls_card,
     explorer_sections,
     household_links,
@@ -27,7 +25,7 @@ from components.figures.explorer import comparison_figure, cost_figure, flows_fi
 from components.format import format_money
 from components.kpi_cards import empty_state, energy_kpi_cards
 from components.period import picked_day
-from components.theme import empty_figure
+from components.theme import HIDDEN, SHOWN, empty_figure
 from services import explorer, households, kpis
 from services.access import can_see
 from services.config import get_settings

@@ -27,6 +27,7 @@ from components.household_form import (
     household_raw,
     tariff_options,
 )
+from components.theme import HIDDEN, SHOWN
 from services.household_import import csv_template, import_households_csv
 from services.households import (
     HouseholdNotFound,
@@ -44,7 +45,6 @@ dash.register_page(__name__, path="/households", name="Households", title="House
 
 EMPTY_MESSAGE = "No households yet — create one or import a CSV"
 MAX_LISTED_PROBLEMS = 50
-HIDDEN, SHOWN = {"display": "none"}, {}
 
 COLUMNS = [
     {"field": "name", "headerName": "Household", "minWidth": 160, "flex": 2, "wrapText": True, "autoHeight": True},

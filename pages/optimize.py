@@ -30,14 +30,13 @@ from components.figures.optimize import (
     sizing_figure,
 )
 from components.format import format_energy, format_money, format_ratio
+from components.jobs import progress_job
 from components.kpi_cards import empty_state, kpi_card
 from components.optimize_controls import (
     EXPORT_NO_LIMIT,
-    HIDDEN,
     HORIZON_MAX_H,
     JOB_FIGURE_HIDDEN,
     JOB_FIGURE_SHOWN,
-    SHOWN,
     backtest_card,
     fleet_card,
     results_column,
@@ -280,11 +279,7 @@ def _stage(set_progress):
     Output(ids.OPTIMIZE_BACKTEST_DATA, "data"),
     Input(ids.OPTIMIZE_BACKTEST_RUN, "n_clicks"), State(ids.OPTIMIZE_HOUSEHOLD, "value"),
     State(ids.OPTIMIZE_PERIOD, "value"),
-    background=True,
-    running=[(Output(ids.OPTIMIZE_BACKTEST_RUN, "disabled"), True, False),
-             (Output(ids.OPTIMIZE_BACKTEST_PROGRESS, "style"), SHOWN, HIDDEN)],
-    progress=[Output(ids.OPTIMIZE_BACKTEST_PROGRESS, "value"), Output(ids.OPTIMIZE_BACKTEST_PROGRESS, "label")],
-    prevent_initial_call=True,
+    **progress_job(ids.OPTIMIZE_BACKTEST_RUN, ids.OPTIMIZE_BACKTEST_PROGRESS),
 )
 def run_backtest(set_progress, n_clicks, household, period):
     """Replay the period day by day with perfect foresight and with the 7-day forecast."""
@@ -328,11 +323,7 @@ def show_backtest(data, theme):
     Output(ids.OPTIMIZE_SIZING_DATA, "data"),
     Input(ids.OPTIMIZE_SIZING_RUN, "n_clicks"), State(ids.OPTIMIZE_HOUSEHOLD, "value"),
     State(ids.OPTIMIZE_PERIOD, "value"), State(ids.OPTIMIZE_BATTERY_PRICE, "value"),
-    background=True,
-    running=[(Output(ids.OPTIMIZE_SIZING_RUN, "disabled"), True, False),
-             (Output(ids.OPTIMIZE_SIZING_PROGRESS, "style"), SHOWN, HIDDEN)],
-    progress=[Output(ids.OPTIMIZE_SIZING_PROGRESS, "value"), Output(ids.OPTIMIZE_SIZING_PROGRESS, "label")],
-    prevent_initial_call=True,
+    **progress_job(ids.OPTIMIZE_SIZING_RUN, ids.OPTIMIZE_SIZING_PROGRESS),
 )
 def run_sizing(set_progress, n_clicks, household, period, price):
     """Savings and payback of 0 to 20 kWh over the period (perfect foresight, re-planned daily)."""
@@ -380,11 +371,7 @@ def show_sizing(data, theme):
 @callback(
     Output(ids.OPTIMIZE_FLEET_GRID, "rowData"), Output(ids.OPTIMIZE_FLEET_SUMMARY, "children"),
     Input(ids.OPTIMIZE_FLEET_RUN, "n_clicks"),
-    background=True,
-    running=[(Output(ids.OPTIMIZE_FLEET_RUN, "disabled"), True, False),
-             (Output(ids.OPTIMIZE_FLEET_PROGRESS, "style"), SHOWN, HIDDEN)],
-    progress=[Output(ids.OPTIMIZE_FLEET_PROGRESS, "value"), Output(ids.OPTIMIZE_FLEET_PROGRESS, "label")],
-    prevent_initial_call=True,
+    **progress_job(ids.OPTIMIZE_FLEET_RUN, ids.OPTIMIZE_FLEET_PROGRESS),
 )
 def run_fleet(set_progress, n_clicks):
     """Tomorrow's schedule of every visible household with a battery, stored, in a table."""

@@ -19,7 +19,8 @@ from dash.exceptions import PreventUpdate
 from components import ids
 from components.kpi_cards import empty_state
 from components.period import picked_day
-from components.reports_controls import HIDDEN, SHOWN, download_card, households_card, period_card
+from components.reports_controls import download_card, households_card, period_card
+from components.theme import HIDDEN, SHOWN
 from services import kpis
 from services.access import visible_household_ids
 from services.households import list_households

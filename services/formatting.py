@@ -10,6 +10,16 @@ import math
 
 MISSING = "—"
 
+#: What each metered energy quantity is called on pages, charts and reports.
+QUANTITY_LABELS = {
+    "load": "Consumption",
+    "pv": "PV generation",
+    "grid_import": "Grid import",
+    "grid_export": "Grid export",
+    "battery_charge": "Battery charge",
+    "battery_discharge": "Battery discharge",
+}
+
 
 def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))

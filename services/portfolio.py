@@ -50,16 +50,13 @@ class RankingKpi:
 
 
 #: Every KPI of the household table, in the order the page offers them.
+_HIGHER_IS_BETTER = {"load_kwh": None, "pv_kwh": True, "import_kwh": False, "export_kwh": None,
+                     "self_consumption": True, "self_sufficiency": True, "energy_cost": False}
 RANKING_KPIS: dict[str, RankingKpi] = {
-    "load_kwh": RankingKpi("Consumption", "kWh", None),
-    "pv_kwh": RankingKpi("PV generation", "kWh", True),
+    **{key: RankingKpi(kpis.KPI_DEFINITIONS[key].label, kpis.KPI_DEFINITIONS[key].unit, better)
+       for key, better in _HIGHER_IS_BETTER.items()},
     "pv_yield_kwh_per_kwp": RankingKpi("PV yield", "kWh/kWp", True),
     "pv_vs_peers": RankingKpi("PV yield vs site median", "%", True),
-    "import_kwh": RankingKpi("Grid import", "kWh", False),
-    "export_kwh": RankingKpi("Grid export", "kWh", None),
-    "self_consumption": RankingKpi("Self-consumption", "%", True),
-    "self_sufficiency": RankingKpi("Self-sufficiency", "%", True),
-    "energy_cost": RankingKpi("Energy cost", "currency", False),
     "pv_kwp": RankingKpi("PV size", "kWp", None),
     "battery_kwh": RankingKpi("Battery size", "kWh", None),
 }

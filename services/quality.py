@@ -42,7 +42,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from services.households import HouseholdNotFound, get_household
-from services.quality_pv import PVPerformance, pv_performance
+from services.quality_pv import PVPerformance, pv_performance, readings_window
 from services.store.db import session_scope
 from services.store.frames import rows_array
 from services.store.models import Reading, Series
@@ -286,7 +286,7 @@ def duplicate_count(series_id: int, step_s: int, start: datetime | None = None,
                     end: datetime | None = None) -> int:
     """Readings beyond the first in the same nominal interval of ``step_s`` seconds."""
     bucket = time_bucket(Reading.ts, step_s).label("bucket")
-    inner = _window(sa.select(bucket, sa.func.count().label("n")).where(Reading.series_id == series_id),
+    inner = readings_window(sa.select(bucket, sa.func.count().label("n")).where(Reading.series_id == series_id),
                     start, end).group_by(bucket).having(sa.func.count() > 1).subquery()
     with session_scope() as session:
         return int(session.scalar(sa.select(sa.func.coalesce(sa.func.sum(inner.c.n - 1), 0))) or 0)
@@ -328,7 +328,7 @@ def find_spikes(series_id: int, start: datetime | None = None, end: datetime | N
     """Readings of a series that :func:`hampel` marks as spikes."""
     # Unix seconds rather than the column type: a year of quarter hours is 35,000 rows, and
     # building a datetime per row would cost more than the filter itself.
-    query = _window(sa.select(epoch_seconds(Reading.ts), Reading.value).where(Reading.series_id == series_id),
+    query = readings_window(sa.select(epoch_seconds(Reading.ts), Reading.value).where(Reading.series_id == series_id),
                     start, end)
     with session_scope() as session:
         rows = session.execute(query.order_by(Reading.ts)).all()
@@ -371,7 +371,7 @@ def hampel(values: pd.Series, half_window: int = SPIKE_HALF_WINDOW, threshold: f
 
 
 def _extent(series_id: int, start: datetime | None, end: datetime | None):
-    query = _window(sa.select(sa.func.count(), sa.func.min(Reading.ts), sa.func.max(Reading.ts))
+    query = readings_window(sa.select(sa.func.count(), sa.func.min(Reading.ts), sa.func.max(Reading.ts))
                     .where(Reading.series_id == series_id), start, end)
     with session_scope() as session:
         count, first, last = session.execute(query).one()
@@ -385,15 +385,7 @@ def _lagged(series_id: int, start: datetime | None, end: datetime | None, *, wit
     if with_value:
         columns += [Reading.value.label("value"),
                     sa.func.lag(Reading.value).over(order_by=Reading.ts).label("prev_value")]
-    return _window(sa.select(*columns).where(Reading.series_id == series_id), start, end)
-
-
-def _window(query, start: datetime | None, end: datetime | None):
-    if start is not None:
-        query = query.where(Reading.ts >= start)
-    if end is not None:
-        query = query.where(Reading.ts < end)
-    return query
+    return readings_window(sa.select(*columns).where(Reading.series_id == series_id), start, end)
 
 
 def _utc(seconds) -> datetime:

@@ -167,7 +167,7 @@ def _hourly_pv(series_ids: Sequence[int], start: datetime | None, end: datetime 
         steps = dict(session.execute(sa.select(Series.id, Series.resolution_s)
                                      .where(Series.id.in_(list(series_ids)))).all())
     bucket = time_bucket(Reading.ts, 3600).label("bucket")
-    query = _window(
+    query = readings_window(
         sa.select(Reading.series_id, bucket, sa.func.sum(Reading.value), sa.func.count())
         .where(Reading.series_id.in_(list(series_ids))), start, end,
     ).group_by(Reading.series_id, bucket)
@@ -186,8 +186,8 @@ def _hourly_pv(series_ids: Sequence[int], start: datetime | None, end: datetime 
 
 
 
-
-def _window(query, start: datetime | None, end: datetime | None):
+def readings_window(query, start: datetime | None, end: datetime | None):
+    """``query`` kept to readings with ``start <= ts < end`` (either bound optional, UTC)."""
     if start is not None:
         query = query.where(Reading.ts >= start)
     if end is not None:

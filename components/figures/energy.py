@@ -6,15 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from components.theme import FLOW_COLORS, apply_theme, empty_figure
-
-_LABELS = {
-    "load": "Consumption",
-    "pv": "PV generation",
-    "grid_import": "Grid import",
-    "grid_export": "Grid export",
-    "battery_charge": "Battery charge",
-    "battery_discharge": "Battery discharge",
-}
+from services.formatting import QUANTITY_LABELS as _LABELS
 
 
 def portfolio_energy_figure(daily: pd.DataFrame, theme: str | None, resolution: str = "D") -> go.Figure:

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 
 from components.format import format_value
 from components.theme import apply_theme, empty_figure, normalize_theme
+from services.kpis import KPI_DEFINITIONS
 
 #: Where the outlines live under ``assets/``: plotly.js fetches ``<topojsonURL><scope>_<resolution>m.json``.
 TOPOJSON_ASSET_FOLDER = "topojson/"
@@ -30,15 +31,7 @@ GEO_COLORS = {
 MARKER_PX = (9.0, 30.0)
 
 #: Monthly metrics: column of :func:`services.portfolio.monthly_trends` -> (label, unit).
-MONTHLY_METRICS = {
-    "load_kwh": ("Consumption", "kWh"),
-    "pv_kwh": ("PV generation", "kWh"),
-    "import_kwh": ("Grid import", "kWh"),
-    "export_kwh": ("Grid export", "kWh"),
-    "self_sufficiency": ("Self-sufficiency", "%"),
-    "self_consumption": ("Self-consumption", "%"),
-    "energy_cost": ("Energy cost", "currency"),
-}
+MONTHLY_METRICS = {key: (definition.label, definition.unit) for key, definition in KPI_DEFINITIONS.items()}
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 

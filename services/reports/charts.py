@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from services.formatting import QUANTITY_LABELS
 from services.reports.data import ReportData
 from services.reports.renderer import renderer
 
@@ -22,14 +23,7 @@ COLORS = {
     "battery_charge": "#0b5ed7",
     "battery_discharge": "#5a0fc8",
 }
-LABELS = {
-    "load": "Consumption",
-    "pv": "PV generation",
-    "grid_import": "Grid import",
-    "grid_export": "Grid export",
-    "battery_charge": "Battery charge",
-    "battery_discharge": "Battery discharge",
-}
+LABELS = QUANTITY_LABELS
 FONT = "Liberation Sans, DejaVu Sans, Arial, sans-serif"
 #: Width of a chart in the PDF [CSS px] (it is scaled to the A4 text column) and each chart's height.
 WIDTH = 720

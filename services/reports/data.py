@@ -25,7 +25,7 @@ from services import kpis
 from services.config import get_settings
 from services.flows import energy_flows, local_day_bounds
 from services.households import HouseholdDetail, HouseholdNotFound, get_household, list_tariffs
-from services.quality import check_household
+from services.quality import Issue, check_household
 from services.reports.metered import BatterySavings, FlowSplit, battery_savings, flow_totals
 from services.reports.period import ReportInputError, ReportPeriod, clip_to
 from services.rollups import NO_TARIFF
@@ -56,15 +56,9 @@ class TariffInfo:
         return {"flat": "flat rate", "tou": "time of use", "dynamic": "dynamic (hourly prices)"}.get(self.kind, self.kind)
 
 
-@dataclass(frozen=True)
-class QualityNote:
-    """One data-quality finding in words; ``kind`` is gap, duplicates, stuck, spikes, pv or info."""
-
-    kind: str
-    series: str
-    start: datetime | None
-    end: datetime | None
-    message: str
+#: One data-quality finding in words: a :class:`services.quality.Issue` (``kind`` gap, duplicates,
+#: stuck, spikes or pv), or an ``info`` note on PV that is fine.
+QualityNote = Issue
 
 
 @dataclass(frozen=True)
@@ -243,7 +237,7 @@ def _savings(household: HouseholdDetail, flows: pd.DataFrame, step_s: int, step_
 
 def _quality(household_id: int, lo: datetime, hi: datetime) -> tuple[QualityNote, ...]:
     quality = check_household(household_id, lo, hi)
-    notes = [QualityNote(i.kind, i.series, i.start, i.end, i.message) for i in quality.issues]
+    notes = list(quality.issues)
     if quality.pv is not None and not quality.pv.flagged and quality.pv.message:
-        notes.append(QualityNote("info", "pv", None, None, quality.pv.message))
+        notes.append(Issue(household_id, "info", "pv", None, None, quality.pv.message))
     return tuple(notes)

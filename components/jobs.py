@@ -1,0 +1,25 @@
+"""Long work started from a page: a button runs a Dash background callback with a progress bar.
+
+The manager (Diskcache by default, Celery with ``REDIS_URL``) runs the callback in another
+process; the page stays responsive and shows how far the job is.
+"""
+
+from __future__ import annotations
+
+from dash import Output
+
+from components.theme import HIDDEN, SHOWN
+
+
+def progress_job(button_id: str, progress_id: str) -> dict:
+    """Keyword arguments of ``@callback`` for a background job started by ``button_id``.
+
+    While the job runs the button is disabled and the ``dbc.Progress`` ``progress_id`` is shown; the
+    callback's first argument is ``set_progress`` and takes ``(value, label)`` (value 0-100).
+    """
+    return {
+        "background": True,
+        "running": [(Output(button_id, "disabled"), True, False), (Output(progress_id, "style"), SHOWN, HIDDEN)],
+        "progress": [Output(progress_id, "value"), Output(progress_id, "label")],
+        "prevent_initial_call": True,
+    }
