@@ -6,10 +6,42 @@ take the signed-in user and filter; pages, the API and workers already go throug
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 import sqlalchemy as sa
 
 from services.store.db import session_scope
 from services.store.models import Household
+
+
+@dataclass(frozen=True)
+class AccessScope:
+    """Who is calling: resolved once per request and handed explicitly to background jobs and
+    workers, which have no request of their own to ask.
+
+    Until sign-in lands there is one local user who may do everything (``LOCAL_SCOPE``); the
+    fields are those that sign-in will fill in, so that jobs already carry them.
+    """
+
+    user_id: int | None = None
+    organisation_id: int | None = None
+    role: str = "admin"
+    label: str = "local user"
+
+    def as_dict(self) -> dict:
+        """A JSON-serialisable form, to travel with a job through the store or a broker."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> AccessScope:
+        """The scope back from :meth:`as_dict`; ``None`` (a job started before scopes existed)
+        gives the local scope."""
+        if not data:
+            return LOCAL_SCOPE
+        return cls(**{k: data[k] for k in ("user_id", "organisation_id", "role", "label") if k in data})
+
+
+LOCAL_SCOPE = AccessScope()
 
 
 def visible_household_ids() -> list[int]:
