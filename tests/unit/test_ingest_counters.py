@@ -43,8 +43,11 @@ def test_reset_to_near_zero_counts_from_zero():
 def test_a_register_going_backwards_otherwise_is_refused_and_skipped():
     out = registers_to_intervals(_ts(0, 1, 2, 3), np.array([5230.0, 5100.0, 5231.0, 5232.0]))
     assert out.bad.tolist() == [False, True, False, False]
-    assert "went backwards from 5230 to 5100 kWh" in out.reasons[0]
-    assert "neither a reset to zero nor a rollover" in out.reasons[0]
+    assert "went backwards from 5230 to 5100 kWh and the next reading is back at 5231 kWh" in out.reasons[0]
+    assert "a glitch of this reading alone" in out.reasons[0]
+    last = registers_to_intervals(_ts(0, 1, 2), np.array([5230.0, 5231.0, 5100.0]))
+    assert last.bad.tolist() == [False, False, True]
+    assert "neither a reset to zero nor a rollover" in last.reasons[0]
     # The next reading is compared with the last good one: 5230 -> 5231 spans two quarter hours.
     assert out.start_s.tolist() == _ts(0, 2).tolist()
     assert out.kwh.tolist() == pytest.approx([1.0, 1.0])

@@ -101,4 +101,15 @@ def test_values_beyond_the_household_ratings_are_refused():
 def test_generic_limit_catches_unit_slips_and_can_be_overridden():
     assert _check([5000.0], ["load"]).bad.tolist() == [True]
     assert "check the unit (Wh or kWh?" in _check([5000.0], ["load"]).reasons[0]
-    assert _check([5000.0], ["load"], max_value={"load": 10_000}).bad.tolist() == [False]
+    # Overrides are an average power [kW] as well: 30 MW for 15 min is 7,500 kWh.
+    assert _check([5000.0], ["load"], max_value={"load": 30_000}).bad.tolist() == [False]
+
+
+def test_generic_energy_limit_scales_with_the_interval():
+    # 250 kW average: 62.5 kWh in 15 min, 250 kWh in an hour, 6,000 kWh in a day.
+    assert _check([70.0], ["grid_import"], step_s=900.0).bad.tolist() == [True]
+    assert "70 kWh in 15 min is more than a plausible grid_import value (at most 62.5 kWh" in \
+        _check([70.0], ["grid_import"], step_s=900.0).reasons[0]
+    assert _check([70.0], ["grid_import"], step_s=3600.0).bad.tolist() == [False]
+    assert _check([804.0], ["grid_import"], step_s=3600.0).bad.tolist() == [True]
+    assert _check([1500.0], ["load"], step_s=86_400.0).bad.tolist() == [False]
