@@ -83,10 +83,19 @@ def register_cli(server: Flask) -> None:
         elapsed = time.perf_counter() - started
         click.echo(f"Batch {report.batch_id}: {report.summary()} in {elapsed:.1f} s "
                    f"({report.received / max(elapsed, 1e-9):,.0f} rows/s).")
-        for rejection in report.rejections[:20]:
-            click.echo(f"  line {rejection.line}, {rejection.field}: {rejection.reason}")
-        if report.rejected > 20:
-            click.echo(f"  ... {report.rejected - 20} more rejected rows are listed with batch {report.batch_id}.")
+        for event in report.meter_events[:20]:
+            click.echo(f"  {event.describe()}")
+        if len(report.meter_events) > 20:
+            click.echo(f"  ... and {len(report.meter_events) - 20} more meter events (Data page, batch {report.batch_id}).")
+        if report.rejected:
+            click.echo(f"Rejected rows by reason ({report.rejected:,} in all; {len(report.rejections):,} of them, "
+                       f"with examples of every reason, are kept with batch {report.batch_id}: Data page, Batch "
+                       "history, Download rejected rows):")
+            for line in report.reason_lines():
+                click.echo(f"  {line}")
+            click.echo("First rejected rows:")
+            for rejection in report.rejections[:10]:
+                click.echo(f"  line {rejection.line}, {rejection.field}: {rejection.reason}")
 
     @server.cli.command("mapping-save")
     @click.argument("name")

@@ -28,6 +28,7 @@ from components.data_forms import (
     preview_table,
 )
 from components.data_sections import (
+    batch_report,
     batch_rows,
     device_rows,
     devices_card,
@@ -354,19 +355,6 @@ def ingest_upload(set_progress, n_clicks, form, columns, keys, contents, file):
     set_progress((100, "done"))
     return {"report": batch_report(report), "alert": {"is_open": False, "color": no_update, "children": no_update},
             "history": history()}
-
-
-def batch_report(report) -> dbc.Alert:
-    """What a batch did, in one alert: counts, and the first rejected rows with their reasons."""
-    color = "success" if not report.rejected else "warning"
-    lines = [html.H2("Batch report", className="h6"),
-             html.P(f"Batch {report.batch_id}: {report.summary()}.", className="mb-1", id="data-report-summary")]
-    if report.rejected:
-        lines.append(html.P(f"The valid rows are stored. Rejected rows (first {min(len(report.rejections), 10)}; "
-                            "all are in the CSV download under Batch history):", className="mb-1"))
-        lines.append(html.Ul([html.Li(f"line {r.line}, {r.field}: {r.reason}") for r in report.rejections[:10]],
-                             className="mb-0 small"))
-    return dbc.Alert(lines, color=color, className="mb-0")
 
 
 # --- batch history ------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
@@ -104,12 +104,18 @@ def _in_period(household_ids: Sequence[int], start: date, end: date):
     )
 
 
-def data_period(household_ids: Sequence[int]) -> tuple[date, date] | None:
-    """First and last local day with data for these households, or None when there is none."""
+def data_period(household_ids: Sequence[int], today: date | None = None) -> tuple[date, date] | None:
+    """First and last local day with data for these households, or None when there is none.
+
+    Days after ``today`` (default: the UTC date) plus one, the most any time zone is ahead, do not
+    count: a reading stamped in the future (a device's wrong clock, stored before ingestion refused
+    such readings) must not move every "latest data" view to an empty window.
+    """
     if not household_ids:
         return None
+    latest = (today or datetime.now(UTC).date()) + timedelta(days=1)
     query = sa.select(sa.func.min(DailyEnergy.day), sa.func.max(DailyEnergy.day)).where(
-        DailyEnergy.household_id.in_(list(household_ids))
+        DailyEnergy.household_id.in_(list(household_ids)), DailyEnergy.day <= latest
     )
     with session_scope() as session:
         first, last = session.execute(query).one()

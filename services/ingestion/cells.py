@@ -28,6 +28,7 @@ _BAD_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _TEXT = ("series", "quantity", "unit")
 _WHOLE = ("household_id", "device_id")
 _NUMBER = ("value", "interval_s")
+_WHOLE_TEXT = re.compile(r"[+-]?\d+(?:\.0*)?")
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def _screen_column(column: str, values: pd.Series) -> tuple[np.ndarray, np.ndarr
     if kind == "empty":
         return None
     if kind == "string":
-        if column not in _TEXT and column != "ts" and column not in _NUMBER and column not in _WHOLE:
+        if column == "cumulative" or column in _WHOLE:
             return _per_cell(column, values)
         mask = _bad_text(values)
         if not mask.any():
@@ -138,11 +139,18 @@ def _problem(column: str, value) -> str | None:
     if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return None
     if column == "cumulative":
-        return None if isinstance(value, (bool, np.bool_)) or value in (0, 1) else _reason(column, value)
+        if isinstance(value, (bool, np.bool_)) or (isinstance(value, numbers.Real) and value in (0, 1)):
+            return None
+        return _reason(column, value) if isinstance(value, str) and _BAD_TEXT.search(value) else \
+            _not_what(column, value)
     if isinstance(value, (bool, np.bool_)):
         return _reason(column, value)
     if isinstance(value, str):
-        return _reason(column, value) if _BAD_TEXT.search(value) else None
+        if _BAD_TEXT.search(value):
+            return _reason(column, value)
+        if column in _WHOLE and value.strip() and not _WHOLE_TEXT.fullmatch(value.strip()):
+            return _not_what(column, value)
+        return None
     if isinstance(value, numbers.Number):
         return None if column != "ts" or isinstance(value, numbers.Real) else _reason(column, value)
     if column == "ts" and isinstance(value, (datetime, date, pd.Timestamp, np.datetime64)):
@@ -151,10 +159,14 @@ def _problem(column: str, value) -> str | None:
 
 
 def _reason(column: str, value) -> str:
-    shown = _shown(value)
     if isinstance(value, str):
-        return (f"the {column} {shown} holds a control character or a broken character (NUL, a line break, "
-                "an unpaired surrogate): remove it")
+        return (f"the {column} {_shown(value)} holds a control character or a broken character (NUL, a line "
+                "break, an unpaired surrogate): remove it")
+    return _not_what(column, value)
+
+
+def _not_what(column: str, value) -> str:
+    shown = _shown(value)
     what = {
         "household_id": "a whole number (the household's id)", "device_id": "a whole number (the device's id)",
         "series": "text (the series name)", "quantity": "text such as load or pv",

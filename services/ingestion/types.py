@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Literal
 
-from services.ingestion.rejections import ReasonCount
+from services.ingestion.rejections import ReasonCount, reason_kind
 
 #: What to do with a naive local time that does not exist (the hour skipped when DST starts).
 Nonexistent = Literal["reject", "shift_forward", "shift_backward"]
@@ -155,6 +155,19 @@ class IngestReport:
         if events:
             text += ", " + ", ".join(f"{n} meter {kind}{'s' if n > 1 else ''}" for kind, n in events.items())
         return text
+
+    def reason_lines(self) -> list[str]:
+        """Per kind of rejection reason, most frequent first: ``'30,000 x value: the value is empty ...
+        (first at line 2)'``."""
+        first: dict[str, int | None] = {}
+        for rejection in self.rejections:
+            first.setdefault(reason_kind(rejection.field, rejection.reason), rejection.line)
+        lines = []
+        for reason in self.rejected_by_reason:
+            line = first.get(reason_kind(reason.field, reason.example))
+            where = f" (first at line {line})" if line is not None else ""
+            lines.append(f"{reason.count:,} x {reason.field or 'row'}: {reason.example}{where}")
+        return lines
 
     def event_counts(self) -> dict[str, int]:
         """Meter events by kind (``{'reset': 2, 'rollover': 1}``), in a fixed order."""

@@ -159,10 +159,6 @@ def check_values(values: np.ndarray, quantities: np.ndarray, stored_units: np.nd
     with np.errstate(invalid="ignore"):
         of = {q: codes == c for c, q in enumerate(names)}
         nothing = np.zeros(n, dtype=bool)
-        pv_cap = pv_kwp * hours * PV_MARGIN
-        refuse(of.get("pv", nothing) & (values > pv_cap), lambda i: (
-            f"PV {values[i]:.3g} kWh in {_duration(step_s[i])} is more than a {pv_kwp[i]:g} kWp array can "
-            f"produce (at most {pv_cap[i]:.3g} kWh): check the unit and scale, or the PV system's peak power"))
         if start_s is not None and latitude is not None and longitude is not None:
             is_pv = of.get("pv", nothing) & (values > 0) & ~bad
             if is_pv.any():
@@ -175,6 +171,10 @@ def check_values(values: np.ndarray, quantities: np.ndarray, stored_units: np.nd
                     f"PV {values[i]:.3g} kWh in {_duration(step_s[i])} while the sun is below the horizon at the "
                     f"household's site ({_utc_text(start_s[i])} UTC): check the time zone or UTC offset of the "
                     "timestamps, or the household's location"))
+        pv_cap = pv_kwp * hours * PV_MARGIN
+        refuse(of.get("pv", nothing) & (values > pv_cap), lambda i: (
+            f"PV {values[i]:.3g} kWh in {_duration(step_s[i])} is more than a {pv_kwp[i]:g} kWp array can "
+            f"produce (at most {pv_cap[i]:.3g} kWh): check the unit and scale, or the PV system's peak power"))
         for quantity, limit in (("grid_import", import_kw), ("grid_export", export_kw)):
             if limit is None:
                 continue
