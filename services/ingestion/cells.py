@@ -106,6 +106,8 @@ def _screen_column(column: str, values: pd.Series) -> tuple[np.ndarray, np.ndarr
     if kind == "string":
         if column == "cumulative" or column in _WHOLE:
             return _per_cell(column, values)
+        if column == "ts":
+            return None  # a time is never stored as text: one that holds such a character is unreadable
         mask = _bad_text(values)
         if not mask.any():
             return None

@@ -159,7 +159,10 @@ def _objects_into(values, zones, where, seconds, bad, reasons, nonexistent, ambi
         elif kind == "number":
             part = part.astype(np.float64)
         elif kind == "text":
-            part = part.astype("str")
+            try:
+                part = part.astype("str")
+            except UnicodeEncodeError:  # a lone surrogate: no time has one, the row is unreadable either way
+                part = part.map(lambda v: v.encode("utf-8", "replace").decode("utf-8")).astype("str")
         else:
             bad[rows] = True
             reasons[rows] = [_unreadable(v) for v in part]
@@ -234,8 +237,14 @@ def _strings_into(values, zones, where, seconds, bad, reasons, nonexistent, ambi
 def _arrow(values: pd.Series) -> pa.Array:
     try:
         return pa.array(values.array)  # zero-copy for Arrow-backed strings
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        return pa.array(values.to_numpy(dtype=object, na_value=None), type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, UnicodeEncodeError):
+        pass
+    raw = values.to_numpy(dtype=object, na_value=None)
+    try:
+        return pa.array(raw, type=pa.string())
+    except UnicodeEncodeError:  # a lone surrogate: no time has one, so the row is unreadable either way
+        return pa.array([v.encode("utf-8", "replace").decode("utf-8") if isinstance(v, str) else v for v in raw],
+                        type=pa.string())
 
 
 def _store(index: pd.DatetimeIndex, where, seconds, bad, reasons, raw: pd.Series, how: str) -> None:
