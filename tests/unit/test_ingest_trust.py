@@ -15,7 +15,15 @@ import sqlalchemy as sa
 from services.ingestion import IngestOptions, ReadingIn, ingest_frame, ingest_readings
 from services.ingestion.rejections import RejectionTally
 from services.store.db import session_scope
-from services.store.models import DailyEnergy, Household, IngestionBatch, IngestionRejection, Reading, Series
+from services.store.models import (
+    DailyEnergy,
+    Household,
+    IngestionBatch,
+    IngestionRejection,
+    PVSystem,
+    Reading,
+    Series,
+)
 from tests.factories import add_household
 
 T0 = datetime(2024, 6, 1, tzinfo=UTC)
@@ -296,3 +304,30 @@ def test_cells_of_the_wrong_kind_are_per_row_rejections_and_the_batch_is_kept(ho
         batch = session.get(IngestionBatch, report.batch_id)
     assert "\x00" not in stored.raw and "\x00" not in stored.reason
     assert batch.source == "fuzz\\x00er"
+
+
+# --- real data: a year of NREL PVDAQ system 50 as a meter register with one glitch -----------------
+
+
+def test_pvdaq_year_as_a_register_with_one_glitch_keeps_every_genuine_reading(db_url, shared_data):
+    source = pd.read_parquet(shared_data / "pvdaq_system50_golden_co" / "system_50_ac_power_2_full_DST.parquet")
+    year = source[pd.DatetimeIndex(source["measured_on"]).year == 2012].reset_index(drop=True)
+    kwh = year["ac_power_2"].fillna(0.0).to_numpy(dtype=float) / 1000 * 0.25  # W over 15 min -> kWh
+    register = pd.Series(10_000.0 + np.cumsum(kwh))[year["ac_power_2"].notna().to_numpy()]
+    glitch = register.index[len(register) // 2]
+    values = register.copy()
+    values[glitch] += 1000.0  # one reading 1,000 kWh too high, as in the issue
+    with session_scope() as session:
+        household = Household(name="PVDAQ 50", timezone="America/Denver", latitude=39.7406, longitude=-105.1775)
+        session.add(household)
+        session.flush()
+        session.add(PVSystem(household_id=household.id, kwp=3.5))
+        household_id = household.id
+    frame = pd.DataFrame({"household_id": household_id, "series": "pv", "quantity": "pv",
+                          "ts": year["measured_on"].iloc[register.index].reset_index(drop=True),
+                          "value": values.to_numpy(), "unit": "kWh", "cumulative": True})
+    report = ingest_frame(frame, source="pvdaq-register", channel="file")
+    assert report.rejected == 1 and "glitch" in report.rejections[0].reason
+    energy = _energy("pv")
+    assert sum(v for _, v in energy) == pytest.approx(register.iloc[-1] - register.iloc[0], rel=1e-9)
+    assert max(v for _, v in energy) < 3.5 * 0.25 * 1.3  # no interval holds the glitch
