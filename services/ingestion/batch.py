@@ -176,7 +176,7 @@ def _new_household_ids(chunk: pd.DataFrame, facts: dict) -> list[int]:
     if column.dtype == object:
         column = column.map(lambda v: v if isinstance(v, (int, float, str)) and not isinstance(v, bool) else None)
     ids = pd.to_numeric(column, errors="coerce").dropna().unique()
-    return [int(h) for h in ids if abs(h) < 2**31 and float(h).is_integer() and int(h) not in facts]
+    return [int(h) for h in ids if abs(float(h)) < 2**31 and float(h).is_integer() and int(h) not in facts]
 
 
 def _stored_registers(conn: sa.Connection, series_id: int, lo: int, hi: int) -> pd.DataFrame:

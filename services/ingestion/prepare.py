@@ -178,8 +178,10 @@ def prepare_chunk(frame: pd.DataFrame, *, first_line: int, facts: dict[int, Hous
     if cumulative.any():
         problems.add(cumulative & (value < 0), "value", "a meter register cannot be negative")
 
+    _check_cumulative(problems, keys, key_codes, cumulative)
+    device_id = _check_devices(problems, resolver, f["device_id"], household_id)
     series_id = _resolve_series(problems, resolver, keys, key_codes, quantity, converted.stored_units, step,
-                                f["device_id"], cumulative)
+                                device_id, cumulative)
     alive = ~problems.bad
     ok_plain = alive & plain
     sid, ts_ok, val = series_id[ok_plain], ts_s[ok_plain], value[ok_plain]
@@ -297,6 +299,45 @@ def _check_steps(step: np.ndarray, keys: list[tuple[int, str]], key_codes: np.nd
             spacing, assumed[code] = float(ASSUMED_STEP_S), True
         step[code] = spacing
     return step, assumed
+
+
+def _check_cumulative(problems: _Problems, keys: list[tuple[int, str]], key_codes: np.ndarray,
+                      cumulative: np.ndarray) -> None:
+    """Refuse rows of a series that disagree with its first row on being a meter register: one
+    series holds interval energy given directly or derived from a register, not both."""
+    alive = ~problems.bad
+    if not alive.any() or not (cumulative[alive].any() and (~cumulative[alive]).any()):
+        return
+    first = pd.Series(cumulative[alive]).groupby(key_codes[alive]).first()
+    expected = np.zeros(len(keys), dtype=bool)
+    expected[first.index.to_numpy()] = first.to_numpy()
+    mixed = alive & (cumulative != expected[key_codes])
+    if mixed.any():
+        problems.add(mixed, "cumulative", [
+            f"series {keys[k][1]!r} gets {'meter registers' if expected[k] else 'interval readings'} in this batch "
+            f"and this row is {'an interval reading' if expected[k] else 'a meter register'}: give each its own "
+            "series name" for k in key_codes[mixed]])
+
+
+def _check_devices(problems: _Problems, resolver: SeriesResolver, device_id: pd.Series,
+                   household_id: np.ndarray) -> pd.Series:
+    """Refuse rows naming a device that does not exist or belongs to another household (a new
+    series would point at it); returns the device ids as given, None where missing."""
+    numbers = pd.to_numeric(device_id, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    given = np.isfinite(numbers)
+    if not given.any():
+        return device_id
+    whole = given & (numbers == np.round(numbers))
+    problems.add(given & ~whole, "device_id", "the device id must be a whole number")
+    ids = np.where(whole & (np.abs(numbers) < 2.0 ** 62), numbers, -1).astype(np.int64)
+    owners = resolver.device_households(sorted({int(i) for i in ids[whole] if 0 < i < 2**31}))
+    owner = np.array([owners.get(int(i), -1) for i in ids], dtype=np.int64)
+    unknown = whole & (owner != household_id)
+    if unknown.any():
+        problems.add(unknown, "device_id", [
+            f"device {i} does not exist in household {h}: register the device first, or leave device_id out"
+            for i, h in zip(ids[unknown], household_id[unknown])])
+    return pd.Series(np.where(whole, ids, None), dtype=object)
 
 
 def _known_resolution(resolver: SeriesResolver, household_id: int, name: str) -> float:

@@ -15,7 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from services.store.models import Battery, Household, PVSystem, Reading, Series
+from services.store.models import Battery, Device, Household, PVSystem, Reading, Series
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,13 @@ class SeriesResolver:
             Reading.series_id == series_id, Reading.ts > at)).scalar()
         gaps = [abs((t - at).total_seconds()) for t in (before, after) if t is not None]
         return float(min(gaps)) if gaps else float("nan")
+
+    def device_households(self, device_ids: list[int]) -> dict[int, int]:
+        """The household of each existing device among ``device_ids``."""
+        if self.conn is None or not device_ids:
+            return {}
+        rows = self.conn.execute(sa.select(Device.id, Device.household_id).where(Device.id.in_(device_ids))).all()
+        return {int(r[0]): int(r[1]) for r in rows}
 
     def household_step(self, household_id: int) -> float:
         """The most common nominal step [s] of a household's stored series (NaN without any)."""

@@ -261,7 +261,8 @@ def _store(index: pd.DatetimeIndex, where, seconds, bad, reasons, raw: pd.Series
 def _epoch_into(numbers: np.ndarray, where, seconds, bad, reasons, raw: pd.Series, scale: float) -> None:
     missing = ~np.isfinite(numbers)
     good = ~missing
-    seconds[where[good]] = np.floor(numbers[good] / scale).astype(np.int64)
+    # Clipped first so that a huge number stays huge (and is refused as out of range) instead of wrapping.
+    seconds[where[good]] = np.floor(np.clip(numbers[good] / scale, -1e13, 1e13)).astype(np.int64)
     if missing.any():
         bad[where[missing]] = True
         reasons[where[missing]] = [_unreadable(v) for v in raw.to_numpy(dtype=object)[missing]]

@@ -287,7 +287,9 @@ def test_a_future_day_in_the_store_does_not_move_the_default_window(home):
     ("ts", "2024-06-01T00:30:00\ud800", "is not a date and time we can read"),
     ("household_id", True, "the household_id true is not a whole number"),
     ("device_id", "x", "the device_id 'x' is not a whole number"),
+    ("device_id", 999_999, "device 999999 does not exist in household"),
     ("cumulative", "no", "the cumulative 'no' is not true or false"),
+    ("cumulative", True, "series 'load' gets interval readings in this batch and this row is a meter register"),
 ])
 def test_cells_of_the_wrong_kind_are_per_row_rejections_and_the_batch_is_kept(home, field, bad, expected):
     good = {"household_id": home, "series": "load", "quantity": "load", "ts": "2024-06-01T00:00:00Z",
@@ -331,3 +333,20 @@ def test_pvdaq_year_as_a_register_with_one_glitch_keeps_every_genuine_reading(db
     energy = _energy("pv")
     assert sum(v for _, v in energy) == pytest.approx(register.iloc[-1] - register.iloc[0], rel=1e-9)
     assert max(v for _, v in energy) < 3.5 * 0.25 * 1.3  # no interval holds the glitch
+
+
+GARBAGE = [True, {}, {"a": 1}, [1], "", "\x00", "a\ud800", "\x07", "1e400", float("inf"), 2**63, -2**70, b"raw",
+           1 + 2j, "9999-12-31T00:00:00Z", "0001-01-01T00:00:00Z", "x" * 500]
+
+
+@pytest.mark.parametrize("field", ["household_id", "series", "quantity", "ts", "value", "unit", "line", "device_id",
+                                   "cumulative", "interval_s"])
+def test_no_value_in_any_field_fails_the_batch(home, field):
+    good = {"household_id": home, "series": "load", "quantity": "load", "ts": "2024-06-01T00:00:00Z", "value": 0.5,
+            "unit": "kWh", "line": None, "device_id": None, "cumulative": False, "interval_s": None}
+    for number, bad in enumerate(GARBAGE):
+        rows = [good, {**good, "ts": f"2024-06-02T{number % 24:02d}:15:00Z", field: bad}]
+        frame = pd.DataFrame({k: pd.Series([r[k] for r in rows], dtype=object) for k in good})
+        report = ingest_frame(frame, source="fuzz", channel="api")
+        assert report.status == "done" and report.received == 2, (field, bad)
+        assert report.stored + report.rejected == 2, (field, bad, report.summary())
