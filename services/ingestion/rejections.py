@@ -4,8 +4,8 @@ Reasons carry the values at fault ("PV 3.2 kWh in 15 min is more than a 4 kWp ar
 two rows refused for the same reason rarely share a text. They are grouped by the reason with
 its numbers and quoted values taken out (its *kind*) and the field at fault. Every kind keeps its
 first :data:`ALWAYS_KEPT` examples, then examples are kept while the batch holds fewer than
-``max_rejections`` and the kind fewer than ``max_per_reason``: 100,000 empty cells cannot hide
-the one reading that was refused for its time zone.
+``max_rejections`` and the kind fewer than ``max_per_reason``: a batch of fewer refused rows keeps
+them all, and 100,000 empty cells cannot hide the one reading refused for its time zone.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def reason_kind(field: str, reason: str) -> str:
 class RejectionTally:
     """Counts per kind of reason and the choice of examples to keep, across the chunks of a batch."""
 
-    def __init__(self, max_rejections: int = 10_000, max_per_reason: int = 1_000) -> None:
+    def __init__(self, max_rejections: int = 10_000, max_per_reason: int = 10_000) -> None:
         self.max_rejections = max(int(max_rejections), 0)
         self.max_per_reason = max(int(max_per_reason), 0)
         self.kept = 0

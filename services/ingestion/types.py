@@ -214,7 +214,8 @@ class IngestOptions:
         ones of every kind of reason, which are always kept; ``rejected`` and
         ``rejected_by_reason`` still count all.
     max_rejections_per_reason : int
-        Examples kept of one kind of reason at most.
+        Examples kept of one kind of reason at most (by default as many as ``max_rejections``: a
+        batch of up to that many refused rows keeps every one of them).
     now : datetime, optional
         The current time (aware) that readings may not be more than a day ahead of; None: the clock.
     before_apply : callable, optional
@@ -233,6 +234,6 @@ class IngestOptions:
     refresh_rollups: bool = True
     dry_run: bool = False
     max_rejections: int = 10_000
-    max_rejections_per_reason: int = 1_000
+    max_rejections_per_reason: int = 10_000
     now: datetime | None = None
     before_apply: Callable[[object], None] | None = None
