@@ -286,15 +286,20 @@ def _check_steps(step: np.ndarray, keys: list[tuple[int, str]], key_codes: np.nd
     """
     step = step.copy()
     assumed = np.zeros(len(step), dtype=bool)
+    if np.isfinite(step).all() or not usable.any():
+        return step, assumed
+    first_row = pd.Series(np.flatnonzero(usable)).groupby(key_codes[usable]).first().to_dict()
+    household_steps: dict[int, float] = {}
     for code in np.flatnonzero(~np.isfinite(step)):
-        household_id, name = keys[code]
-        rows = np.flatnonzero((key_codes == code) & usable)
-        if len(rows) == 0:
+        household_id, name = int(keys[code][0]), str(keys[code][1])
+        if code not in first_row:
             continue
-        known = resolver.known.get((int(household_id), str(name)))
-        spacing = resolver.spacing_near(known.id, int(ts_s[rows[0]])) if known is not None else np.nan
+        known = resolver.known.get((household_id, name))
+        spacing = resolver.spacing_near(known.id, int(ts_s[first_row[code]])) if known is not None else np.nan
         if not (np.isfinite(spacing) and 0 < spacing <= 86_400):
-            spacing = resolver.household_step(int(household_id))
+            if household_id not in household_steps:
+                household_steps[household_id] = resolver.household_step(household_id)
+            spacing = household_steps[household_id]
         if not np.isfinite(spacing):
             spacing, assumed[code] = float(ASSUMED_STEP_S), True
         step[code] = spacing
