@@ -197,9 +197,11 @@ class IngestOptions:
         Interval length [s] for an average power given for an energy quantity (e.g. W for
         ``pv``); also the step assumed for rating checks when a batch has one reading per series.
     max_value : dict[str, float]
-        Per quantity, the largest plausible value in the stored unit, overriding
-        :data:`services.ingestion.validate.DEFAULT_MAX_VALUE`. The household's ratings
-        (PV kWp, battery capacity and power) are checked in addition.
+        Per quantity, the largest plausible value in the stored unit (for energies an average
+        power [kW] over the interval, so the limit in kWh scales with its length), overriding
+        :data:`services.ingestion.validate.DEFAULT_MAX_VALUE`. The household's ratings (PV kWp
+        and night, battery capacity and power, grid limits) are checked in addition, on
+        interval readings and on the energy derived from meter registers alike.
     counter_max : float | None
         Register maximum of cumulative meters [kWh] (e.g. 99999.9) for rollover detection;
         None infers it from the register's digits.
