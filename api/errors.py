@@ -27,6 +27,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map
 
 from api.models import ErrorBody, ErrorResponse, FieldError
+from services.text_checks import printable
 
 logger = logging.getLogger("api")
 
@@ -77,8 +78,8 @@ def error_response(
 def invalid_fields(exc: ValidationError, location: str) -> list[FieldError]:
     """Each error of a pydantic validation of the query, path or body, in words a person can act on."""
     return [
-        FieldError(field=".".join(str(p) for p in err["loc"]) or "(whole body)", location=location,
-                   message=_human_message(err, quote_strings=location == "body"))
+        FieldError(field=printable(".".join(str(p) for p in err["loc"])) or "(whole body)", location=location,
+                   message=printable(_human_message(err, quote_strings=location == "body")))
         for err in exc.errors(include_url=False)
     ]
 

@@ -35,10 +35,12 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
 from api.errors import ApiError, internal_error, invalid_fields, problems_error, unprocessable
-from api.models import ErrorResponse
+from api.fields import INT32_MAX
+from api.models import ErrorResponse, FieldError
 from services.validation import ValidationProblem
 
-INT32_MAX = 2**31 - 1  # ids are 32-bit integer keys on PostgreSQL
+#: Deepest nesting of arrays and objects a body may have; every request model is far shallower.
+MAX_JSON_DEPTH = 32
 _CONVERTER = re.compile(r"<(?:(?P<conv>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 _PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "int": {"type": "integer", "minimum": 0, "maximum": INT32_MAX},
@@ -210,11 +212,36 @@ def _raw_body(model: type[BaseModel]) -> Any:
     if not text.strip():
         raise ApiError(400, "The request body is empty: send a JSON object.")
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:  # Python's decoder recurses: thousands of [[[ exhaust the stack
+        raise _too_deep() from None
     except ValueError as exc:
         where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         raise ApiError(400, f"The request body is not valid JSON{where}: {reason}.") from None
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise _too_deep()
+    return value
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest in ``value`` (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        if level <= MAX_JSON_DEPTH:
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _too_deep() -> ApiError:
+    return unprocessable([FieldError(field="(whole body)", location="body",
+                                     message=f"nests arrays and objects more than {MAX_JSON_DEPTH} levels deep: "
+                                             "no request of this API needs more than a few")])
 
 
 def _reject_constant(name: str) -> None:
