@@ -37,6 +37,7 @@ from werkzeug.routing import Map, Rule
 from api.errors import ApiError, internal_error, invalid_fields, problems_error, unprocessable
 from api.fields import INT32_MAX
 from api.models import ErrorResponse, FieldError
+from services.text_checks import printable, text_problem
 from services.validation import ValidationProblem
 
 #: Deepest nesting of arrays and objects a body may have; every request model is far shallower.
@@ -219,23 +220,34 @@ def _raw_body(model: type[BaseModel]) -> Any:
         where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         raise ApiError(400, f"The request body is not valid JSON{where}: {reason}.") from None
-    if _depth(value) > MAX_JSON_DEPTH:
+    deepest, bad_keys = _shape(value)
+    if deepest > MAX_JSON_DEPTH:
         raise _too_deep()
+    if bad_keys:  # a value's characters are checked by its field; a key has no field to do it
+        raise unprocessable([FieldError(field=printable(path), location="body", message=f"the name {problem}")
+                             for path, problem in bad_keys])
     return value
 
 
-def _depth(value: Any) -> int:
-    """How deeply arrays and objects nest in ``value`` (a scalar is 0), without recursion."""
-    deepest, stack = 0, [(value, 1)]
+def _shape(value: Any) -> tuple[int, list[tuple[str, str]]]:
+    """How deeply arrays and objects nest in ``value`` (a scalar is 0), and the object keys that hold
+    a NUL, a lone surrogate or a control character (dotted path, problem); without recursion."""
+    deepest, bad_keys, stack = 0, [], [(value, 1, "")]
     while stack:
-        item, level = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is None:
+        item, level, path = stack.pop()
+        if isinstance(item, dict):
+            children = [(f"{path}.{key}" if path else key, child) for key, child in item.items()]
+        elif isinstance(item, list):
+            children = [(f"{path}.{i}" if path else str(i), child) for i, child in enumerate(item)]
+        else:
             continue
         deepest = max(deepest, level)
+        if isinstance(item, dict):
+            bad_keys += [(where, problem) for (where, _), key in zip(children, item, strict=True)
+                         if (problem := text_problem(key))]
         if level <= MAX_JSON_DEPTH:
-            stack.extend((child, level + 1) for child in children)
-    return deepest
+            stack.extend((child, level + 1, where) for where, child in children)
+    return deepest, bad_keys
 
 
 def _too_deep() -> ApiError:
