@@ -13,9 +13,10 @@ from typing import Annotated
 
 from pydantic import Field, Strict
 
+from services.access import MAX_ID
 from services.text_checks import SingleLine
 
-INT32_MAX = 2**31 - 1  # ids are 32-bit integer keys on PostgreSQL
+INT32_MAX = MAX_ID  # ids are 32-bit integer keys on PostgreSQL
 
 Id = Annotated[int, Strict(), Field(ge=1, le=INT32_MAX)]
 Number = Annotated[float, Strict()]
