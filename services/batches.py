@@ -8,13 +8,13 @@ refused rows carry no household data beyond what the sender sent.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import sqlalchemy as sa
 
+from services.export import frame_to_csv
 from services.store.db import session_scope
 from services.store.models import QUANTITY_UNITS, IngestionBatch, IngestionRejection
 
@@ -86,11 +86,9 @@ def rejections_csv(batch_id: int) -> str:
             .where(IngestionRejection.batch_id == batch_id)
             .order_by(IngestionRejection.line, IngestionRejection.id)
         ).all()
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["line", "field", "reason", "raw"])
-    writer.writerows(["" if line is None else line, field, reason, raw] for line, field, reason, raw in rows)
-    return out.getvalue()
+    # The raw excerpts are what the sender sent (a cell of "=HYPERLINK(...)" included): neutralised.
+    frame = pd.DataFrame(rows, columns=["line", "field", "reason", "raw"]).astype({"line": "Int64"})
+    return frame_to_csv(frame)
 
 
 def quantity_units() -> dict[str, str]:
