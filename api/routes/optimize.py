@@ -198,7 +198,7 @@ class StepOut(BaseModel):
 class OptimizeOut(BaseModel):
     """An optimized schedule, compared with no battery and with the simple self-consumption rule."""
 
-    run_id: int = Field(description="The stored run.")
+    run_id: int | None = Field(description="The stored run; null for GET, which stores nothing.")
     household_id: int | None
     status: str = Field(description="`optimal`, or `feasible` when a mixed-integer solve hit its time limit.")
     objective: str
@@ -226,9 +226,10 @@ class OptimizeOut(BaseModel):
 def optimize_household(household_id: int):
     """Tomorrow's battery schedule of a household with its stored settings.
 
-    The next 24 h from the household's next local midnight in 15-minute steps. 404 for an unknown
-    household; 422 when it has no battery, no tariff or no data to plan with, or when its limits
-    cannot be met (the message says which, and when).
+    The next 24 h from the household's next local midnight in 15-minute steps. Read-only: the run
+    is not stored (`run_id` is null); POST /api/optimize with `{"household_id": ...}` plans the
+    same and stores it. 404 for an unknown household; 422 when it has no battery, no tariff or no
+    data to plan with, or when its limits cannot be met (the message says which, and when).
     """
     if not can_see(household_id):
         raise _not_found(household_id)
@@ -238,7 +239,7 @@ def optimize_household(household_id: int):
         raise _not_found(household_id) from None
     except InputsUnavailable as exc:  # no battery, no tariff, no readings: the stored household's, not a field
         raise ApiError(422, str(exc)) from None
-    return _solve_and_store(inputs.request, household_id, _sources(inputs), inputs.notes, kind="day_ahead",
+    return _solve_and_store(inputs.request, household_id, _sources(inputs), inputs.notes, kind=None,
                             infeasible_field=False)
 
 
@@ -341,9 +342,9 @@ def _given_sources() -> dict[str, str]:
 
 
 def _solve_and_store(request: ScheduleRequest, household_id: int | None, sources: dict, notes, *,
-                     kind: str, infeasible_field: bool = True) -> OptimizeOut:
-    """Solve, store the run and answer; an infeasible request is a 422 naming the limit (and, for a
-    body, the field most worth changing)."""
+                     kind: str | None, infeasible_field: bool = True) -> OptimizeOut:
+    """Solve, store the run as ``kind`` (None: do not store) and answer; an infeasible request is a
+    422 naming the limit (and, for a body, the field most worth changing)."""
     try:
         result = schedule_battery(request)
     except ScheduleInfeasible as exc:
@@ -352,11 +353,11 @@ def _solve_and_store(request: ScheduleRequest, household_id: int | None, sources
             fields = [FieldError(field=exc.field, location="body", message=exc.reason)]
         raise ApiError(422, f"No schedule can meet every limit: {exc.reason}", title="Infeasible schedule",
                        fields=fields) from None
-    run_id = store_run(household_id, result, kind=kind)
+    run_id = store_run(household_id, result, kind=kind) if kind is not None else None
     return _response(result, run_id, household_id, sources, [*notes, *result.notes])
 
 
-def _response(result: ScheduleResult, run_id: int, household_id: int | None, sources: dict,
+def _response(result: ScheduleResult, run_id: int | None, household_id: int | None, sources: dict,
               notes: list[str]) -> OptimizeOut:
     r, f = result.request, result.flows
     times = r.times()
