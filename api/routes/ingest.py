@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation, StrictBool, ValidationError, field_validator
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 
 from api.errors import ApiError, invalid_fields, unprocessable
 from api.fields import INT32_MAX, Count, Id, Number, Text
@@ -136,7 +136,11 @@ def ingest_readings_api(body: IngestRequest):
                             interval_s=body.interval_s)
     try:
         report = ingest_frame(batch_frame(rows), source=body.source, channel="api", options=options)
-    except DBAPIError:
+    except DataError as exc:  # the store refused a value that passed every check: retrying cannot help
+        raise ApiError(422, "The store refused a value of this batch, and nothing from it was stored: "
+                            f"{printable(str(exc.orig).splitlines()[0])}. Fix that reading and send the batch again."
+                       ) from None
+    except (OperationalError, InterfaceError):  # the store is down or busy: the same batch will succeed
         raise ApiError(503, "The store failed while saving this batch, and nothing from it was stored. "
                             f"Retry in {RETRY_AFTER_S} seconds: sending the same batch again is safe.",
                        headers={"Retry-After": str(RETRY_AFTER_S)}) from None

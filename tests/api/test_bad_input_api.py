@@ -120,3 +120,19 @@ def test_a_bad_request_is_a_422_naming_the_field(client, spec, home, name, path,
     fields = {f["field"]: f["message"] for f in error["error"]["fields"]}
     assert field in fields, fields
     assert words in fields[field], fields[field]
+
+
+def test_a_value_the_store_refuses_is_a_422_not_a_retry(client, spec, home, monkeypatch):
+    from sqlalchemy.exc import DataError
+
+    import api.routes.ingest as route
+
+    def refuse(*_args, **_kwargs):
+        raise DataError("COPY", {}, Exception("invalid byte sequence for encoding \"UTF8\": 0x00\nCONTEXT: COPY"))
+
+    monkeypatch.setattr(route, "ingest_frame", refuse)
+    response = _post(client, "/api/ingest/readings", {"readings": [{**GOOD, "household_id": home}]})
+    assert response.status_code == 422 and "Retry-After" not in response.headers
+    conforms(spec, response.get_json(), "ErrorResponse")
+    detail = response.get_json()["error"]["detail"]
+    assert "nothing from it was stored" in detail and "0x00" in detail and "CONTEXT" not in detail
