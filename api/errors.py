@@ -79,15 +79,16 @@ def error_response(
 def invalid_fields(exc: ValidationError, location: str) -> list[FieldError]:
     """Each error of a pydantic validation of the query, path or body, in words a person can act on.
 
-    A value that fits no member of a union (``float | str``) is one field with one reason: the
-    model's own sentence where a member wrote one (a NUL in a string), else the first member's.
+    A value that fits no member of a union (``float | str``) is one field with one reason, the most
+    telling: the model's own sentence (a NUL in a string), else a broken bound (a number too large),
+    else the first member's type.
     """
-    chosen: dict[str, tuple[bool, str]] = {}
+    chosen: dict[str, tuple[int, str]] = {}
     for err in exc.errors(include_url=False):
         field = printable(".".join(str(p) for p in err["loc"] if not _is_union_member(p))) or "(whole body)"
-        own = err["type"] in ("value_error", "assertion_error")
-        if field not in chosen or (own and not chosen[field][0]):
-            chosen[field] = (own, printable(_human_message(err, quote_strings=location == "body")))
+        rank = 2 if err["type"] in ("value_error", "assertion_error") else 0 if err["type"].endswith("_type") else 1
+        if field not in chosen or rank > chosen[field][0]:
+            chosen[field] = (rank, printable(_human_message(err, quote_strings=location == "body")))
     return [FieldError(field=field, location=location, message=message) for field, (_, message) in chosen.items()]
 
 

@@ -11,7 +11,7 @@ nothing stored) can always be retried.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation, StrictBool, ValidationError, field_validator
@@ -32,6 +32,9 @@ MAX_READINGS = 10_000
 RETRY_AFTER_S = 5
 
 Quantity = Literal[tuple(QUANTITY_UNITS)]  # type: ignore[valid-type]
+#: A number as a time: Unix epoch seconds (milliseconds reach the ingestion core, which says so).
+#: Beyond 10^15 no clock is meant, and the conversion to nanoseconds would overflow.
+EpochNumber = Annotated[Count | Number, Field(ge=-10**15, le=10**15)]
 
 
 class ReadingRow(BaseModel):
@@ -45,7 +48,7 @@ class ReadingRow(BaseModel):
                                     "created on first sight.")
     quantity: Quantity = Field(description="What is measured; fixes the stored unit (`load`, `pv`: kWh per "
                                            "interval; `power`: kW; `temperature`: degC ...).")
-    ts: Text | Count | Number = Field(
+    ts: Text | EpochNumber = Field(
         description="ISO 8601 with an offset (`2025-03-30T02:15:00+02:00`), Unix epoch seconds, or a naive "
                     "local time read in the household's time zone (or `timezone`).")
     value: Number | Text = Field(description="The number; a string may use a decimal comma (`\"3,25\"`).")

@@ -32,6 +32,8 @@ BAD_READINGS = [
     ("household_id", "1", "valid integer"),
     ("value", True, "value"),
     ("ts", True, "ts"),
+    ("ts", 10**16, "less than or equal to 1000000000000000"),
+    ("ts", 1e300, "less than or equal to 1000000000000000"),
     ("series", "lo\x00ad", "NUL byte"),
     ("series", "lo\ud800ad", "lone surrogate"),
     ("series", "lo\x1bad", "control character"),
