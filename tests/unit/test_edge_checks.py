@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from dash.exceptions import PreventUpdate
 
 from components.figures.portfolio import household_map_figure
 from components.figures.quality import gap_timeline_figure
@@ -84,3 +85,28 @@ def test_series_names_reach_the_quality_timeline_escaped():
                           "label": ["<b>1 h</b>"]})
     fig = gap_timeline_figure(spans, "Europe/Berlin", "light")
     assert "<" not in fig.data[0].y[0] and "<" not in fig.data[0].customdata[0][0]
+
+
+def test_ids_the_browser_sends_back_to_pages_are_checked(dash_app, db_url):
+    from pages.overview import open_household_from_map
+    from pages.reports import ReportInputError, visible_choice
+    from services.households import create_household
+
+    home = create_household(HOME)
+    assert open_household_from_map({"points": [{"customdata": [home, "10 kWh"]}]}) == f"/household/{home}"
+    with pytest.raises(PreventUpdate):
+        open_household_from_map({"points": [{"customdata": [True, "10 kWh"]}]})
+    assert visible_choice([home, str(home)]) == [home]
+    for chosen in ([True], [{"id": home}], [1.5], "1"):
+        with pytest.raises(ReportInputError, match="Choose households from the list"):
+            visible_choice(chosen)
+
+
+def test_a_failed_callback_tells_the_person_what_to_do():
+    from components.callback_errors import error_message
+    from services.validation import FieldProblem
+
+    assert "reference ab12" in error_message(TypeError("int() argument"), "ab12")
+    assert "Reload the page" in error_message(TypeError("int() argument"), "ab12")
+    refused = error_message(ValidationProblem([FieldProblem("name", "Name must not be empty")]), "cd34")
+    assert refused.startswith("name: Name must not be empty") and "cd34" in refused
