@@ -232,22 +232,32 @@ def _raw_body(model: type[BaseModel]) -> Any:
 def _shape(value: Any) -> tuple[int, list[tuple[str, str]]]:
     """How deeply arrays and objects nest in ``value`` (a scalar is 0), and the object keys that hold
     a NUL, a lone surrogate or a control character (dotted path, problem); without recursion."""
-    deepest, bad_keys, stack = 0, [], [(value, 1, "")]
+    deepest, bad_keys = 0, []
+    stack: list[tuple[Any, int, tuple | None]] = [(value, 1, None)]  # path as (parent path, key): built on need
     while stack:
         item, level, path = stack.pop()
         if isinstance(item, dict):
-            children = [(f"{path}.{key}" if path else key, child) for key, child in item.items()]
+            pairs = item.items()
+            for key in item:
+                if (problem := text_problem(key)) is not None:
+                    bad_keys.append((_dotted((path, key)), problem))
         elif isinstance(item, list):
-            children = [(f"{path}.{i}" if path else str(i), child) for i, child in enumerate(item)]
+            pairs = enumerate(item)
         else:
             continue
         deepest = max(deepest, level)
-        if isinstance(item, dict):
-            bad_keys += [(where, problem) for (where, _), key in zip(children, item, strict=True)
-                         if (problem := text_problem(key))]
         if level <= MAX_JSON_DEPTH:
-            stack.extend((child, level + 1, where) for where, child in children)
+            stack.extend((child, level + 1, (path, key)) for key, child in pairs
+                         if isinstance(child, (dict, list)))
     return deepest, bad_keys
+
+
+def _dotted(path: tuple | None) -> str:
+    parts = []
+    while path is not None:
+        path, key = path
+        parts.append(str(key))
+    return ".".join(reversed(parts))
 
 
 def _too_deep() -> ApiError:

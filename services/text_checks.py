@@ -14,28 +14,23 @@ text, e.g. notes, may hold line breaks and tabs); :func:`text_problem` is the ch
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from typing import Annotated
 
 from pydantic import AfterValidator
 
-#: Layout characters a multi-line text (notes) may hold.
-LINE_BREAKS = frozenset("\n\r\t")
-
-
-def _bad_character(char: str, multiline: bool) -> bool:
-    category = unicodedata.category(char)
-    if category == "Cs":  # a lone surrogate: not a character, cannot be stored as UTF-8
-        return True
-    return category == "Cc" and not (multiline and char in LINE_BREAKS)
+#: Control characters (Unicode category Cc: C0, DEL, C1) and lone surrogates (category Cs).
+_REFUSED = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+#: The same, less the layout characters a multi-line text (notes) may hold: tab, line feed, carriage return.
+_REFUSED_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _name(char: str) -> str:
     if char == "\x00":
         return "a NUL byte (\\x00)"
-    if unicodedata.category(char) == "Cs":
+    if "\ud800" <= char <= "\udfff":
         return f"a lone surrogate (\\u{ord(char):04x}), which is not a character"
-    return f"a control character (\\x{ord(char):02x})" if ord(char) < 256 else f"a control character (\\u{ord(char):04x})"
+    return f"a control character (\\x{ord(char):02x})"
 
 
 def text_problem(value: str, *, multiline: bool = False) -> str | None:
@@ -44,19 +39,17 @@ def text_problem(value: str, *, multiline: bool = False) -> str | None:
     Refused: NUL, lone surrogates and every other control character (Unicode category Cc);
     ``multiline`` allows line feed, carriage return and tab.
     """
-    for position, char in enumerate(value):
-        if _bad_character(char, multiline):
-            return (f"contains {_name(char)} at position {position + 1}: remove it "
-                    "(only printable characters are accepted)")
-    return None
+    found = (_REFUSED_MULTILINE if multiline else _REFUSED).search(value)
+    if found is None:
+        return None
+    return (f"contains {_name(found.group())} at position {found.start() + 1}: remove it "
+            "(only printable characters are accepted)")
 
 
 def printable(value: str) -> str:
     """``value`` with every refused character written as an escape (``\\x00``, ``\\ud800``), so that
     it can be shown in a message, a log or a stored rejection without harm."""
-    if not any(_bad_character(c, False) for c in value):
-        return value
-    return "".join(c.encode("unicode_escape").decode("ascii") if _bad_character(c, False) else c for c in value)
+    return _REFUSED.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), value)
 
 
 def _single_line(value: str) -> str:
