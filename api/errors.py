@@ -121,8 +121,8 @@ def _human_message(err: dict[str, Any], *, quote_strings: bool) -> str:
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return "should be a JSON object"
     if kind == "string_unicode":  # a lone surrogate such as \ud800, which JSON can carry
-        return "contains a lone surrogate (a \\ud800-\\udfff escape without its pair), which is not a character: " \
-               "remove it"
+        return ("contains a lone surrogate (a \\ud800-\\udfff escape without its pair), which is not a "
+                "character: remove it")
     if kind == "extra_forbidden":
         return "is not a field of this request: remove it or check its spelling"
     if kind in ("value_error", "assertion_error"):

@@ -14,8 +14,10 @@ validates from attributes: dicts, dataclasses), optionally as ``(value, status)`
 The decorated function itself is returned unchanged, so it stays callable in tests.
 
 Errors the wrapper answers by itself, and documents in the spec: 400 malformed JSON,
-415 body not JSON, 422 invalid query/body, 404 for routes with path parameters,
-500 for anything unexpected (logged with its trace, never sent).
+415 body not JSON, 422 invalid query/body (also a body nested deeper than
+:data:`MAX_JSON_DEPTH`, or a key holding a NUL, a lone surrogate or a control character),
+404 for routes with path parameters, 500 for anything unexpected (logged with its trace,
+never sent).
 """
 
 from __future__ import annotations

@@ -44,8 +44,8 @@ class ReadingRow(BaseModel):
 
     household_id: Id = Field(description="The household the reading belongs to.")
     series: Text = Field(min_length=1, max_length=110,
-                        description="Series name, unique per household, e.g. `load` or `kitchen/temperature`; "
-                                    "created on first sight.")
+                         description="Series name, unique per household, e.g. `load` or `kitchen/temperature`; "
+                                     "created on first sight.")
     quantity: Quantity = Field(description="What is measured; fixes the stored unit (`load`, `pv`: kWh per "
                                            "interval; `power`: kW; `temperature`: degC ...).")
     ts: Text | EpochNumber = Field(
@@ -53,11 +53,11 @@ class ReadingRow(BaseModel):
                     "local time read in the household's time zone (or `timezone`).")
     value: Number | Text = Field(description="The number; a string may use a decimal comma (`\"3,25\"`).")
     unit: Text = Field(min_length=1, max_length=16,
-                      description="Unit of `value`: W/kW/MW, Wh/kWh/MWh, degC, %, W/m2 ... converted to the "
-                                  "stored unit. Power for an energy quantity is read as the interval's average.")
+                       description="Unit of `value`: W/kW/MW, Wh/kWh/MWh, degC, %, W/m2 ... converted to the "
+                                   "stored unit. Power for an energy quantity is read as the interval's average.")
     device_id: Id | None = Field(default=None, description="Device that measured it (set on a new series).")
-    cumulative: StrictBool = Field(default=False, description="`value` is a meter register (energy counted since "
-                                                        "installation), turned into interval energy.")
+    cumulative: StrictBool = Field(default=False, description="`value` is a meter register (energy counted "
+                                                              "since installation), turned into interval energy.")
     interval_s: Count | None = Field(default=None, ge=1, le=86_400,
                                      description="Interval length [s] for a power given for an energy quantity.")
 
@@ -68,16 +68,17 @@ class IngestRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source: Text = Field(default="api", min_length=1, max_length=120,
-                        description="Who sends, recorded with the batch (e.g. `gateway-7`).")
+                         description="Who sends, recorded with the batch (e.g. `gateway-7`).")
     timezone: Text | None = Field(default=None, max_length=64,
-                                 description="Zone for naive local times (IANA `Europe/Berlin` or `+01:00`); "
-                                             "default: each household's own.")
+                                  description="Zone for naive local times (IANA `Europe/Berlin` or `+01:00`); "
+                                              "default: each household's own.")
     nonexistent: Literal["reject", "shift_forward", "shift_backward"] = Field(
         default="reject", description="A naive local time skipped by the clock change in spring.")
     ambiguous: Literal["reject", "earlier", "later"] = Field(
         default="reject", description="A naive local time repeated by the clock change in autumn.")
     interval_s: Count | None = Field(default=None, ge=1, le=86_400,
                                      description="Default interval [s] for power given for an energy quantity.")
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
@@ -140,9 +141,9 @@ def ingest_readings_api(body: IngestRequest):
     try:
         report = ingest_frame(batch_frame(rows), source=body.source, channel="api", options=options)
     except DataError as exc:  # the store refused a value that passed every check: retrying cannot help
-        raise ApiError(422, "The store refused a value of this batch, and nothing from it was stored: "
-                            f"{printable(str(exc.orig).splitlines()[0])}. Fix that reading and send the batch again."
-                       ) from None
+        reason = printable(str(exc.orig).splitlines()[0])
+        raise ApiError(422, f"The store refused a value of this batch, and nothing from it was stored: {reason}. "
+                            "Fix that reading and send the batch again.") from None
     except (OperationalError, InterfaceError):  # the store is down or busy: the same batch will succeed
         raise ApiError(503, "The store failed while saving this batch, and nothing from it was stored. "
                             f"Retry in {RETRY_AFTER_S} seconds: sending the same batch again is safe.",
