@@ -63,3 +63,14 @@ def test_no_cell_of_either_reader_starts_a_formula(sep):
     back = pd.read_csv(io.StringIO(text), sep=sep, decimal="." if sep == "," else ",")
     assert back["kwh"].tolist() == [-1.5, 2.25, 3.0]  # numbers stay numbers, negative ones too
     assert back["name"].tolist() == ["Huber;'=1+1", "Kim,'@SUM(A1)", "'=2"]
+
+
+def test_every_csv_the_app_writes_goes_through_services_export():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    writers = ("csv.writer(", "csv.DictWriter(", ".to_csv(", "send_data_frame(")
+    offenders = [f"{path.relative_to(root)}: {w}" for folder in ("services", "pages", "components", "api")
+                 for path in (root / folder).rglob("*.py") if path.name != "export.py"
+                 for w in writers if w in path.read_text(encoding="utf-8")]
+    assert not offenders, offenders
