@@ -9,6 +9,7 @@ THEME_STORE = "shell-theme"
 THEME_TOGGLE = "shell-theme-toggle"
 NAVBAR_TOGGLER = "shell-navbar-toggler"
 NAVBAR_COLLAPSE = "shell-navbar-collapse"
+CALLBACK_ERROR = "shell-callback-error"
 
 # Overview (/)
 OVERVIEW_PRESET = "overview-preset"

@@ -40,7 +40,7 @@ from components.data_sections import (
 )
 from components.figures.quality import gap_timeline_figure
 from components.theme import HIDDEN, SHOWN, empty_figure
-from services.access import visible_household_ids
+from services.access import browser_id, visible_household_id, visible_household_ids
 from services.batches import list_batches, quantity_units, rejections_csv
 from services.households import HouseholdNotFound, list_households
 from services.ingestion.core import ingest_frames
@@ -395,9 +395,12 @@ def show_quality(household, theme, _report=None):
     """Gaps, stuck values, spikes and PV against the clear sky for one household."""
     if not household:
         return None, empty_figure("Choose a household", theme), []
+    household_id = visible_household_id(household)
     try:
-        quality = check_household(int(household))
-    except (HouseholdNotFound, ValueError):
+        if household_id is None:
+            raise HouseholdNotFound(household)
+        quality = check_household(household_id)
+    except HouseholdNotFound:
         return html.P("That household no longer exists."), empty_figure("No household", theme), []
     households = {h.id: h for h in list_households([quality.household_id])}
     tz = households[quality.household_id].timezone if quality.household_id in households else "UTC"
@@ -425,10 +428,13 @@ def confirm_selected_device(n_clicks, selected):
     """A person confirms a device that registered itself from a stream."""
     if not selected:
         raise PreventUpdate
-    row = selected[0]
+    row = selected[0] if isinstance(selected[0], dict) else {}
+    household_id, device_id = visible_household_id(row.get("household_id")), browser_id(row.get("id"))
     try:
-        confirm_device(row["household_id"], row["id"])
-        message, color = f"{row['name']} of {row['household']} confirmed.", "success"
+        if household_id is None or device_id is None:  # the row came back from the browser: check it
+            raise DeviceNotFound(household_id, device_id)
+        confirm_device(household_id, device_id)
+        message, color = f"{row.get('name', 'The device')} of {row.get('household', 'its household')} confirmed.", "success"
     except DeviceNotFound:
         message, color = "That device no longer exists.", "warning"
     return device_rows(list_devices(visible_household_ids())), True, message, color

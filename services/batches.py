@@ -8,13 +8,13 @@ refused rows carry no household data beyond what the sender sent.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import sqlalchemy as sa
 
+from services.export import frame_to_csv
 from services.ingestion.rejections import ReasonCount
 from services.ingestion.types import MeterEvent
 from services.store.db import session_scope
@@ -96,11 +96,9 @@ def rejections_csv(batch_id: int) -> str:
             .where(IngestionRejection.batch_id == batch_id)
             .order_by(IngestionRejection.line, IngestionRejection.id)
         ).all()
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["line", "field", "reason", "raw"])
-    writer.writerows(["" if line is None else line, field, reason, raw] for line, field, reason, raw in rows)
-    return out.getvalue()
+    # The raw excerpts are what the sender sent (a cell of "=HYPERLINK(...)" included): neutralised.
+    frame = pd.DataFrame(rows, columns=["line", "field", "reason", "raw"]).astype({"line": "Int64"})
+    return frame_to_csv(frame)
 
 
 def quantity_units() -> dict[str, str]:

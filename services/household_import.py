@@ -45,6 +45,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
+from services.export import frame_to_csv
 from services.households import create_household, household_ids_by_name, tariff_ids_by_name
 from services.store.db import session_scope
 from services.validation import FieldProblem, HouseholdInput, ValidationProblem, parse_input
@@ -81,11 +84,7 @@ def csv_template() -> str:
         "battery_charge_efficiency": "0.95", "battery_discharge_efficiency": "0.95",
         "battery_soc_min": "0.1", "battery_soc_max": "1.0",
     }
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerow(example)
-    return out.getvalue()
+    return frame_to_csv(pd.DataFrame([example], columns=list(COLUMNS)).fillna(""))
 
 
 def import_households_csv(content: str | bytes) -> ImportResult:

@@ -3,8 +3,10 @@
 The forecast is issued now by the household's stored models on the weather already in the
 store; the endpoint never trains a model and never waits on the weather provider
 (``flask --app app weather-refresh`` fetches weather). Without a usable model it falls back
-(physical model for PV, persistence for load) and ``method`` and ``notes`` say so. Every
-forecast answered is stored, so the battery optimizer can use it.
+(physical model for PV, persistence for load) and ``method`` and ``notes`` say so.
+
+``GET`` only reads: it stores nothing (``forecast_id`` is null). ``POST`` to the same address issues
+the same forecast and stores it, so that the battery optimizer plans with it (``forecast_id``).
 
 Energies are kWh per step (the interval starting at ``ts``, UTC); P10 <= P50 <= P90.
 """
@@ -69,8 +71,10 @@ class ForecastOut(BaseModel):
 
 @api_route("GET", "/api/forecast/<int:household_id>", response=ForecastOut, query=ForecastQuery, errors=[404],
            tags=["forecasting"])
-def forecast_household(household_id: int, query: ForecastQuery) -> ForecastOut:
+def forecast_household(household_id: int, query: ForecastQuery, store: bool = False) -> ForecastOut:
     """PV and load forecasts of a household for the next `hours` (P10, P50, P90 per step).
+
+    Read-only: nothing is stored (`forecast_id` is null); POST to the same address to store it.
 
     From the household's stored models and the weather in the store; with too little history or no
     model, the physical model (PV) or persistence (load), as `method` and `notes` say. 404 for an
@@ -80,12 +84,23 @@ def forecast_household(household_id: int, query: ForecastQuery) -> ForecastOut:
         raise _not_found(household_id)
     try:
         household = get_household(household_id)
-        pv = forecast_pv(household_id, query.hours, fetch_weather=False) if household.pv_systems else None
-        load = forecast_load(household_id, query.hours, fetch_weather=False)
+        pv = forecast_pv(household_id, query.hours, store=store, fetch_weather=False) if household.pv_systems else None
+        load = forecast_load(household_id, query.hours, store=store, fetch_weather=False)
     except HouseholdNotFound:
         raise _not_found(household_id) from None
     return ForecastOut(household_id=household_id, timezone=household.timezone, hours=query.hours,
                        issued_at=load.issued_at, pv=_target(pv) if pv else None, load=_target(load))
+
+
+@api_route("POST", "/api/forecast/<int:household_id>", response=ForecastOut, query=ForecastQuery, errors=[404],
+           tags=["forecasting"])
+def issue_forecast(household_id: int, query: ForecastQuery) -> ForecastOut:
+    """Issue and store the forecasts of a household, so that the battery optimizer plans with them.
+
+    The same forecasts as GET, stored: `forecast_id` names them. A load forecast without recent
+    readings is answered but not stored (it would plan nothing): its `forecast_id` is null.
+    """
+    return forecast_household(household_id, query, store=True)
 
 
 def _target(result: ForecastResult) -> TargetForecastOut:

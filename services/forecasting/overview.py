@@ -64,10 +64,10 @@ class ModelInfo:
 class ForecastOverview:
     """A household's forecasts as issued at ``as_of`` with the readings around them.
 
-    ``live``: ``as_of`` is now and the forecasts were stored. When the household's readings
-    stop more than :data:`~services.forecasting.service.MAX_READINGS_LAG` before now, ``as_of``
-    is the end of its readings instead (a forecast from months-old readings says nothing), the
-    forecasts are not stored, and ``notes`` says so. ``pv`` is None without a PV system.
+    ``live``: ``as_of`` is now. When the household's readings stop more than
+    :data:`~services.forecasting.service.MAX_READINGS_LAG` before now, ``as_of`` is the end of its
+    readings instead (a forecast from months-old readings says nothing), and ``notes`` says so.
+    Nothing is stored (a page view only reads). ``pv`` is None without a PV system.
     ``actual``: readings by UTC step start, ``pv`` and ``load`` [kWh per step].
     """
 
@@ -101,8 +101,9 @@ def forecast_overview(household_id: int, hours: int = 48, now: datetime | None =
         notes.append(f"The readings of this household stop at {_local(end, household.timezone)}, "
                      f"{(now - end).days} days ago: the forecast is shown as it would have been issued then. "
                      "Ingest recent readings (Data page) for a forecast of the coming hours.")
-    pv = forecast_pv(household_id, hours, as_of, store=live, fetch_weather=False) if household.pv_systems else None
-    load = forecast_load(household_id, hours, as_of, store=live, fetch_weather=False)
+    # A page view only reads: issuing a forecast to plan with is POST /api/forecast/{id} or forecast-issue.
+    pv = forecast_pv(household_id, hours, as_of, store=False, fetch_weather=False) if household.pv_systems else None
+    load = forecast_load(household_id, hours, as_of, store=False, fetch_weather=False)
     step = (pv or load).step
     flows = energy_flows(household_id, int(step.total_seconds()), as_of - timedelta(days=actual_days),
                          as_of + timedelta(hours=hours))

@@ -217,7 +217,10 @@ def stored_energy_value(prices: Prices, steps: int) -> float:
     way: the optimized plan then never looks worse than the self-consumption rule merely because the
     rule ended the day fuller, and a battery may end fuller when tomorrow's energy is worth storing.
     """
-    return float(np.mean(np.broadcast_to(prices.import_per_kwh, (steps,))))
+    values = np.asarray(prices.import_per_kwh, dtype=float)
+    if values.size not in (1, steps):  # the request refuses such prices, with a message, when it is built
+        return float(np.mean(values)) if values.size else 0.0
+    return float(np.mean(np.broadcast_to(values, (steps,))))
 
 
 def unpriced_note(unpriced: int, steps: int) -> str:
