@@ -173,3 +173,19 @@ class RunningListener:
         self.listener.stop()
         self.thread.join(DEADLINE_S)
         assert not self.thread.is_alive(), "the listener did not stop"
+
+
+def start_listener_process(db_url: str, port: int, topic: str, client_id: str, log: Path,
+                           batch_size: int = 500) -> subprocess.Popen:
+    """``python -m services.mqtt_listener`` against ``db_url``, returned once it has subscribed."""
+    import sys
+
+    seen = log.read_text().count("subscribed") if log.exists() else 0
+    env = {**os.environ, "DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "services.mqtt_listener", "--port", str(port), "--topic", topic,
+               "--client-id", client_id, "--batch-size", str(batch_size), "--batch-seconds", "0.5"]
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    wait_for(lambda: log.read_text().count("subscribed") > seen or process.poll() is not None,
+             "the listener to subscribe")
+    assert process.poll() is None, log.read_text()
+    return process
