@@ -12,6 +12,9 @@ from flask import Flask
 
 def register_cli(server: Flask) -> None:
     """Attach the project's commands to the Flask server."""
+    from cli_notify import register_notify_cli
+
+    register_notify_cli(server)  # notify, notify-rule-add, notify-rules, notify-rule-delete
 
     @server.cli.command("migrate")
     def migrate_command() -> None:

@@ -63,6 +63,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("notification_log") as batch:
         batch.create_index("ix_notification_log_rule_id_alert_key", ["rule_id", "alert_key"], unique=False)
+    open_delivery = sa.text("resolved_at IS NULL AND status IN ('sending', 'sent')")
+    op.create_index("uq_notification_log_open", "notification_log", ["rule_id", "alert_key", "channel"], unique=True,
+                    sqlite_where=open_delivery, postgresql_where=open_delivery)
 
 
 def downgrade() -> None:

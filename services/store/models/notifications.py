@@ -36,6 +36,10 @@ class NotificationRule(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+#: Rows that count as the open alert's delivery (claimed and being sent, or sent).
+OPEN_DELIVERY = sa.text("resolved_at IS NULL AND status IN ('sending', 'sent')")
+
+
 class NotificationLog(Base):
     """One delivery attempt of one alert (or one digest) to one channel of one rule.
 
@@ -50,10 +54,16 @@ class NotificationLog(Base):
     rule_id: Mapped[int] = mapped_column(sa.ForeignKey("notification_rules.id", ondelete="CASCADE"))
     alert_key: Mapped[str] = mapped_column(sa.String(200))
     channel: Mapped[str] = mapped_column(sa.String(16))  # email | webhook
-    status: Mapped[str] = mapped_column(sa.String(16))  # sent | failed
+    status: Mapped[str] = mapped_column(sa.String(16))  # sending | sent | failed
     attempts: Mapped[int] = mapped_column(sa.Integer, default=1)
     error: Mapped[str] = mapped_column(sa.Text, default="")
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (sa.Index("ix_notification_log_rule_id_alert_key", "rule_id", "alert_key"),)
+    __table_args__ = (
+        sa.Index("ix_notification_log_rule_id_alert_key", "rule_id", "alert_key"),
+        # At most one claim or delivery per open alert, rule and channel: two evaluations running
+        # at once cannot both send it (the second one's claim fails on this index).
+        sa.Index("uq_notification_log_open", "rule_id", "alert_key", "channel", unique=True,
+                 sqlite_where=OPEN_DELIVERY, postgresql_where=OPEN_DELIVERY),
+    )
