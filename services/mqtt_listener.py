@@ -22,8 +22,8 @@ Loss-free delivery
   the broker re-sends it and that copy is acknowledged.
 - MQTT 5's Receive Maximum is raised to the batch size: with MQTT 3.1.1 brokers allow only
   about 20 unacknowledged messages in flight, which would cap batches at 20.
-- The store failing (unreachable: a probe ``SELECT 1`` fails too) leaves the batch
-  unacknowledged and retried with back-off, for as long as it takes.
+- The store failing (down or locked: a probe fails too, see :func:`_store_reachable`) leaves
+  the batch unacknowledged and retried with back-off, for as long as it takes.
 
 One bad message never stalls the stream
 ---------------------------------------
@@ -376,10 +376,18 @@ class MqttListener:
 
 
 def _store_reachable() -> bool:
-    """Whether the store answers ``SELECT 1`` (a failure while it does is the message's fault)."""
+    """Whether the store takes writes now (a failure while it does is the message's fault).
+
+    PostgreSQL: it answers ``SELECT 1``. SQLite: it also grants the write lock (``BEGIN
+    IMMEDIATE``, waiting the busy timeout), since reads go on while another process holds it.
+    """
     try:
         with get_engine().connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                conn.rollback()
+            else:
+                conn.execute(sa.text("SELECT 1"))
         return True
     except Exception:  # noqa: BLE001 - any failure to answer means: not reachable now
         return False

@@ -21,6 +21,9 @@ from services.store.models import MqttRejection
 PAYLOAD_EXCERPT_CHARS = 300
 #: Characters of a reason kept (an exception's message can be long).
 REASON_CHARS = 1000
+#: Rejections kept: the newest; older ones are deleted as new ones arrive, so that a device
+#: sending nothing but garbage cannot fill the store.
+KEEP_REJECTIONS = 10_000
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,9 @@ def record_mqtt_rejections(rejections: Sequence[MessageRejection]) -> int:
              "reason": printable(r.reason, REASON_CHARS)} for r in rejections]
     with session_scope() as session:
         session.execute(sa.insert(MqttRejection), rows)
+        oldest_kept = (sa.select(MqttRejection.id).order_by(MqttRejection.id.desc())
+                       .offset(KEEP_REJECTIONS - 1).limit(1).scalar_subquery())
+        session.execute(sa.delete(MqttRejection).where(MqttRejection.id < oldest_kept))
     return len(rows)
 
 

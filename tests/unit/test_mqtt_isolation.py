@@ -168,3 +168,47 @@ def test_a_store_outage_is_waited_out_not_turned_into_rejections(postgresql_url,
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{missing.database}" WITH (FORCE)'))
         admin.dispose()
         config.get_settings.cache_clear()
+
+
+def test_the_dead_letter_log_keeps_only_the_newest_rejections(db_url, monkeypatch):
+    from services import mqtt_rejections
+
+    monkeypatch.setattr(mqtt_rejections, "KEEP_REJECTIONS", 5)
+    for i in range(8):
+        mqtt_rejections.record_mqtt_rejections([mqtt_rejections.MessageRejection(f"energy/1/m/{i}", b"x", "payload",
+                                                                                 "not JSON")])
+    assert count_mqtt_rejections() == 5
+    assert [r.topic for r in recent_mqtt_rejections(None)] == [f"energy/1/m/{i}" for i in range(7, 2, -1)]
+
+
+def test_a_locked_sqlite_store_is_waited_out_not_turned_into_rejections(sqlite_url, monkeypatch):
+    """Another process holds SQLite's write lock past the busy timeout: reads still work, but
+    nothing is rejected; the batch stays unacknowledged until the lock is gone."""
+    import sqlite3
+
+    from services import config
+    from services.store import db
+
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    config.get_settings.cache_clear()
+    home, rejected_before, stored_before = _home("Locked"), count_mqtt_rejections(), _stored_count()
+    # A short busy timeout, so that each try gives up on the lock in 0.2 s rather than 30 s.
+    db.get_engine(sqlite_url).dispose()
+    monkeypatch.setitem(db._ENGINES, sqlite_url, sa.create_engine(sqlite_url, connect_args={"timeout": 0.2}))
+    db._session_factory.cache_clear()
+    listener = MqttListener(ListenerConfig())
+    batch = [Message(f"energy/{home}/m/load", f'{{"ts": {T0 + 900 * i}, "value": 0.2}}'.encode(), i + 1, 1, -1)
+             for i in range(4)]
+    other = sqlite3.connect(sa.engine.make_url(sqlite_url).database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        for attempt in range(5):  # more than the transient retries
+            assert listener._flush(batch, attempt) == batch
+        other.execute("ROLLBACK")
+        assert count_mqtt_rejections() == rejected_before and listener.stats.rejected == 0
+        assert listener._flush(batch, 5) == [] and _stored_count() == stored_before + 4
+    finally:
+        other.close()
+        db.get_engine(sqlite_url).dispose()
+        db._session_factory.cache_clear()
+        config.get_settings.cache_clear()
