@@ -36,6 +36,7 @@ class Delivery:
     ok: bool
     attempts: int
     error: str = ""
+    gave_up: bool = False  # retried until ``WEBHOOK_ATTEMPTS`` on transient failures: the receiver is down
 
 
 class TransientError(Exception):
@@ -119,7 +120,7 @@ def _with_retries(attempt: Callable[[], None], settings: Settings) -> Delivery:
                 tries = state.retry_state.attempt_number
                 attempt()
     except TransientError as exc:
-        return Delivery(False, tries, f"gave up after {tries} tries: {exc}")
+        return Delivery(False, tries, f"gave up after {tries} tries: {exc}", gave_up=True)
     except Exception as exc:  # noqa: BLE001 - recorded, never raised into the caller
         return Delivery(False, tries, str(exc) or type(exc).__name__)
     return Delivery(True, tries)

@@ -8,6 +8,11 @@ at the same time. A failed delivery is recorded and tried again at the next eval
 alert is no longer open (or no longer matches the rule), its rows are marked resolved, so that
 it is sent again if it reopens. A claim left by a process that died while sending expires after
 :data:`STALE_CLAIM`.
+
+Once a receiver (the SMTP server, a webhook URL) has failed all its tries in an evaluation, the
+evaluation does not try it again for its other alerts: they are recorded as failed straight away
+and tried at the next evaluation, so a dead mail server costs one delivery's retries per run, not
+one per alert.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ class NotificationSummary:
     failed: int = 0
     resolved: int = 0
     failures: list[str] = field(default_factory=list)
+    #: Receivers that failed all their tries in this evaluation, with the error (not tried again).
+    unreachable: dict[str, str] = field(default_factory=dict, repr=False)
 
     def summary(self) -> str:
         text = (f"{self.alerts} open alert(s), {self.rules} rule(s): sent {self.sent}, already sent "
@@ -70,7 +77,8 @@ def evaluate_and_notify(now: datetime | None = None, scope: AccessScope = LOCAL_
         summary.resolved += _resolve_closed(rule.id, set(matching))
         for key, alert in matching.items():
             for channel in rule.channels:
-                _deliver(rule, key, channel, summary, partial(_send_alert, rule, channel, alert, now, settings))
+                _deliver(rule, key, channel, _receiver(rule, channel, settings), summary,
+                         partial(_send_alert, rule, channel, alert, now, settings))
     return summary
 
 
@@ -88,7 +96,7 @@ def send_daily_digest(now: datetime | None = None, scope: AccessScope = LOCAL_SC
         if not matching:
             continue
         for channel in rule.channels:
-            _deliver(rule, f"{DIGEST_PREFIX}{day.isoformat()}", channel, summary,
+            _deliver(rule, f"{DIGEST_PREFIX}{day.isoformat()}", channel, _receiver(rule, channel, settings), summary,
                      partial(_send_digest, rule, channel, day, matching, now, settings))
     return summary
 
@@ -128,16 +136,27 @@ def _send_digest(rule: Rule, channel: str, day, alerts: list[Alert], now: dateti
                         messages.digest_payload(day, alerts, rule.id, rule.name, now), "digest", settings)
 
 
-def _deliver(rule: Rule, key: str, channel: str, summary: NotificationSummary, send: Callable[[], Delivery]) -> None:
-    """Claim, send and record one delivery, counting the outcome in ``summary``."""
+def _receiver(rule: Rule, channel: str, settings: Settings) -> str:
+    return f"SMTP {settings.smtp_host}:{settings.smtp_port}" if channel == "email" else str(rule.webhook_url)
+
+
+def _deliver(rule: Rule, key: str, channel: str, receiver: str, summary: NotificationSummary,
+             send: Callable[[], Delivery]) -> None:
+    """Claim, send and record one delivery to ``receiver``, counting the outcome in ``summary``."""
     claim = _claim(rule.id, key, channel)
     if claim is None:
         summary.already_sent += 1
         return
-    try:
-        delivery = send()
-    except Exception as exc:  # noqa: BLE001 - a bug in rendering must not stop the other rules
-        delivery = Delivery(False, 0, f"{type(exc).__name__}: {exc}")
+    if receiver in summary.unreachable:
+        delivery = Delivery(False, 0, f"not tried: {receiver} failed earlier in this run "
+                                      f"({summary.unreachable[receiver]})")
+    else:
+        try:
+            delivery = send()
+        except Exception as exc:  # noqa: BLE001 - a bug in rendering must not stop the other rules
+            delivery = Delivery(False, 0, f"{type(exc).__name__}: {exc}")
+        if delivery.gave_up:
+            summary.unreachable[receiver] = delivery.error
     with session_scope() as session:
         session.execute(sa.update(NotificationLog).where(NotificationLog.id == claim).values(
             status="sent" if delivery.ok else "failed", attempts=delivery.attempts, error=delivery.error[:2000],

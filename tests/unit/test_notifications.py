@@ -284,3 +284,14 @@ def test_the_cli_adds_lists_and_runs_rules(settings, receiver, gap_home, dash_ap
     digest = runner.invoke(args=["notify", "--digest"])
     assert digest.exit_code == 0 and "Daily digest: " in digest.output and "0 rule(s)" in digest.output
     assert len(receiver.requests) == 1
+
+
+def test_a_receiver_that_is_down_costs_one_delivery_of_retries_per_run(settings, receiver):
+    add_rule("Hook", webhook_url=receiver.url, webhook_secret=SECRET)
+    receiver.codes = [503] * 4
+    summary = evaluate_and_notify(NOW, alerts=[_alert(1), _alert(2), _alert(3)])
+    assert (summary.sent, summary.failed) == (0, 3)
+    assert len(receiver.requests) == 4  # the first alert's four tries; the others were not tried
+    assert sum("not tried" in f for f in summary.failures) == 2
+    again = evaluate_and_notify(NOW, alerts=[_alert(1), _alert(2), _alert(3)])  # it is back
+    assert (again.sent, again.failed) == (3, 0)
