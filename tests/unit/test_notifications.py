@@ -295,3 +295,14 @@ def test_a_receiver_that_is_down_costs_one_delivery_of_retries_per_run(settings,
     assert sum("not tried" in f for f in summary.failures) == 2
     again = evaluate_and_notify(NOW, alerts=[_alert(1), _alert(2), _alert(3)])  # it is back
     assert (again.sent, again.failed) == (3, 0)
+
+
+def test_mail_settings_are_validated_at_the_edge():
+    from services.config import SettingsError, load_settings
+
+    with pytest.raises(SettingsError) as refused:
+        load_settings({"SMTP_FROM": "alerts at example", "WEBHOOK_ATTEMPTS": "0", "SMTP_PORT": "70000"})
+    message = str(refused.value)
+    assert "SMTP_FROM: Value error, must be an email address like alerts@example.org" in message
+    assert "WEBHOOK_ATTEMPTS" in message and "SMTP_PORT" in message
+    assert load_settings({"SMTP_HOST": "mail.example.org", "SMTP_STARTTLS": "1"}).smtp_starttls is True
