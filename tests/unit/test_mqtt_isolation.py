@@ -108,19 +108,22 @@ def test_a_poison_message_among_250_is_rejected_once_and_the_others_stored_also_
     assert recent_mqtt_rejections([home]) == [rejection] and recent_mqtt_rejections([home + 1]) == []
 
 
-def test_a_failing_batch_is_halved_until_the_poison_message_is_alone(db_url):
+@pytest.mark.parametrize("poison_at", [{137}, {3, 150}])
+def test_a_failing_batch_is_halved_until_each_poison_message_is_alone(db_url, poison_at):
     home = _home("Halving")
     ingest = _core_that_breaks_on(ValueError("the core fell over"))
     listener = MqttListener(ListenerConfig(), ingest=ingest)
-    n, poison_at = 200, 137
-    batch = [Message(f"energy/{home}/m/load", f'{{"ts": {T0 + 900 * i}, "value": {MARK if i == poison_at else 0.2}}}'
+    n = 200
+    batch = [Message(f"energy/{home}/m/load", f'{{"ts": {T0 + 900 * i}, "value": {MARK if i in poison_at else 0.2}}}'
                      .encode(), mid=i + 1, qos=1, generation=-1) for i in range(n)]
     assert listener._flush(batch) == []  # nothing left to retry: all stored or rejected
-    assert _stored_count() == n - 1
-    (rejection,) = recent_mqtt_rejections([home])
-    assert f"{MARK}" in rejection.payload and "ValueError: the core fell over" in rejection.reason
-    # Halving: the failing parts shrink by half each time, two tries per level.
-    assert len(ingest.calls) <= 2 * math.ceil(math.log2(n)) + 1
+    assert _stored_count() == n - len(poison_at)
+    rejections = recent_mqtt_rejections([home])
+    assert sorted(int(r.payload.split('"ts": ')[1].split(",")[0]) for r in rejections) == \
+        [T0 + 900 * i for i in sorted(poison_at)]
+    assert all("ValueError: the core fell over" in r.reason for r in rejections)
+    # Halving: the failing parts shrink by half each time, two tries per level and poison message.
+    assert len(ingest.calls) <= len(poison_at) * 2 * math.ceil(math.log2(n)) + 1
 
 
 def test_refused_rows_are_in_the_dead_letter_log_with_their_message(db_url):
