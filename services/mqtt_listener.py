@@ -300,7 +300,7 @@ class MqttListener:
         while parts:
             part = parts.pop(0)
             try:
-                self._store(part)
+                self._store(part, isolating=len(part) < len(batch))
                 continue
             except Exception as exc:  # noqa: BLE001 - whatever the core raises: isolate, never stall
                 failure = exc
@@ -322,11 +322,15 @@ class MqttListener:
                 return remaining
         return []
 
-    def _store(self, part: list[Message]) -> None:
-        """Ingest ``part`` as one batch, record its refused rows with their messages, acknowledge it."""
+    def _store(self, part: list[Message], isolating: bool = False) -> None:
+        """Ingest ``part`` as one batch, record its refused rows with their messages, acknowledge it.
+
+        ``isolating``: ``part`` is a piece of a batch that failed (said in the batch's source, so
+        that the batch history explains its run of small and failed batches).
+        """
         frame = self._frame(part)
-        report = self._ingest(frame, source=f"mqtt {','.join(self.config.topics)}"[:200], channel="mqtt",
-                              options=IngestOptions())
+        source = f"mqtt {','.join(self.config.topics)}" + (" (part of a failed batch)" if isolating else "")
+        report = self._ingest(frame, source=source[:200], channel="mqtt", options=IngestOptions())
         record_mqtt_rejections([MessageRejection(part[r.line - 1].topic, part[r.line - 1].payload, r.field, r.reason)
                                 for r in report.rejections if r.line is not None and 1 <= r.line <= len(part)])
         self._ack(part)

@@ -21,7 +21,7 @@ from services.ingestion.core import ingest_frame
 from services.mqtt_listener import ListenerConfig, Message, MqttListener
 from services.mqtt_rejections import count_mqtt_rejections, payload_excerpt, recent_mqtt_rejections
 from services.store.db import session_scope
-from services.store.models import Reading, Series
+from services.store.models import IngestionBatch, Reading, Series
 from tests.unit.mqtt_support import Broker, Publisher, RunningListener, forget_session, wait_for
 
 T0 = 1_746_093_600  # 2025-05-01 10:00 UTC
@@ -124,6 +124,10 @@ def test_a_failing_batch_is_halved_until_each_poison_message_is_alone(db_url, po
     assert all("ValueError: the core fell over" in r.reason for r in rejections)
     # Halving: the failing parts shrink by half each time, two tries per level and poison message.
     assert len(ingest.calls) <= len(poison_at) * 2 * math.ceil(math.log2(n)) + 1
+    with session_scope() as s:  # the batch history says why it holds a run of small batches
+        sources = s.scalars(sa.select(IngestionBatch.source)).all()
+    # (the wrapped core raised before recording the whole batch: every batch recorded is a part)
+    assert len(sources) > 2 and all(x == "mqtt energy/+/+/+ (part of a failed batch)" for x in sources)
 
 
 def test_refused_rows_are_in_the_dead_letter_log_with_their_message(db_url):
