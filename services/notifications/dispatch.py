@@ -54,6 +54,14 @@ class NotificationSummary:
     #: Receivers that failed all their tries in this evaluation, with the error (not tried again).
     unreachable: dict[str, str] = field(default_factory=dict, repr=False)
 
+    def as_dict(self) -> dict:
+        """A JSON-serialisable form (for a job's result)."""
+        return {"alerts": self.alerts, "rules": self.rules, "sent": self.sent, "already_sent": self.already_sent,
+                "failed": self.failed, "resolved": self.resolved, "failures": list(self.failures)}
+
+    def __str__(self) -> str:
+        return self.summary()
+
     def summary(self) -> str:
         text = (f"{self.alerts} open alert(s), {self.rules} rule(s): sent {self.sent}, already sent "
                 f"{self.already_sent}, failed {self.failed}, resolved {self.resolved}")

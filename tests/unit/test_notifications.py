@@ -306,3 +306,11 @@ def test_mail_settings_are_validated_at_the_edge():
     assert "SMTP_FROM: Value error, must be an email address like alerts@example.org" in message
     assert "WEBHOOK_ATTEMPTS" in message and "SMTP_PORT" in message
     assert load_settings({"SMTP_HOST": "mail.example.org", "SMTP_STARTTLS": "1"}).smtp_starttls is True
+
+
+def test_an_empty_portfolio_without_rules_evaluates_to_nothing(db_url):
+    summary = evaluate_and_notify()
+    assert summary.as_dict() == {"alerts": 0, "rules": 0, "sent": 0, "already_sent": 0, "failed": 0,
+                                 "resolved": 0, "failures": []}
+    assert str(summary) == "0 open alert(s), 0 rule(s): sent 0, already sent 0, failed 0, resolved 0"
+    assert json.loads(json.dumps(send_daily_digest().as_dict()))["rules"] == 0
