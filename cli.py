@@ -58,6 +58,10 @@ def register_cli(server: Flask) -> None:
     """Attach the project's commands to the Flask server."""
     explain_database_errors(server.cli)
 
+    from cli_notify import register_notify_cli
+
+    register_notify_cli(server)  # notify, notify-rule-add, notify-rules, notify-rule-delete
+
     @server.cli.command("migrate")
     def migrate_command() -> None:
         """Create or upgrade the database schema (DATABASE_URL)."""

@@ -39,6 +39,7 @@ from components.data_sections import (
     upload_card,
 )
 from components.figures.quality import gap_timeline_figure
+from components.mqtt_sections import SHOWN_REJECTIONS, mqtt_rejection_rows, mqtt_rejections_card
 from components.theme import HIDDEN, SHOWN, empty_figure
 from services.access import browser_id, visible_household_id, visible_household_ids
 from services.batches import list_batches, quantity_units, rejections_csv
@@ -47,6 +48,7 @@ from services.ingestion.core import ingest_frames
 from services.ingestion.files import frames_from_file, preview_file
 from services.ingestion.mapping import load_mapping, mapping_from_dict, mapping_names, save_mapping
 from services.iot import DeviceNotFound, confirm_device, list_devices
+from services.mqtt_rejections import recent_mqtt_rejections
 from services.quality import check_household, timeline_spans
 
 dash.register_page(__name__, path="/data", name="Data", title="Data · Energy Dashboard", nav_order=2)
@@ -70,6 +72,7 @@ def layout(**_kwargs):
         history_card(batch_rows(list_batches())),
         quality_card(households, households[0]["value"] if households else None),
         devices_card(device_rows(list_devices(visible_household_ids()))),
+        mqtt_rejections_card(mqtt_rejection_rows(recent_mqtt_rejections(None, SHOWN_REJECTIONS))),
         dcc.Store(id=ids.DATA_FILE),
         dcc.Store(id=ids.DATA_ROW_KEYS, data=[]),
         dcc.Store(id=ids.DATA_LOADED_MAPPING),
@@ -438,3 +441,15 @@ def confirm_selected_device(n_clicks, selected):
     except DeviceNotFound:
         message, color = "That device no longer exists.", "warning"
     return device_rows(list_devices(visible_household_ids())), True, message, color
+
+
+# --- MQTT rejections ----------------------------------------------------------------------------
+
+
+@callback(Output(ids.DATA_MQTT_REJECTIONS_GRID, "rowData"), Output(f"{ids.DATA_MQTT_REJECTIONS_GRID}-wrap", "style"),
+          Output(ids.DATA_MQTT_REJECTIONS_EMPTY, "style"), Input(ids.DATA_MQTT_REJECTIONS_REFRESH, "n_clicks"),
+          prevent_initial_call=True)
+def refresh_mqtt_rejections(n_clicks):
+    """The newest MQTT rejections (the local user sees those of every topic, also unknown households)."""
+    rows = mqtt_rejection_rows(recent_mqtt_rejections(None, SHOWN_REJECTIONS))
+    return rows, SHOWN if rows else HIDDEN, HIDDEN if rows else SHOWN
