@@ -10,7 +10,7 @@ from alembic import op
 import services.store.types
 
 revision = "0004_mqtt"
-down_revision = "0002"
+down_revision = "0003_ingest"
 branch_labels = None
 depends_on = None
 
