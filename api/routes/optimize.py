@@ -82,6 +82,9 @@ class GridIn(_Body):
     allow_grid_charging: bool = Field(True, description="false = the battery charges from PV surplus only.")
     demand_charge_per_kw: float = Field(0.0, description="Charge on the highest import over the horizon "
                                                          "[currency/kW].")
+    export_curtailable: bool = Field(True, description="true = at a negative export price PV may be curtailed "
+                                     "instead of exported (the no-battery baseline and the schedule alike); "
+                                     "false = surplus PV is exported whatever the price.")
 
 
 class PricesIn(_Body):

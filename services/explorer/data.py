@@ -15,6 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from services import access, kpis
+from services.balance import derived_note
 from services.explorer.periods import Resolution, ResolutionChoice, choose_resolution, comparison_period
 from services.flows import (
     SPLIT_FLOWS,
@@ -170,6 +171,12 @@ class Exploration:
     flows: pd.DataFrame
     totals: kpis.EnergyTotals
     comparison: Comparison | None
+    derived: tuple[str, ...] = ()  # quantities from the energy balance, not a meter (services.balance)
+
+    @property
+    def derived_note(self) -> str | None:
+        """How the derived quantities were computed (None when every one is metered)."""
+        return derived_note(self.derived) if self.derived else None
 
     @property
     def days(self) -> int:
@@ -199,7 +206,8 @@ def explore(household_id: int, start: date, end: date, resolution: str = "auto",
     other = comparison_period(start, end, compare)
     if other is not None:
         comparison = Comparison(compare, *other, kpis.portfolio_totals([household_id], *other))
-    return Exploration(household, start, end, choice, flows, totals, comparison)
+    derived = kpis.derived_of([household_id]).get(household_id, ())
+    return Exploration(household, start, end, choice, flows, totals, comparison, derived)
 
 
 # --- comparison curves, heatmap, cost ---------------------------------------------------------------
