@@ -100,3 +100,19 @@ def test_the_form_round_trips_the_setting():
     assert raw["export_curtailable"] is False
     assert "export_curtailable" not in household_raw({**values, "export_curtailable": None}, has_pv, has_battery)
 
+
+
+@pytest.mark.parametrize("curtailable", [True, False])
+def test_the_sizing_sweep_reports_no_savings_from_curtailment(curtailable):
+    from services.optimization.sizing import sweep_capacity
+
+    days = 2
+    pv, load = np.tile(PV, days), np.tile(LOAD, days)
+    prices = Prices(0.30, np.tile(EXPORT_PRICE, days))
+    template = BatteryParams(0.0, 0.0, 0.0)
+    result = sweep_capacity(pv, load, prices, template, [0.0], grid=GridParams(export_curtailable=curtailable),
+                            dt_h=DT, horizon_steps=24)
+    point = result.points[0]
+    base = no_battery(ScheduleRequest(pv, load, prices, template, GridParams(export_curtailable=curtailable), dt_h=DT))
+    expected = float(((base.import_kw * 0.30) - base.export_kw * np.tile(EXPORT_PRICE, days)).sum() * DT)
+    assert point.cost == pytest.approx(expected)

@@ -130,3 +130,14 @@ def test_metered_flows_say_which_meter_was_spread(db_url):
     assert len(quarter.frame) == 96 and quarter.frame["load"].sum() == pytest.approx(DAY_KWH)
     hourly = metered_flows(home, 3600, lo, hi)
     assert hourly.resampled == {} and hourly.frame["load"].sum() == pytest.approx(DAY_KWH)
+
+
+def test_the_explorer_draws_a_half_hour_meter_on_quarter_hours_and_says_so(db_url):
+    from services import explorer
+
+    home = _coarse_home(30)
+    data = explorer.explore(home, date(2026, 6, 5), date(2026, 6, 5), "15min")
+    assert data.resolution.resolution.seconds == 900
+    assert len(data.flows) == 96 and data.flows["load"].sum() == pytest.approx(DAY_KWH)
+    assert data.flows["load"].iloc[0] == pytest.approx(0.25)  # 1 kW for 15 min, not 0.5 then 0
+    assert any("every 30 min" in n for n in data.notes)
