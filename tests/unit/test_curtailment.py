@@ -116,3 +116,12 @@ def test_the_sizing_sweep_reports_no_savings_from_curtailment(curtailable):
     base = no_battery(ScheduleRequest(pv, load, prices, template, GridParams(export_curtailable=curtailable), dt_h=DT))
     expected = float(((base.import_kw * 0.30) - base.export_kw * np.tile(EXPORT_PRICE, days)).sum() * DT)
     assert point.cost == pytest.approx(expected)
+
+
+def test_a_csv_import_can_say_that_export_cannot_be_curtailed(db_url):
+    from services.household_import import import_households_csv
+
+    text = ("name,timezone,latitude,longitude,export_curtailable\n"
+            "Forced Export Home,Europe/Berlin,52.5,13.4,no\nDefault Home,Europe/Berlin,52.5,13.4,\n")
+    ids = import_households_csv(text).household_ids
+    assert [get_household(h).export_curtailable for h in ids] == [False, True]
