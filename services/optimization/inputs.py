@@ -36,6 +36,7 @@ from services.flows import metered_flows
 from services.households import HouseholdNotFound
 from services.optimization.problem import BatteryParams, GridParams, Objective, Prices, ScheduleRequest
 from services.optimization.service import tariff_prices
+from services.resampling import spread_to_steps
 from services.store.db import session_scope
 from services.store.models import (
     ENERGY_QUANTITIES,
@@ -403,7 +404,8 @@ def _forecast_kw(session: Session, household_id: int, target: str, index: pd.Dat
 
 def _on_steps(kwh: pd.Series, index: pd.DatetimeIndex, dt_h: float) -> np.ndarray | None:
     """Energy per forecast step [kWh] as mean power on the horizon's steps [kW]; None unless
-    every step is covered. Finer forecasts are averaged, coarser ones held over their step."""
+    every step is covered. Finer forecasts are averaged, coarser ones held over their step (the
+    power repeated: :func:`services.resampling.spread_to_steps`, as meter readings are spread)."""
     if len(kwh) < 1:
         return None
     stamps = kwh.index.tz_convert("UTC")
@@ -413,7 +415,8 @@ def _on_steps(kwh: pd.Series, index: pd.DatetimeIndex, dt_h: float) -> np.ndarra
     if step <= dt:
         on_steps = kw.groupby(stamps.floor(dt)).mean().reindex(index)
     else:
-        on_steps = kw.reindex(index, method="ffill", tolerance=step - pd.Timedelta(seconds=1))
+        spread, _ = spread_to_steps(kw.to_frame("kw"), int(dt.total_seconds()), {"kw": "power"})
+        on_steps = spread["kw"].reindex(index)
     return None if on_steps.isna().any() else on_steps.to_numpy()
 
 
