@@ -76,3 +76,11 @@ def test_a_home_without_a_consumption_meter_is_forecast_from_derived_consumption
     assert issued.load.readings == "derived"
     assert float(issued.load.frame["p50"].sum()) == pytest.approx(24.0, rel=0.05)  # 1 kWh every hour
     assert any("Consumption is derived" in n for n in issued.load.notes)
+
+
+def test_forecast_train_says_what_it_trained_a_stale_home_on(db_url, dash_app):
+    home = stale_home("CLI Stale Home")
+    result = dash_app.server.test_cli_runner().invoke(args=["forecast-train", "--household", str(home)])
+    assert result.exit_code == 0, result.output
+    assert "load trained" in result.output and "0 days of readings" not in result.output
+    assert "note: readings stop at" in result.output
