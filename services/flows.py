@@ -1,4 +1,11 @@
-"""A household's energy flows over time, aggregated in SQL to the resolution wanted."""
+"""A household's energy flows over time, aggregated in SQL to the resolution wanted.
+
+Every reader of flows gets them the same way (:func:`metered_flows_by_household`): readings summed
+per step in SQL, a meter that reads less often than the step (30 or 60 min on 15-min steps) spread
+onto it with its kWh conserved (:mod:`services.resampling`), and a quantity the household has no
+meter for derived from the energy balance (:mod:`services.balance`). :class:`MeteredFlows` says
+what was spread or derived, for the notes a result shows.
+"""
 
 from __future__ import annotations
 
