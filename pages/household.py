@@ -158,6 +158,9 @@ def update_explorer(start_date, end_date, resolution, view, compare, theme, hous
     compared = data.comparison is not None and data.comparison.totals.days > 0
     before = kpis.totals_as_dict(data.comparison.totals) if compared else None
     notes = kpi_changes(kpis.totals_as_dict(data.totals), before, compare, currency)
+    for quantity in data.derived:  # from the energy balance, not a meter: say so on its card
+        key = kpis.KPI_OF_QUANTITY[quantity]
+        notes[key] = " · ".join(n for n in ("derived", notes.get(key)) if n)
     cards = energy_kpi_cards(data.totals, kpis.KPI_DEFINITIONS, currency, "household", notes)
     step = data.resolution.resolution
     flows = flows_figure(explorer.in_view(data.flows, data.household.timezone, view), view, step.label, theme)

@@ -343,7 +343,7 @@ def run_sizing(set_progress, n_clicks, household, period, price):
         return {"error": str(exc)}
     rows = [{k: (None if v is None else float(v)) for k, v in row.items()} for row in report.rows()]
     return {"name": report.household_name, "currency": report.currency, "price": float(price), "days": days,
-            "rows": rows}
+            "rows": rows, "notes": list(report.notes)}
 
 
 @callback(
@@ -365,7 +365,8 @@ def show_sizing(data, theme):
                    f"(saves {format_money(best['annual_savings'], c)} a year at {data['price']:g} {c}/kWh).")
     else:
         verdict = "no size saves money over this period."
-    text = [html.Strong(f"{data['name']}, {data['days']} days scaled to a year: "), verdict]
+    text = [html.Strong(f"{data['name']}, {data['days']} days scaled to a year: "), verdict,
+            *[part for n in data.get("notes", []) for part in (html.Br(), html.Small(n, className="text-body-secondary"))]]
     return html.P(text, id="optimize-sizing-text"), sizing_figure(rows, c, theme), JOB_FIGURE_SHOWN
 
 

@@ -260,7 +260,8 @@ class BatteryInput(_Input):
 
 class HouseholdInput(_Input):
     """A household as entered: location [degrees], IANA time zone, optional tariff, grid limits [kW]
-    (None = no limit; export 0 = no export allowed), PV systems and an optional battery."""
+    (None = no limit; export 0 = no export allowed), whether PV may be curtailed rather than exported
+    at a negative feed-in price (``export_curtailable``), PV systems and an optional battery."""
 
     name: SingleLine = Field(min_length=1, max_length=120)
     timezone: SingleLine = Field(min_length=1, max_length=64)
@@ -269,6 +270,7 @@ class HouseholdInput(_Input):
     tariff_id: int | None = None
     grid_import_limit_kw: float | None = None
     grid_export_limit_kw: float | None = None
+    export_curtailable: bool = True
     notes: MultiLine = Field("", max_length=5000)
     pv_systems: list[PVSystemInput] = Field(default_factory=list, max_length=20)
     battery: BatteryInput | None = None
@@ -395,7 +397,7 @@ M = TypeVar("M", bound=BaseModel)
 LABELS = {
     "name": "Name", "timezone": "Time zone", "latitude": "Latitude", "longitude": "Longitude",
     "tariff_id": "Tariff", "grid_import_limit_kw": "Grid import limit (kW)",
-    "grid_export_limit_kw": "Grid export limit (kW)", "notes": "Notes", "pv_systems": "PV systems",
+    "grid_export_limit_kw": "Grid export limit (kW)", "export_curtailable": "Export curtailable", "notes": "Notes", "pv_systems": "PV systems",
     "battery": "Battery", "kwp": "PV peak power (kWp)", "tilt_deg": "Tilt (degrees)",
     "azimuth_deg": "Azimuth (degrees)", "losses_pct": "System losses (%)", "inverter_kw": "Inverter power (kW)",
     "capacity_kwh": "Battery capacity (kWh)", "max_charge_kw": "Maximum charge power (kW)",

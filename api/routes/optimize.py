@@ -87,6 +87,9 @@ class GridIn(_Body):
     allow_grid_charging: StrictBool = Field(True, description="false = the battery charges from PV surplus only.")
     demand_charge_per_kw: Number = Field(0.0, description="Charge on the highest import over the horizon "
                                                           "[currency/kW].")
+    export_curtailable: StrictBool = Field(True, description="true = at a negative export price PV may be curtailed "
+                                     "instead of exported (the no-battery baseline and the schedule alike); "
+                                     "false = surplus PV is exported whatever the price.")
 
 
 class PricesIn(_Body):

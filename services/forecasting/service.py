@@ -20,7 +20,9 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 
+from services.balance import derived_note, derived_quantities
 from services.flows import energy_flows
 from services.forecasting import load as load_model
 from services.forecasting import pv as pv_model
@@ -44,6 +46,8 @@ from services.forecasting.features import (
 from services.forecasting.quantile import Prediction
 from services.households import get_household
 from services.pvmodel import Location, PVArray
+from services.store.db import session_scope
+from services.store.models import ENERGY_QUANTITIES, Reading, Series
 from services.weather.open_meteo import OpenMeteoClient, forecast_for_site, weather_source_status
 from services.weather.store import SiteInfo, observed_weather, site_for_household, weather_known_at
 
@@ -70,6 +74,9 @@ class ForecastResult:
     (fetched now), ``cached`` (fetched within the cache age), ``stored`` (a stored forecast
     covers the hours), ``stale`` (it was issued over :data:`WEATHER_STALE_AFTER` ago),
     ``degraded`` (the provider fails: stored weather) or ``none`` (no weather for these hours).
+    ``readings``: the history the forecast started from: ``metered``, ``derived`` (a consumption the
+    household does not meter, from PV + grid import − grid export) or ``none`` (no readings in the
+    :data:`FORECAST_HISTORY` before the issue time).
     """
 
     household_id: int
@@ -83,6 +90,7 @@ class ForecastResult:
     model_id: int | None = None
     forecast_id: int | None = None
     weather_notes: tuple[str, ...] = ()  # those of ``notes`` about the weather (a page shows them apart)
+    readings: str = "metered"  # the history it started from: metered, derived (energy balance) or none
 
 
 @dataclass
@@ -137,10 +145,16 @@ def model_status(household_id: int, now: datetime | None = None) -> dict[str, tu
 
 def train_models(household_id: int, now: datetime | None = None, targets: tuple[str, ...] = ("pv", "load"),
                  progress: Progress | None = None) -> TrainReport:
-    """Train and store the household's models on its last :data:`TRAIN_DAYS` days of readings."""
+    """Train and store the household's models on its last :data:`TRAIN_DAYS` days of readings: the
+    year before ``now``, or, for a household whose readings stop earlier, the year before they stop
+    (``notes`` says so)."""
     now = _utc(now)
     household = _household(household_id)
     report = TrainReport(household_id)
+    end = readings_end(household_id)
+    if end is not None and end < now - MAX_READINGS_LAG:
+        report.notes.append(f"readings stop at {end:%Y-%m-%d %H:%M} UTC: trained on the {TRAIN_DAYS} days before")
+        now = end
     todo = [t for t in targets if t != "pv" or household.arrays]
     if "pv" in targets and not household.arrays:
         report.skipped["pv"] = "no PV system"
@@ -255,6 +269,10 @@ def _forecast(household: _Household, target: str, hours: int, now: datetime | No
     prediction = _predict(household, target, stored.estimator if usable else None, history, basis, span_h,
                           weather, step, reason=why)
     notes = [*prediction.notes, *weather_notes, *basis_notes]
+    readings = "none" if history.empty else "metered"
+    if target in _derived(household.id):
+        readings = "derived" if readings != "none" else readings
+        notes.append(derived_note((target,)))
     if usable and stale:
         notes.append(f"model needs retraining: {why}")
     frame = prediction.frame.reindex(wanted)
@@ -265,7 +283,12 @@ def _forecast(household: _Household, target: str, hours: int, now: datetime | No
         forecast_id = registry.save_forecast(household.id, target, prediction.method, frame, now, model_id,
                                              " ".join(notes))
     return ForecastResult(household.id, target, prediction.method, now, step, frame, tuple(notes),
-                          weather_state, model_id, forecast_id, tuple(weather_notes))
+                          weather_state, model_id, forecast_id, tuple(weather_notes), readings)
+
+
+def _derived(household_id: int) -> tuple[str, ...]:
+    with session_scope() as session:
+        return derived_quantities([household_id], session).get(household_id, ())
 
 
 def _basis(history: pd.Series, target: str, issue: pd.Timestamp, step: timedelta):
@@ -328,10 +351,21 @@ def _pv_setup(household: _Household, step: timedelta) -> pv_model.PVSetup:
     return pv_model.PVSetup(household.arrays, household.site, step)
 
 
-def _series_step(household: _Household, target: str) -> timedelta:
-    from services.store.db import session_scope
-    from services.store.models import Series
+def readings_end(household_id: int) -> datetime | None:
+    """The end of the household's newest energy reading interval [UTC] (None: no readings)."""
+    query = (sa.select(sa.func.max(Reading.ts), sa.func.max(Series.resolution_s))
+             .join(Series, Series.id == Reading.series_id)
+             .where(Series.household_id == household_id, Series.quantity.in_(ENERGY_QUANTITIES)))
+    with session_scope() as session:
+        last, resolution_s = session.execute(query).one()
+    if last is None:
+        return None
+    stamp = pd.Timestamp(last, unit="s", tz="UTC") if isinstance(last, (int, float)) else pd.Timestamp(last)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return (stamp + pd.Timedelta(seconds=resolution_s or 0)).to_pydatetime()
 
+
+def _series_step(household: _Household, target: str) -> timedelta:
     with session_scope() as session:
         seconds = session.query(Series.resolution_s).filter(
             Series.household_id == household.id, Series.quantity == target).limit(1).scalar()
