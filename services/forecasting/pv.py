@@ -51,6 +51,7 @@ from services.forecasting.features import (
     issue_grid,
     known_lag,
     last_known,
+    persistence_quantiles,
     pv_physics,
     recent,
     regular,
@@ -227,6 +228,27 @@ def physical_pv(setup: PVSetup, issue: pd.Timestamp, hours: float = 48, weather:
     return Prediction(_bounded(frame, physics), "physical", "physical", tuple(notes))
 
 
+def persistence_pv(setup: PVSetup, history: pd.Series, issue: pd.Timestamp, hours: float = 48,
+                   reason: str = "") -> Prediction:
+    """Persistence [kWh per step]: P50 is the same time on the last day known at ``issue``, the
+    band the 10th/90th percentiles of that time over the last known week, all within
+    ``[0, sky bound]`` like every PV forecast. ``history``: metered kWh per step, UTC.
+
+    What the service answers when a back-test scored the learned model worse than this
+    (:mod:`~services.forecasting.trust`); hours whose last day is unknown are 0.
+    """
+    step, issue = setup.step, pd.Timestamp(issue)
+    index = forecast_index(issue, hours, step)
+    grid = recent(history, issue, step, PERSISTENCE_WINDOW)
+    values = np.nan_to_num(persistence_quantiles(grid, index, issue, step))
+    frame = pd.DataFrame(values, index=index, columns=["p10", "p50", "p90"])
+    physics = pv_physics(index, setup.arrays, setup.site.location, None, step)
+    note = f"persistence (same time on the last known day){': ' + reason if reason else ''}"
+    return Prediction(_bounded(frame, physics), "persistence", "persistence", (note,))
+
+
+#: Readings persistence reads back [a week of P10/P90 and the last day].
+PERSISTENCE_WINDOW = timedelta(days=8)
 #: Days of metered output that set the no-weather physical forecast's share of clear sky.
 RECENT_DAYS = 14
 #: P10, P50, P90 shares of the clear-sky energy when neither weather nor recent output is known.

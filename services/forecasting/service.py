@@ -3,7 +3,9 @@
 - :func:`forecast_pv` / :func:`forecast_load` run the household's *stored* model on
   its recent readings and the weather known now, store the issued forecast and
   return it. They never train: without a usable model they fall back (physical
-  model for PV, persistence for load) and the notes say so.
+  model for PV, persistence for load) and the notes say so; where the newest
+  back-test scored the model worse than persistence for the season, the better
+  reference forecasts instead, and the notes say that too (:mod:`.trust`).
 - :func:`train_models` trains and stores the models (a background job: seconds).
 - :func:`backtest_household` runs a rolling-origin back-test on stored readings with
   the weather *as it was known at each origin*, and stores the scores.
@@ -24,7 +26,7 @@ import pandas as pd
 from services.flows import energy_flows
 from services.forecasting import load as load_model
 from services.forecasting import pv as pv_model
-from services.forecasting import registry
+from services.forecasting import registry, trust
 from services.forecasting.backtest import (
     Forecaster,
     accuracy,
@@ -65,7 +67,8 @@ class ForecastResult:
     """A household's forecast of ``target`` (``pv`` or ``load``) issued at ``issued_at``.
 
     ``frame``: by UTC interval start, ``p10``, ``p50``, ``p90`` [kWh per step of ``step``].
-    ``method``: ``ml``, ``physical`` or ``persistence``. ``notes``: sentences to show
+    ``method``: ``ml``, ``physical`` or ``persistence`` (also when a back-test overruled the model:
+    ``overruled_by_backtest``). ``notes``: sentences to show
     (fallbacks, stale weather, stale model, readings that stop early). ``weather``: ``fresh``
     (fetched now), ``cached`` (fetched within the cache age), ``stored`` (a stored forecast
     covers the hours), ``stale`` (it was issued over :data:`WEATHER_STALE_AFTER` ago),
@@ -83,6 +86,9 @@ class ForecastResult:
     model_id: int | None = None
     forecast_id: int | None = None
     weather_notes: tuple[str, ...] = ()  # those of ``notes`` about the weather (a page shows them apart)
+    #: The model was there but its newest back-test scored it worse than persistence for this season,
+    #: so ``method`` names the better reference that forecast instead (:mod:`~services.forecasting.trust`).
+    overruled_by_backtest: bool = False
 
 
 @dataclass
@@ -223,6 +229,7 @@ def backtest_household(household_id: int, target: str, start: datetime, end: dat
         "baselines": _baseline_scores(frame, normalizer, household.site.timezone, mask,
                                       ("persistence", "physical") if target == "pv" else ("persistence",)),
         "normalizer": normalizer, "methods": result.methods, "retrain_every_days": retrain_every,
+        "model_version": registry.version_tag(pv_model.MODEL_VERSION if target == "pv" else load_model.MODEL_VERSION),
         "step_minutes": step / timedelta(minutes=1),
         "weather": "as known at each origin (stored forecasts, observations up to the origin)",
     }
@@ -254,18 +261,45 @@ def _forecast(household: _Household, target: str, hours: int, now: datetime | No
                                                               fetch_weather, client)
     prediction = _predict(household, target, stored.estimator if usable else None, history, basis, span_h,
                           weather, step, reason=why)
+    overruled = False
+    if prediction.method == "ml":
+        verdict = _backtest_verdict(household, target, wanted[0], version)
+        if verdict is not None and verdict.method != "ml":
+            prediction = _reference(household, target, verdict.method, history, basis, span_h, weather, step,
+                                    verdict.note)
+            overruled = True
     notes = [*prediction.notes, *weather_notes, *basis_notes]
     if usable and stale:
         notes.append(f"model needs retraining: {why}")
     frame = prediction.frame.reindex(wanted)
     frame.index.name = "ts"
-    model_id = stored.id if usable else None
+    model_id = stored.id if usable and not overruled else None
     forecast_id = None
     if store and (recent or target == "pv"):  # a load "forecast" without readings is no forecast to plan with
         forecast_id = registry.save_forecast(household.id, target, prediction.method, frame, now, model_id,
                                              " ".join(notes))
     return ForecastResult(household.id, target, prediction.method, now, step, frame, tuple(notes),
-                          weather_state, model_id, forecast_id, tuple(weather_notes))
+                          weather_state, model_id, forecast_id, tuple(weather_notes), overruled)
+
+
+def _backtest_verdict(household: _Household, target: str, first: pd.Timestamp,
+                      version: str) -> trust.Verdict | None:
+    """What the newest back-test says of the model for the local month of ``first`` (see :mod:`.trust`)."""
+    month = pd.Timestamp(first).tz_convert(household.site.timezone).month
+    references = ("persistence", "physical") if target == "pv" else ("persistence",)
+    return trust.backtest_verdict(registry.latest_backtest(household.id, target), month, references,
+                                  registry.version_tag(version))
+
+
+def _reference(household: _Household, target: str, method: str, history: pd.Series, issue: pd.Timestamp,
+               hours: float, weather: pd.DataFrame | None, step: timedelta, reason: str) -> Prediction:
+    """The forecast of a reference method (``persistence``, or ``physical`` for PV) that replaces the model."""
+    if target == "load":
+        return load_model.persistence_load(history, issue, hours, step, reason)
+    setup = _pv_setup(household, step)
+    if method == "physical":
+        return pv_model.physical_pv(setup, issue, hours, weather, reason, history=history)
+    return pv_model.persistence_pv(setup, history, issue, hours, reason)
 
 
 def _basis(history: pd.Series, target: str, issue: pd.Timestamp, step: timedelta):
