@@ -51,6 +51,10 @@ from services.weather.store import SiteInfo, observed_weather, site_for_househol
 
 #: Readings a model is trained on [days before now].
 TRAIN_DAYS = 365
+#: PV learns from two years: the sky of one year is a small sample of the climate. On NREL system 50,
+#: day-ahead without weather over 2013, retrained every 7 days: nMAE 0.1465 on the last 365 days,
+#: 0.1396 on the last 730 (persistence 0.1640).
+PV_TRAIN_DAYS = 730
 DEFAULT_STEP = timedelta(hours=1)
 #: Readings that stop at most this long before the issue time (a meter that uploads once a day) are
 #: forecast from: the model starts at the end of the last reading, the forecast is cut to after the issue.
@@ -143,7 +147,8 @@ def model_status(household_id: int, now: datetime | None = None) -> dict[str, tu
 
 def train_models(household_id: int, now: datetime | None = None, targets: tuple[str, ...] = ("pv", "load"),
                  progress: Progress | None = None) -> TrainReport:
-    """Train and store the household's models on its last :data:`TRAIN_DAYS` days of readings."""
+    """Train and store the household's models on its last :data:`TRAIN_DAYS` days of readings
+    (PV: :data:`PV_TRAIN_DAYS`)."""
     now = _utc(now)
     household = _household(household_id)
     report = TrainReport(household_id)
@@ -153,7 +158,7 @@ def train_models(household_id: int, now: datetime | None = None, targets: tuple[
     for i, target in enumerate(todo):
         if progress:
             progress(i, len(todo), f"training the {target} model")
-        history, step = _history(household, target, now - timedelta(days=TRAIN_DAYS), now)
+        history, step = _history(household, target, now - timedelta(days=_train_days(target)), now)
         weather = _observed(household, history.index.min(), now, step) if not history.empty else None
         started = time.perf_counter()
         try:
@@ -186,7 +191,7 @@ def backtest_household(household_id: int, target: str, start: datetime, end: dat
     if target == "pv" and not household.arrays:
         raise ValueError(f"household {household_id} has no PV system to back-test")
     start, end = _utc(start), _utc(end)
-    actual, step = _history(household, target, start - timedelta(days=TRAIN_DAYS), end)
+    actual, step = _history(household, target, start - timedelta(days=_train_days(target)), end)
     if actual.empty:
         raise ValueError(f"household {household_id} has no {target} readings before {end:%Y-%m-%d}")
     observed = _observed(household, actual.index.min(), end, step)
@@ -280,6 +285,10 @@ def _forecast(household: _Household, target: str, hours: int, now: datetime | No
                                              " ".join(notes))
     return ForecastResult(household.id, target, prediction.method, now, step, frame, tuple(notes),
                           weather_state, model_id, forecast_id, tuple(weather_notes), overruled)
+
+
+def _train_days(target: str) -> int:
+    return PV_TRAIN_DAYS if target == "pv" else TRAIN_DAYS
 
 
 def _backtest_verdict(household: _Household, target: str, first: pd.Timestamp,
