@@ -220,7 +220,8 @@ def register_cli(server: Flask) -> None:
     @click.option("--stale-only", is_flag=True,
                   help="Train only models that are missing, older than 7 days or of an older version (for cron).")
     def forecast_train_command(household_ids: tuple[int, ...], stale_only: bool) -> None:
-        """Train and store the PV and load forecast models of each household on its last year of readings."""
+        """Train and store the PV and load forecast models of each household on its last year of readings
+        (PV: two years)."""
         from services.access import visible_household_ids
         from services.forecasting import model_status, train_models
         from services.households import HouseholdNotFound

@@ -12,6 +12,7 @@ from components import ids
 from components.downloads import grid_csv_button, register_grid_csv
 from components.grid import data_grid
 from components.theme import GRAPH_CONFIG, HIDDEN, SHOWN, empty_figure
+from services.quality import QUALITY_LABELS
 
 BATCH_COLUMNS = [
     {"field": "started", "headerName": "Started (UTC)", "minWidth": 150, "sort": "desc"},
@@ -110,10 +111,8 @@ def issue_rows(issues) -> list[dict[str, Any]]:
 
 def quality_summary(counts: dict[str, int], pv_message: str | None) -> html.Div:
     """Badges with the count of each finding, and the PV verdict in words."""
-    labels = {"gaps": "gaps", "stuck": "stuck periods", "spikes": "spikes", "duplicates": "duplicates",
-              "pv_underperforming": "PV under-performing"}
     badges = [dbc.Badge(f"{counts.get(k, 0)} {label}", color="danger" if counts.get(k) else "success",
-                        className="me-2 mb-1", pill=True) for k, label in labels.items()]
+                        className="me-2 mb-1", pill=True) for k, label in QUALITY_LABELS.items()]
     children = [html.Div(badges)]
     if pv_message:
         children.append(html.P(pv_message[:1].upper() + pv_message[1:] + ".", className="mb-0 mt-1 small"))

@@ -111,7 +111,7 @@ def overview_to_store(overview) -> dict:
         frame = chart_frame(actual, result.frame)
         targets[key] = {
             "method": result.method, "notes": list(result.notes), "weather": result.weather,
-            "weather_notes": list(result.weather_notes),
+            "weather_notes": list(result.weather_notes), "overruled_by_backtest": result.overruled_by_backtest,
             "step_minutes": result.step.total_seconds() / 60, "ts": [t.isoformat() for t in frame.index],
             **{c: [None if pd.isna(v) else float(v) for v in frame[c]] for c in frame.columns},
         }

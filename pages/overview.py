@@ -37,14 +37,14 @@ from services import kpis, portfolio
 from services.access import browser_id, visible_household_ids
 from services.alerts import Alert, portfolio_alerts
 from services.config import get_settings
+from services.quality import QUALITY_LABELS
 
 dash.register_page(__name__, path="/", name="Overview", title="Overview · Energy Dashboard", nav_order=0)
 
 DEFAULT_PRESET = "last_30_days"
 DEFAULT_RANK, DEFAULT_MAP_KPI, DEFAULT_MONTHLY = "self_sufficiency", "pv_yield_kwh_per_kwp", "load_kwh"
 #: The data-quality counts on the overview: key in ``quality_counts`` -> label.
-QUALITY_KINDS = {"gaps": "gaps", "stuck": "stuck periods", "spikes": "spikes",
-                 "pv_underperforming": "PV under-performing", "duplicates": "duplicate readings"}
+QUALITY_KINDS = QUALITY_LABELS
 
 
 def layout(**_kwargs):

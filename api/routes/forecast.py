@@ -53,7 +53,9 @@ class TargetForecastOut(BaseModel):
     """A forecast of PV generation or household consumption."""
 
     method: Method = Field(description="`ml` (the household's trained model), `physical` (PV from the physical "
-                                       "model alone) or `persistence` (load: the same time on the last known day).")
+                                       "model alone) or `persistence` (the same time on the last known day). "
+                                       "A model whose newest back-test scored it worse than persistence for the "
+                                       "season is not used: the better reference answers and `notes` says so.")
     step_minutes: int = Field(gt=0, description="Length of each step [min].")
     issued_at: datetime = Field(description="When the forecast was made, UTC.")
     weather: WeatherState = Field(description="The weather it used: `stored` (a stored forecast covers the hours), "
