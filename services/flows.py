@@ -17,13 +17,14 @@ from services.store.types import time_bucket
 
 
 def energy_flows_by_household(household_ids: list[int], bucket_s: int, start: datetime | None = None,
-                               end: datetime | None = None, url: str | None = None) -> dict[int, pd.DataFrame]:
+                               end: datetime | None = None, url: str | None = None,
+                               quantities: Sequence[str] = ENERGY_QUANTITIES) -> dict[int, pd.DataFrame]:
     """Energy flows of several households summed in SQL to ``bucket_s`` UTC buckets, in one query.
 
     Returns, per household with readings, a DataFrame indexed by UTC bucket start with one
-    column per energy quantity present [kWh per bucket].
+    column per energy quantity present [kWh per bucket]; ``quantities`` narrows the columns read.
     """
-    return _summed_by_bucket(household_ids, ENERGY_QUANTITIES, bucket_s, start, end, url)
+    return _summed_by_bucket(household_ids, quantities, bucket_s, start, end, url)
 
 
 def quantity_flows(household_id: int, quantities: Sequence[str], bucket_s: int, start: datetime | None = None,
@@ -63,19 +64,25 @@ def _summed_by_bucket(household_ids: Sequence[int], quantities: Sequence[str], b
     buckets, kwh = buckets.astype(np.int64), kwh.astype(float)
     out = {}
     # Pivot with numpy: pandas' pivot on string columns costs more than the query for a day's rows.
-    for household_id in np.unique(household):
-        mine = household == household_id
-        stamps, row = np.unique(buckets[mine], return_inverse=True)
-        names = sorted(set(quantity[mine].tolist()))
+    # Rows sorted by household once, then each household's rows are a slice (many households in
+    # one query stay linear in the rows).
+    household = household.astype(np.int64)
+    order = np.argsort(household, kind="stable")
+    household, quantity, buckets, kwh = household[order], quantity[order], buckets[order], kwh[order]
+    bounds = np.flatnonzero(np.diff(household)) + 1
+    for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(household)], strict=True):
+        mine_q, mine_kwh = quantity[lo:hi], kwh[lo:hi]
+        stamps, row = np.unique(buckets[lo:hi], return_inverse=True)
+        names = sorted(set(mine_q.tolist()))
         wide = np.zeros((len(stamps), len(names)))
         seen = np.zeros(wide.shape, dtype=bool)
         for j, name in enumerate(names):
-            chosen = quantity[mine] == name
-            np.add.at(wide[:, j], row[chosen], kwh[mine][chosen])  # two series of one quantity add up
+            chosen = mine_q == name
+            np.add.at(wide[:, j], row[chosen], mine_kwh[chosen])  # two series of one quantity add up
             seen[row[chosen], j] = True
         wide[~seen] = np.nan
-        out[int(household_id)] = pd.DataFrame(wide, columns=names,
-                                              index=pd.to_datetime(stamps, unit="s", utc=True).rename("bucket"))
+        out[int(household[lo])] = pd.DataFrame(wide, columns=names,
+                                               index=pd.to_datetime(stamps, unit="s", utc=True).rename("bucket"))
     return out
 
 
