@@ -295,8 +295,8 @@ def stored_household(session: Session, household_id: int) -> Household:
 
 def _tariff_prices(session: Session, household: Household, tariff_id: int | None, index: pd.DatetimeIndex,
                    dt_h: float, specs: dict | None = None) -> tuple[Prices, str, int, np.ndarray]:
-    """Prices of the horizon from the tariff; ``specs`` caches tariff snapshots across a chunk
-    of households (a dynamic tariff's prices are then read once)."""
+    """Prices of the horizon from the tariff; ``specs`` caches them across a chunk of households
+    (a tariff is read, and its prices evaluated, once per horizon and time zone)."""
     tariff_id = tariff_id if tariff_id is not None else household.tariff_id
     if tariff_id is None:
         raise InputsUnavailable(
@@ -304,20 +304,21 @@ def _tariff_prices(session: Session, household: Household, tariff_id: int | None
             "the Households page, or pick one for this schedule (tariff_id), or give prices.",
             "tariff_id",
         )
-    key = (tariff_id, index[0], len(index), dt_h)
-    spec = specs.get(key) if specs is not None else None
-    if spec is None:
-        spec = _tariff_spec(session, tariff_id, index, dt_h)
-        if specs is not None:
-            specs[key] = spec
+    key = (tariff_id, index[0], len(index), dt_h, household.timezone)
+    if specs is not None and key in specs:
+        return specs[key]
+    spec = _tariff_spec(session, tariff_id, index, dt_h)
+    name = session.get(Tariff, tariff_id).name  # loaded by load_tariff_spec: no second query
     prices = tariff_prices(spec, index[0].to_pydatetime(), len(index), dt_h, household.timezone)
     unknown = np.array([], dtype=int)
     if spec.kind == "dynamic":
         # Where the series has no value import_prices uses the default: find those steps to say so.
         missing = np.isnan(import_prices(replace(spec, import_price=float("nan")), index, household.timezone))
         unknown = np.flatnonzero(missing.to_numpy())
-    name = session.get(Tariff, tariff_id).name  # loaded by load_tariff_spec: no second query
-    return prices, f"tariff: {name}", tariff_id, unknown
+    found = prices, f"tariff: {name}", tariff_id, unknown
+    if specs is not None:
+        specs[key] = found
+    return found
 
 
 def stored_tariff_prices(tariff_id: int, start: datetime, steps: int, dt_h: float, timezone: str = "UTC",
@@ -443,20 +444,35 @@ def _profile_of(flows: pd.DataFrame, target: str, index: pd.DatetimeIndex, dt_h:
             "load_kw",
         )
     kw = flows[target].dropna() / dt_h
-    local = kw.index.tz_convert(tz)
-    frame = pd.DataFrame({"kw": kw.to_numpy(), "minute": local.hour * 60 + local.minute,
-                          "weekend": local.day_of_week >= 5})
-    by_minute = frame.groupby("minute")["kw"].mean()
-    by_kind = frame.groupby(["weekend", "minute"])["kw"].mean() if target == "load" else None
-    wanted = index.tz_convert(tz)
-    minutes = wanted.hour * 60 + wanted.minute
-    values = by_minute.reindex(minutes).to_numpy()
-    if by_kind is not None:
-        keyed = by_kind.reindex(pd.MultiIndex.from_arrays([wanted.day_of_week >= 5, minutes])).to_numpy()
+    minute, weekend = _local_minute_and_weekend(kw.index, tz)
+    values = _mean_by(minute, kw.to_numpy(), MINUTES_PER_DAY)
+    wanted_minute, wanted_weekend = _local_minute_and_weekend(index, tz)
+    values = values[wanted_minute]
+    if target == "load":
+        by_kind = _mean_by(weekend * MINUTES_PER_DAY + minute, kw.to_numpy(), 2 * MINUTES_PER_DAY)
+        keyed = by_kind[wanted_weekend * MINUTES_PER_DAY + wanted_minute]
         values = np.where(np.isnan(keyed), values, keyed)
     if np.isnan(values).any():  # a time of day never seen (gaps): the neighbours' mean
         values = pd.Series(values).interpolate(limit_direction="both").fillna(kw.mean()).to_numpy()
     return values, SOURCE_PROFILE
+
+
+MINUTES_PER_DAY = 1440
+
+
+def _local_minute_and_weekend(index: pd.DatetimeIndex, tz: str) -> tuple[np.ndarray, np.ndarray]:
+    """Local minute of the day (0..1439) and 1 on Saturday and Sunday, else 0, of each instant."""
+    wall_minutes = index.tz_convert(tz).tz_localize(None).as_unit("s").asi8 // 60  # local wall clock
+    days = wall_minutes // MINUTES_PER_DAY
+    return wall_minutes - days * MINUTES_PER_DAY, ((days + 3) % 7 >= 5).astype(np.int64)  # 1970-01-01: Thursday
+
+
+def _mean_by(key: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Mean of ``values`` per integer ``key`` in ``0..size-1``; NaN for a key never seen."""
+    counts = np.bincount(key, minlength=size)
+    sums = np.bincount(key, weights=values, minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
 def _actuals(household_id: int, targets: list[str], index: pd.DatetimeIndex, dt_h: float, tz: str, has_pv: bool,
