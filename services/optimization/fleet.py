@@ -64,11 +64,18 @@ class FleetResult:
 
 def optimize_chunk(chunk: list[tuple[int, ScheduleRequest]], engine: str = "highs"):
     """Schedule each household of ``chunk``: ``[(id, compact result or None, error or None), ...]``
-    (see :meth:`~.results.ScheduleResult.compact`)."""
+    (see :meth:`~.results.ScheduleResult.compact`), small enough to return from a process pool."""
+    return [(household_id, None if result is None else result.compact(), error)
+            for household_id, result, error in schedule_each(chunk, engine)]
+
+
+def schedule_each(chunk: list[tuple[int, ScheduleRequest]], engine: str = "highs"):
+    """Schedule each household of ``chunk`` in this process: ``[(id, result or None, error or None), ...]``;
+    an infeasible or invalid request gets its reason in words, and the others are scheduled still."""
     out = []
     for household_id, request in chunk:
         try:
-            out.append((household_id, schedule_battery(request, engine=engine).compact(), None))
+            out.append((household_id, schedule_battery(request, engine=engine), None))
         except (ScheduleInfeasible, ValidationProblem) as exc:
             out.append((household_id, None, str(exc)))
     return out
