@@ -33,7 +33,11 @@ def make_celery(redis_url: str, name: str = "energy_dashboard", visibility_timeo
         task_reject_on_worker_lost=True,  # ...instead of being acknowledged as failed
         worker_prefetch_multiplier=1,  # a dying worker holds at most one unstarted task
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": visibility_timeout_s},
+        # Redis looks for unacknowledged tasks older than the timeout every few seconds (kombu's
+        # default is every 100 s), so a short timeout (tests) hands a killed worker's task on soon.
+        broker_transport_options={"visibility_timeout": visibility_timeout_s,
+                                  "unacked_restore_interval": max(1, min(10, visibility_timeout_s // 10)),
+                                  "unacked_restore_throttle": 1},
         result_expires=7 * 24 * 3600,
         timezone="UTC",
         enable_utc=True,
