@@ -9,6 +9,9 @@ from pathlib import Path
 import click
 from flask import Flask
 
+#: Portfolios larger than this get a week of readings by default instead of a year.
+LARGE_PORTFOLIO = 500
+
 
 def register_cli(server: Flask) -> None:
     """Attach the project's commands to the Flask server."""
@@ -36,16 +39,17 @@ def register_cli(server: Flask) -> None:
             click.echo(report.summary())
 
     @server.cli.command("demo-data")
-    @click.option("--households", type=click.IntRange(1, 2000), default=None,
-                  help="Households to generate (default DEMO_HOUSEHOLDS, 24).")
+    @click.option("--households", type=click.IntRange(1, 100_000), default=None,
+                  help="Households to generate (default DEMO_HOUSEHOLDS, 24). Above 500 the default period "
+                       "is a week: 10,000 households load in a few minutes on PostgreSQL.")
     @click.option("--seed", type=int, default=None, help="Seed of the generator (default DEMO_SEED).")
     @click.option("--end", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
                   help="Last day + 1 of the year of data, YYYY-MM-DD (default: today, UTC).")
-    @click.option("--days", type=click.IntRange(1, 3660), default=365, show_default=True,
-                  help="Length of the period in days.")
+    @click.option("--days", type=click.IntRange(1, 3660), default=None,
+                  help="Length of the period in days (default 365, or 7 above 500 households).")
     @click.option("--replace", is_flag=True,
                   help="Delete every household (and its data) first, then load the demo.")
-    def demo_data_command(households: int | None, seed: int | None, end, days: int, replace: bool) -> None:
+    def demo_data_command(households: int | None, seed: int | None, end, days: int | None, replace: bool) -> None:
         """Load the demo portfolio into the store (DATABASE_URL), printing timings."""
         from services.demo import database_is_empty, load_demo_portfolio, remove_all_households
         from services.store.db import migrate
@@ -61,6 +65,10 @@ def register_cli(server: Flask) -> None:
             removed = remove_all_households()
             click.echo(f"Removed {removed} household(s) and their data in {time.perf_counter() - started:.1f} s.")
         end_day: date | None = end.date() if end is not None else None
+        if days is None:
+            days = 365 if (households or 0) <= LARGE_PORTFOLIO else 7
+            if days == 7:
+                click.echo(f"{households} households: a week of readings each (choose --days for more).")
         report = load_demo_portfolio(n_households=households, seed=seed, end=end_day, days=days)
         click.echo(report.summary())
 

@@ -99,19 +99,27 @@ def refresh_daily_energy(household_ids: list[int], start: datetime | None = None
     return written
 
 
-def store_daily_energy(flows_by_household: dict[int, pd.DataFrame], url: str | None = None) -> int:
+def store_daily_energy(flows_by_household: dict[int, pd.DataFrame], url: str | None = None,
+                       session=None) -> int:
     """Replace all ``daily_energy`` rows of these households with the days of flows already in hand.
 
     For callers that hold a household's complete energy flows (the demo loader), so the
     readings they just wrote need not be summed again in SQL. ``flows_by_household`` maps a
     household id to a frame indexed by UTC interval start with energy-quantity columns [kWh]
-    (NaN = no reading). Returns the number of daily rows written.
+    (NaN = no reading). Returns the number of daily rows written. ``session``: write in the
+    caller's transaction (households not committed yet) instead of one of its own.
     """
-    with session_scope(url) as session:
-        homes = {h.id: (h.timezone, h.tariff_id) for h in
-                 session.scalars(sa.select(Household).where(Household.id.in_(list(flows_by_household))))}
-        return sum(_write_days(session, hid, tz, tariff_id, flows_by_household[hid], None, None)
-                   for hid, (tz, tariff_id) in homes.items())
+    if session is not None:
+        return _store_daily(session, flows_by_household)
+    with session_scope(url) as own:
+        return _store_daily(own, flows_by_household)
+
+
+def _store_daily(session, flows_by_household: dict[int, pd.DataFrame]) -> int:
+    homes = {h.id: (h.timezone, h.tariff_id) for h in
+             session.scalars(sa.select(Household).where(Household.id.in_(list(flows_by_household))))}
+    return sum(_write_days(session, hid, tz, tariff_id, flows_by_household[hid], None, None)
+               for hid, (tz, tariff_id) in homes.items())
 
 
 def _write_days(session, household_id: int, tz: str, tariff_id: int | None, flows: pd.DataFrame,
