@@ -177,8 +177,8 @@ def _fill_profiles(partials: list[_Partial], dt_h: float, url: str | None, error
             continue
         w_lo, w_hi = windows[household.id]
         mine = flows.get(household.id, pd.DataFrame())
-        if not mine.empty:
-            mine = mine[(mine.index >= w_lo) & (mine.index < w_hi)].dropna(axis=1, how="all")
+        if not mine.empty:  # its own window of the rows read for all (sorted by time)
+            mine = mine.iloc[mine.index.searchsorted(w_lo):mine.index.searchsorted(w_hi)]
         try:
             for target in TARGETS:
                 if target not in partial.series:

@@ -435,7 +435,9 @@ def profile_window(last: datetime | None, index: pd.DatetimeIndex, dt_h: float, 
 
 def _profile_of(flows: pd.DataFrame, target: str, index: pd.DatetimeIndex, dt_h: float, tz: str,
                 has_pv: bool) -> tuple[np.ndarray, str]:
-    if target not in flows or flows[target].dropna().empty:
+    column = flows[target].to_numpy(dtype=float) if target in flows else np.array([])
+    present = ~np.isnan(column)
+    if not present.any():
         if target == "pv":
             return np.zeros(len(index)), SOURCE_PROFILE if has_pv else SOURCE_NO_PV
         raise InputsUnavailable(
@@ -443,13 +445,13 @@ def _profile_of(flows: pd.DataFrame, target: str, index: pd.DatetimeIndex, dt_h:
             "upload meter data on the Data page, or send load_kw.",
             "load_kw",
         )
-    kw = flows[target].dropna() / dt_h
-    minute, weekend = _local_minute_and_weekend(kw.index, tz)
-    values = _mean_by(minute, kw.to_numpy(), MINUTES_PER_DAY)
+    kw = column[present] / dt_h
+    minute, weekend = _local_minute_and_weekend(flows.index[present], tz)
+    values = _mean_by(minute, kw, MINUTES_PER_DAY)
     wanted_minute, wanted_weekend = _local_minute_and_weekend(index, tz)
     values = values[wanted_minute]
     if target == "load":
-        by_kind = _mean_by(weekend * MINUTES_PER_DAY + minute, kw.to_numpy(), 2 * MINUTES_PER_DAY)
+        by_kind = _mean_by(weekend * MINUTES_PER_DAY + minute, kw, 2 * MINUTES_PER_DAY)
         keyed = by_kind[wanted_weekend * MINUTES_PER_DAY + wanted_minute]
         values = np.where(np.isnan(keyed), values, keyed)
     if np.isnan(values).any():  # a time of day never seen (gaps): the neighbours' mean

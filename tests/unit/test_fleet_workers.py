@@ -1,4 +1,4 @@
-"""Fleet runs through real Celery workers on a real Redis (db 10, flushed per session), each
+"""Fleet runs through real Celery workers on a real Redis (db 12, flushed per session), each
 worker a process started here, on each backend: a worker killed (SIGKILL) in the middle of a
 chunk, and the run still ends with every household planned exactly once; a chunk delivered
 again changes nothing. Skipped with a reason without Redis."""
@@ -19,7 +19,7 @@ from services.store.db import session_scope
 from services.store.models import FleetRunHousehold, OptimizationRun
 from tests.optimize_helpers import HORIZON_DAY, add_battery_home, add_flat_tariff
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/10")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CELERY = PROJECT_ROOT / ".venv" / "bin" / "celery"
 VISIBILITY_S = 6  # a killed worker's chunk goes to another worker after this [s]
@@ -39,7 +39,7 @@ def redis_db():
 
     # This process only sends: point the app at the test database of Redis before its first use.
     celery_app.conf.broker_url = celery_app.conf.result_backend = REDIS_URL
-    assert celery_app.connection_for_write().as_uri().endswith("/10") or "TEST_REDIS_URL" in os.environ
+    assert celery_app.connection_for_write().as_uri().endswith("/12") or "TEST_REDIS_URL" in os.environ
     yield client
     client.flushdb()
 
