@@ -104,3 +104,18 @@ def test_bad_requests_are_refused_with_a_reason(db_url):
         fleet_run_status(12345)
     everyone = fleet_run_status(start_fleet_run(HORIZON_DAY, inline=True))  # default: households with a battery
     assert (everyone.households, everyone.planned) == (5, 4)  # the one without readings fails
+
+
+def test_the_command_plans_a_fleet_and_lists_the_failures(db_url, dash_app):
+    from click.testing import CliRunner
+
+    good, bad = _homes()
+    args = ["fleet-run", "--day", HORIZON_DAY.isoformat(), "--chunk-size", "3"]
+    for household_id in [*good, *bad]:
+        args += ["--household", str(household_id)]
+    result = CliRunner().invoke(dash_app.server.cli, args)
+    assert result.exit_code == 0, result.output
+    assert "done; 4 planned, 2 failed, 0 pending" in result.output
+    assert "No Battery (id" in result.output and "has no battery" in result.output
+    unknown = CliRunner().invoke(dash_app.server.cli, ["fleet-status", "999"])
+    assert unknown.exit_code != 0 and "fleet run 999 does not exist" in unknown.output
