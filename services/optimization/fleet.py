@@ -3,8 +3,9 @@
 A process pool (``workers`` processes, 2 by default) receives the households in
 chunks; each worker keeps its own solver programs by shape (:mod:`.engines`),
 so after the first household of a shape every other one only changes numbers
-and re-solves. A later issue moves the same chunks to Celery workers:
-:func:`optimize_chunk` is the unit of work either way.
+and re-solves. Fleets of stored households at scale go through
+:mod:`.fleet_runs` instead (chunks as Celery tasks that read from and write to
+the store); both schedule with :func:`schedule_each`.
 
 Fleets default to the ``highs`` engine: the same program as the Pyomo model
 (the benchmark compares their objectives, equal to 1e-15), without mirroring
