@@ -15,6 +15,9 @@ from pathlib import Path
 import click
 from flask import Flask
 
+#: Portfolios larger than this get a week of readings by default instead of a year.
+LARGE_PORTFOLIO = 500
+
 
 def explain_database_errors(group: click.Group) -> None:
     """Make every command of ``group`` (and of its sub-groups, looked up when run) turn a lost or
@@ -85,16 +88,17 @@ def register_cli(server: Flask) -> None:
             click.echo(report.summary())
 
     @server.cli.command("demo-data")
-    @click.option("--households", type=click.IntRange(1, 2000), default=None,
-                  help="Households to generate (default DEMO_HOUSEHOLDS, 24).")
+    @click.option("--households", type=click.IntRange(1, 100_000), default=None,
+                  help="Households to generate (default DEMO_HOUSEHOLDS, 24). Above 500 the default period "
+                       "is a week: 10,000 households load in a few minutes on PostgreSQL.")
     @click.option("--seed", type=int, default=None, help="Seed of the generator (default DEMO_SEED).")
     @click.option("--end", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
                   help="Last day + 1 of the year of data, YYYY-MM-DD (default: today, UTC).")
-    @click.option("--days", type=click.IntRange(1, 3660), default=365, show_default=True,
-                  help="Length of the period in days.")
+    @click.option("--days", type=click.IntRange(1, 3660), default=None,
+                  help="Length of the period in days (default 365, or 7 above 500 households).")
     @click.option("--replace", is_flag=True,
                   help="Delete every household (and its data) first, then load the demo.")
-    def demo_data_command(households: int | None, seed: int | None, end, days: int, replace: bool) -> None:
+    def demo_data_command(households: int | None, seed: int | None, end, days: int | None, replace: bool) -> None:
         """Load the demo portfolio into the store (DATABASE_URL), printing timings."""
         from services.demo import database_is_empty, load_demo_portfolio, remove_all_households
         from services.store.db import migrate
@@ -110,6 +114,10 @@ def register_cli(server: Flask) -> None:
             removed = remove_all_households()
             click.echo(f"Removed {removed} household(s) and their data in {time.perf_counter() - started:.1f} s.")
         end_day: date | None = end.date() if end is not None else None
+        if days is None:
+            days = 365 if (households or 0) <= LARGE_PORTFOLIO else 7
+            if days == 7:
+                click.echo(f"{households} households: a week of readings each (choose --days for more).")
         report = load_demo_portfolio(n_households=households, seed=seed, end=end_day, days=days)
         click.echo(report.summary())
 
@@ -351,3 +359,52 @@ def register_cli(server: Flask) -> None:
                     "Open-Meteo could not be reached and no weather forecast is stored: forecasts go without "
                     "weather. Check the internet connection (or a proxy) and run weather-refresh again.")
             click.echo("Open-Meteo could not be reached: forecasts keep using the weather stored before.")
+
+    @server.cli.command("fleet-run")
+    @click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                  help="Local day to plan, YYYY-MM-DD (default: tomorrow, by today's UTC date).")
+    @click.option("--household", "household_ids", type=int, multiple=True,
+                  help="Household id to plan (repeat; default: every household with a battery).")
+    @click.option("--chunk-size", type=click.IntRange(1, 5000), default=500, show_default=True,
+                  help="Households per task.")
+    @click.option("--wait/--no-wait", default=True, show_default=True,
+                  help="Follow the run until it is done (with REDIS_URL the chunks run on the workers).")
+    def fleet_run_command(day, household_ids: tuple[int, ...], chunk_size: int, wait: bool) -> None:
+        """Plan a day's battery schedules of many households as chunked tasks (fleet run)."""
+        from datetime import datetime, timedelta, timezone
+
+        from services.optimization.fleet_runs import start_fleet_run
+        from services.validation import ValidationProblem
+
+        plan_day = day.date() if day is not None else datetime.now(timezone.utc).date() + timedelta(days=1)
+        try:
+            run_id = start_fleet_run(plan_day, list(household_ids) or None, chunk_size=chunk_size)
+        except ValidationProblem as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Fleet run {run_id} for {plan_day}: started.")
+        _echo_fleet_status(run_id, wait)
+
+    @server.cli.command("fleet-status")
+    @click.argument("run_id", type=int)
+    @click.option("--wait", is_flag=True, help="Follow the run until it is done.")
+    def fleet_status_command(run_id: int, wait: bool) -> None:
+        """Progress of a fleet run, and why its failed households failed."""
+        _echo_fleet_status(run_id, wait)
+
+
+def _echo_fleet_status(run_id: int, wait: bool) -> None:
+    from services.optimization.fleet_runs import fleet_run_status
+
+    try:
+        status = fleet_run_status(run_id)
+    except LookupError as exc:
+        raise click.ClickException(f"{exc}: `fleet-run` starts one") from None
+    while wait and status.state != "done":
+        time.sleep(2)
+        status = fleet_run_status(run_id)
+        click.echo(f"  {status.planned + status.failed} of {status.households} households, "
+                   f"{status.chunks_done} of {status.chunks} chunks")
+    click.echo(f"Fleet run {run_id} ({status.day}, started by {status.scope.label}): {status.state}; "
+               f"{status.planned} planned, {status.failed} failed, {status.pending} pending.")
+    for failure in status.failures:
+        click.echo(f"  {failure.household} (id {failure.household_id}): {failure.reason}")

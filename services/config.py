@@ -35,6 +35,8 @@ class Settings(BaseModel):
     - ``DEMO_SEED``: seed of the demo generator, so that the portfolio is reproducible.
     - ``CURRENCY``: the portfolio's currency code shown next to costs. Default EUR.
     - ``REDIS_URL``: when set, background callbacks run on Celery + Redis (later).
+    - ``CELERY_VISIBILITY_TIMEOUT``: seconds after which Redis hands a task whose worker died
+      (unacknowledged) to another worker. Default 3600; keep it above the longest task.
     - ``DEBUG``: ``1`` turns on Dash's dev tools.
     - Alert notifications (:mod:`services.notifications`): ``SMTP_HOST`` (unset: no email is
       sent, and each attempt is recorded as failed with that reason), ``SMTP_PORT`` (25),
@@ -51,6 +53,7 @@ class Settings(BaseModel):
     demo_seed: int = 42
     currency: str = Field("EUR", min_length=3, max_length=3)
     redis_url: str | None = None
+    celery_visibility_timeout_s: int = Field(3600, ge=5, le=7 * 86400)
     debug: bool = False
     smtp_host: str | None = None
     smtp_port: int = Field(25, ge=1, le=65535)
@@ -95,6 +98,7 @@ _ENV_NAMES = {
     "demo_seed": "DEMO_SEED",
     "currency": "CURRENCY",
     "redis_url": "REDIS_URL",
+    "celery_visibility_timeout_s": "CELERY_VISIBILITY_TIMEOUT",
     "debug": "DEBUG",
     "smtp_host": "SMTP_HOST",
     "smtp_port": "SMTP_PORT",

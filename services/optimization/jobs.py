@@ -23,14 +23,14 @@ import numpy as np
 import pandas as pd
 
 from services.flows import metered_flows
-from services.households import HouseholdNotFound, list_households
+from services.households import list_households
 from services.optimization.baselines import no_battery
+from services.optimization.chunk_inputs import chunk_inputs
 from services.optimization.feasibility import ScheduleInfeasible
 from services.optimization.fleet import FleetResult, optimize_fleet
 from services.optimization.inputs import (
     InputsUnavailable,
     household_grid,
-    household_inputs,
     local_day_start,
     stored_battery,
     stored_household,
@@ -57,6 +57,8 @@ SIZING_CAPACITIES_KWH = (0.0, 2.5, 5.0, 7.5, 10.0, 12.5, 15.0, 17.5, 20.0)
 DEFAULT_C_RATE_PER_H = 0.5
 #: Fleets smaller than this run in this process: starting workers costs more than it saves.
 POOL_FROM_HOUSEHOLDS = 50
+#: Households whose inputs are read together (see :mod:`.chunk_inputs`).
+READ_CHUNK = 500
 
 
 @dataclass(frozen=True, eq=False)
@@ -300,15 +302,14 @@ def fleet_tomorrow(household_ids: Sequence[int], *, now: datetime | None = None,
     errors: dict[int, str] = {}
     names: dict[int, str] = {}
     total = len(household_ids)
-    for i, household_id in enumerate(household_ids):
-        try:
-            inputs = household_inputs(household_id, now=now, url=url)
+    for lo in range(0, total, READ_CHUNK):  # a few set-based queries per chunk, not per household
+        chunk = chunk_inputs(household_ids[lo:lo + READ_CHUNK], now=now, url=url)
+        errors.update(chunk.errors)
+        for household_id, inputs in chunk.inputs.items():
             requests[household_id] = inputs.request
             names[household_id] = inputs.household_name
-        except (InputsUnavailable, ValidationProblem, HouseholdNotFound) as exc:
-            errors[household_id] = str(exc)
         if progress is not None:
-            progress(i + 1, 2 * total, "reading inputs")
+            progress(min(lo + READ_CHUNK, total), 2 * total, "reading inputs")
     if workers is None:
         workers = 2 if len(requests) >= POOL_FROM_HOUSEHOLDS else 1
     result = optimize_fleet(

@@ -1,6 +1,7 @@
 """The store's tables. Import models from here: ``from services.store.models import Household``."""
 
 from services.store.models.base import Base, utcnow
+from services.store.models.fleet import FleetRun, FleetRunHousehold
 from services.store.models.households import Battery, Household, PVSystem, Tariff, TariffPeriod, TariffPrice
 from services.store.models.notifications import NotificationLog, NotificationRule
 from services.store.models.planning import (
@@ -35,6 +36,8 @@ __all__ = [
     "DailyEnergy",
     "Device",
     "ENERGY_QUANTITIES",
+    "FleetRun",
+    "FleetRunHousehold",
     "Forecast",
     "ForecastBacktest",
     "ForecastModel",
