@@ -270,8 +270,8 @@ def register_cli(server: Flask) -> None:
         Viewing a forecast (the Forecast page, GET /api/forecast) stores nothing; this command and
         POST /api/forecast/{household_id} do."""
         from services.access import visible_household_ids
-        from services.forecasting import forecast_load, forecast_pv
-        from services.households import HouseholdNotFound, get_household
+        from services.forecasting.overview import issue_forecasts
+        from services.households import HouseholdNotFound
 
         targets = list(household_ids) or visible_household_ids()
         if not targets:
@@ -279,16 +279,14 @@ def register_cli(server: Flask) -> None:
         failed = 0
         for household_id in targets:
             try:
-                results = [forecast_pv(household_id, hours, fetch_weather=False)
-                           if get_household(household_id).pv_systems else None,
-                           forecast_load(household_id, hours, fetch_weather=False)]
+                issued = issue_forecasts(household_id, hours, store=True)  # as POST /api/forecast/{id}
             except HouseholdNotFound:
                 click.echo(f"Household {household_id}: does not exist.")
                 failed += 1
                 continue
             parts = [f"{target} {r.method}, " + (f"stored as forecast {r.forecast_id}" if r.forecast_id
-                                                  else "not stored: " + "; ".join(r.notes))
-                     for target, r in zip(("pv", "load"), results, strict=True) if r is not None]
+                                                  else "not stored: " + "; ".join([*issued.notes, *r.notes]))
+                     for target, r in (("pv", issued.pv), ("load", issued.load)) if r is not None]
             click.echo(f"Household {household_id}: {', '.join(parts)}.")
         if failed == len(targets):
             raise click.ClickException("No household could be forecast.")

@@ -172,12 +172,17 @@ def test_refresh_without_sites_says_so_and_can_add_one_per_household(cli, db_url
     assert site_for_household(home).name == f"Alpha (household {home})"
 
 
-def test_forecast_issue_stores_what_the_optimizer_plans_with_and_says_what_it_did_not(cli, demo):
-    home = demo[PV_HOME]
-    result = cli("forecast-issue", "--household", home, "--hours", 6)
+def test_forecast_issue_stores_what_the_optimizer_plans_with_and_says_what_it_did_not(cli, db_url):
+    load_demo_portfolio(n_households=2, seed=7, end=datetime.now(UTC).date(), days=14, url=db_url)
+    live = {h.name: h.id for h in list_households()}[PV_HOME]
+    stale = create_household({"name": "Empty flat", "timezone": "Europe/Berlin", "latitude": 52.5,
+                              "longitude": 13.4})
+    result = cli("forecast-issue", "--household", live, "--household", stale, "--hours", 6)
     assert result.exit_code == 0, result.output
-    pv = registry.latest_forecast(home, "pv")
+    pv, load = registry.latest_forecast(live, "pv"), registry.latest_forecast(live, "load")
     assert pv is not None and f"pv {pv.method}, stored as forecast {pv.id}" in result.output
-    # The demo's readings end months before now: a load forecast from them would plan nothing.
-    assert registry.latest_forecast(home, "load") is None and "load persistence, not stored: " in result.output
+    assert load is not None and f"load {load.method}, stored as forecast {load.id}" in result.output
+    # A home without readings gets a forecast that would plan nothing: not stored, and the line says why.
+    assert registry.latest_forecast(stale, "load") is None
+    assert f"Household {stale}: load persistence, not stored: " in result.output
     assert "does not exist" in cli("forecast-issue", "--household", 999999).output
