@@ -244,6 +244,18 @@ REPORTS_PROGRESS = "reports-progress"
 REPORTS_CANCEL = "reports-cancel"
 REPORTS_JOB_STATUS = "reports-job-status"
 
+# Jobs (/jobs): every long job with who started it, progress, result, cancel
+JOBS_GRID = "jobs-grid"
+JOBS_EMPTY = "jobs-empty"
+JOBS_REFRESH = "jobs-refresh"
+JOBS_CANCEL = "jobs-cancel"
+JOBS_TICK = "jobs-tick"
+JOBS_DETAIL = "jobs-detail"
+JOBS_ALERT = "jobs-alert"
+JOBS_WHERE = "jobs-where"
+JOBS_DOWNLOAD = "jobs-download"
+JOBS_DOWNLOAD_BUTTON = "jobs-download-button"
+
 # Overview (/) portfolio views: ranking, map, alerts, monthly trends, CSV downloads; and CSV buttons of
 # the What-if and Data pages' charts and tables
 OVERVIEW_ALERTS = "overview-alerts"

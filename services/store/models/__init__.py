@@ -2,6 +2,7 @@
 
 from services.store.models.base import Base, utcnow
 from services.store.models.households import Battery, Household, PVSystem, Tariff, TariffPeriod, TariffPrice
+from services.store.models.jobs import FINISHED_STATES, JOB_STATES, Job, JobFile, ScheduleRun
 from services.store.models.planning import (
     Forecast,
     ForecastBacktest,
@@ -36,7 +37,12 @@ __all__ = [
     "Forecast",
     "ForecastBacktest",
     "ForecastModel",
+    "FINISHED_STATES",
     "ForecastValue",
+    "JOB_STATES",
+    "Job",
+    "JobFile",
+    "ScheduleRun",
     "Household",
     "IngestionBatch",
     "IngestionMapping",

@@ -1,0 +1,18 @@
+"""The Celery task that runs a recorded job (``services.jobs``) on a worker.
+
+Only the job's id travels through the broker: the worker reads the job's kind, parameters and
+scope from the store, so a redelivered task (a worker died) finds the same job, and one that
+has ended already, or is cancelled, is not run again.
+"""
+
+from __future__ import annotations
+
+from services.jobs.engine import execute_job
+from services.tasks.celery_app import BULK_QUEUE, celery_app
+
+
+@celery_app.task(name="jobs.run", bind=True, queue=BULK_QUEUE)
+def run_job(self, job_id: int) -> dict:
+    """Run job ``job_id``; returns its end state (the store has the rest)."""
+    view = execute_job(int(job_id), task_id=self.request.id)
+    return {"job_id": view.id, "state": view.state}

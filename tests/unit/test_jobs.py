@@ -1,0 +1,178 @@
+"""services.jobs without Redis (the embedded path) on both store backends, and the Jobs page's
+callbacks called as plain functions: records, progress, failure reasons, cancel, files, schedules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from services.access import AccessScope
+from services.batches import close_interrupted_batches, list_batches
+from services.jobs import cancel_job, execute_job, get_job, list_jobs, read_file, records, save_file, start_job
+from services.store.db import session_scope
+from services.store.models import IngestionBatch, Job, Reading
+from tests.factories import add_household
+
+ANNA = AccessScope(user_id=7, organisation_id=3, role="manager", label="anna@utility.example")
+
+
+def _wide_csv(household_id: int, rows: int) -> bytes:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    lines = ["time,load"] + [f"{(start + timedelta(minutes=15 * i)).isoformat()},{0.1 + (i % 7) / 10:.2f}"
+                             for i in range(rows)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _mapping(household_id: int) -> dict:
+    return {"name": "upload", "layout": "wide", "household_id": household_id, "time": {"column": "time"},
+            "columns": [{"column": "load", "series": "load", "quantity": "load", "unit": "kWh"}]}
+
+
+@pytest.fixture
+def home(db_url) -> int:
+    with session_scope() as session:
+        return add_household(session, "Home A").id
+
+
+def test_a_job_records_who_started_it_its_progress_and_result(home):
+    file_id = save_file("meter.csv", _wide_csv(home, 50), "text/csv")
+    seen = []
+    job = start_job("ingest_upload", {"file_id": file_id, "mapping": _mapping(home), "file_kind": "csv",
+                                      "filename": "meter.csv"}, ANNA, on_progress=lambda d, t, s: seen.append(s))
+    assert (job.state, job.runner, job.progress) == ("done", "embedded", 1.0)
+    assert job.started_by == ANNA
+    assert job.result["summary"].startswith("received 50, inserted 50")
+    assert job.started_at <= job.finished_at and job.duration_s >= 0
+    assert seen[0] == "reading" and seen[-1] == "50 rows read"
+    with session_scope() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Reading)) == 50
+    assert [j.id for j in list_jobs()] == [job.id]
+
+
+def test_a_failure_keeps_the_reason_a_person_can_act_on(db_url):
+    job = start_job("forecast_train", {"household_id": 999}, ANNA)
+    assert job.state == "failed"
+    assert "999" in job.error and "Unexpected" not in job.error
+
+
+def test_bad_kinds_and_parameters_are_refused_before_anything_is_recorded(db_url):
+    with pytest.raises(ValueError, match="unknown job kind 'nope'"):
+        start_job("nope", {})
+    with pytest.raises(ValueError, match="must be JSON"):
+        start_job("sweep", {"when": datetime.now(UTC)})
+    assert list_jobs() == []
+
+
+def test_cancel_while_running_stops_the_batch_without_storing_half_of_it(home):
+    file_id = save_file("big.csv", _wide_csv(home, 60_000), "text/csv")
+    job = records.create_job("ingest_upload", {"file_id": file_id, "mapping": _mapping(home), "file_kind": "csv"})
+
+    def cancel_after_first_chunk(done, total, stage):
+        if done >= 20_000:
+            cancel_job(job.id)
+
+    ended = execute_job(job.id, on_progress=cancel_after_first_chunk)
+    assert ended.state == "cancelled"
+    assert ended.progress < 1 and ended.message == "cancelled while running"
+    with session_scope() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Reading)) == 0
+        assert session.scalar(sa.select(IngestionBatch.status)) == "failed"
+
+
+def test_a_cancelled_queued_job_never_runs(home):
+    job = records.create_job("sweep", {}, ANNA)
+    assert cancel_job(job.id).state == "cancelled"
+    assert execute_job(job.id).state == "cancelled"  # a late delivery of its task does nothing
+    assert get_job(job.id).started_at is None
+
+
+def test_an_ended_job_is_not_run_again(db_url):
+    job = start_job("sweep", {})
+    assert job.state == "done"
+    again = execute_job(job.id)
+    assert (again.state, again.finished_at) == ("done", job.finished_at)
+
+
+def test_sweep_ends_jobs_and_batches_whose_process_died(home):
+    long_ago = datetime.now(UTC) - timedelta(days=1)
+    with session_scope() as session:
+        session.add(Job(kind="forecast_train", params={}, started_by={}, state="running", progress=0.3, message="",
+                        runner="celery", cancel_requested=False, created_at=long_ago, started_at=long_ago,
+                        heartbeat_at=long_ago))
+        session.add(IngestionBatch(source="x.csv", channel="file", started_at=long_ago, status="running",
+                                   received=0, inserted=0, updated=0, unchanged=0, rejected=0))
+    job = start_job("sweep", {})
+    assert job.result["batches_closed"] == 1 and len(job.result["jobs_failed"]) == 1
+    dead = get_job(job.result["jobs_failed"][0])
+    assert dead.state == "failed" and "Start the job again" in dead.error
+    assert list_batches()[0].status == "failed"
+    assert close_interrupted_batches() == 0
+
+
+def test_files_travel_by_id(db_url):
+    file_id = save_file("report.xlsx", b"\x00\x01binary", "application/vnd.ms-excel")
+    stored = read_file(file_id)
+    assert (stored.filename, stored.content) == ("report.xlsx", b"\x00\x01binary")
+    with pytest.raises(LookupError, match="upload or build it again"):
+        read_file(file_id + 1)
+
+
+def test_a_schedule_fired_at_a_frozen_time_records_its_run_and_job(db_url):
+    from services.tasks.schedules import fire_schedule, last_runs
+
+    frozen = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
+    job = fire_schedule("sweep_interrupted", now=frozen)
+    assert job.state == "done" and job.started_by.label == "schedule sweep_interrupted"
+    at, job_id, detail = last_runs()["sweep_interrupted"]
+    assert (at, job_id, detail) == (frozen, job.id, f"job {job.id} done")
+
+
+def test_alert_schedule_says_when_notifications_are_not_installed(db_url):
+    import importlib.util
+
+    job = start_job("alerts", {})
+    assert job.state == "done"
+    installed = importlib.util.find_spec("services.notifications") is not None
+    assert job.result["installed"] is installed
+
+
+# --- the Jobs page's callbacks ----------------------------------------------------------------------
+
+
+def test_jobs_page_lists_shows_failure_reason_and_cancels(dash_app, db_url):
+    from pages import jobs as page
+
+    failed = start_job("forecast_train", {"household_id": 999}, ANNA)
+    queued = records.create_job("forecast_backtest", {"household_id": 1, "days": 7}, ANNA)
+    listing = page.refresh_jobs(1, None)
+    assert [r["id"] for r in listing["rows"]] == [queued.id, failed.id]
+    assert listing["tick_disabled"] is False  # a queued job: keep refreshing
+    row = listing["rows"][1]
+    assert (row["who"], row["state"]) == ("anna@utility.example", "failed")
+    assert row["what"] == "Retrain forecast models, household 999"
+
+    detail, cancel_disabled, download_disabled = page.show_job([row], listing["rows"])
+    assert (cancel_disabled, download_disabled) == (True, True)
+    assert "999" in str(detail) and "Why it failed" in str(detail)
+
+    _, cancel_disabled, _ = page.show_job([listing["rows"][0]], listing["rows"])
+    assert cancel_disabled is False
+    out = page.cancel_selected(1, [listing["rows"][0]])
+    assert out["alert"] == f"Job {queued.id} cancelled."
+    assert out["list"]["rows"][0]["state"] == "cancelled" and out["list"]["tick_disabled"] is True
+
+
+def test_jobs_page_downloads_the_file_a_job_made(dash_app, db_url):
+    from pages import jobs as page
+
+    file_id = save_file("reports.zip", b"PK zip", "application/zip")
+    job = records.create_job("report", {"fmt": "csv", "households": [1, 2]})
+    records.mark_running(job.id)
+    records.finish_job(job.id, "done", result={"filename": "reports.zip", "households": 2}, result_file_id=file_id)
+    rows = page.refresh_jobs(None, 1)["rows"]
+    assert rows[0]["result"] == "reports.zip (2 households)"
+    assert page.show_job(rows, rows)[2] is False
+    sent = page.download_job_file(1, rows)
+    assert sent["filename"] == "reports.zip" and sent["base64"] is True
