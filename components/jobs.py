@@ -23,3 +23,10 @@ def progress_job(button_id: str, progress_id: str) -> dict:
         "progress": [Output(progress_id, "value"), Output(progress_id, "label")],
         "prevent_initial_call": True,
     }
+
+
+def job_outcome(job) -> str:
+    """Why a job did not end ``done``, in words for an alert (the Jobs page has the details)."""
+    if job.state == "cancelled":
+        return "the job was cancelled"
+    return (job.error or f"the job ended {job.state}").rstrip(".")
