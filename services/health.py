@@ -315,9 +315,15 @@ def check_workers(settings: Settings) -> tuple[Status, str]:
     """``celery inspect ping`` with a short timeout: which workers answer."""
     if not settings.redis_url:
         return "ok", NO_REDIS
+    status, detail = _check_redis(settings.redis_url)
+    if status != "ok":  # without a broker there is no one to ask; say why instead of waiting for retries
+        return status, detail
     from services.tasks.celery_app import make_celery
 
     app = make_celery(settings.redis_url, name="health")
+    app.conf.update(broker_connection_retry=False, broker_connection_timeout=CHECK_TIMEOUT_S,
+                    broker_transport_options={"socket_timeout": CHECK_TIMEOUT_S,
+                                              "socket_connect_timeout": CHECK_TIMEOUT_S})
     try:
         replies = app.control.ping(timeout=min(1.0, CHECK_TIMEOUT_S))
     finally:
@@ -333,6 +339,9 @@ def check_queues(settings: Settings) -> tuple[Status, str]:
     """Tasks waiting in the ``interactive`` and ``bulk`` queues (Redis LLEN)."""
     if not settings.redis_url:
         return "ok", NO_REDIS
+    status, detail = _check_redis(settings.redis_url)
+    if status != "ok":
+        return status, detail
     import redis
 
     from services.tasks.celery_app import BULK_QUEUE, INTERACTIVE_QUEUE

@@ -29,8 +29,10 @@ from services.jobs.records import JobView
 
 log = logging.getLogger(__name__)
 
-#: Progress is written to the store at most this often [s]; a cancel is looked for at every step.
+#: Progress is written to the store at most this often [s], unless it moved by PROGRESS_STEP [share];
+#: a cancel is looked for at every step.
 PROGRESS_EVERY_S = 0.5
+PROGRESS_STEP = 0.05
 
 OnProgress = Callable[[int, int, str], None]
 
@@ -92,15 +94,15 @@ def execute_job(job_id: int, on_progress: OnProgress | None = None, task_id: str
     if not records.mark_running(job_id, task_id):
         return records.get_job(job_id)
     job = records.get_job(job_id)
-    last_write = [0.0]
+    last_write = [0.0, 0.0]  # when [s, monotonic], at which share
 
     def progress(done: int, total: int, stage: str) -> None:
+        share, now = done / max(total, 1), time.monotonic()
+        if now - last_write[0] >= PROGRESS_EVERY_S or share - last_write[1] >= PROGRESS_STEP or done >= total:
+            last_write[:] = [now, share]
+            records.report_progress(job_id, share, stage)
         if on_progress is not None:
             on_progress(done, total, stage)
-        now = time.monotonic()
-        if now - last_write[0] >= PROGRESS_EVERY_S or done >= total:
-            last_write[0] = now
-            records.report_progress(job_id, done / max(total, 1), stage)
         if records.cancel_requested(job_id):
             raise JobCancelled(job_id)
 

@@ -8,6 +8,7 @@ finishes anyway stays cancelled, and a redelivered task that finds its job ended
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -69,8 +70,9 @@ class JobView:
 
 
 def _view(job: Job) -> JobView:
+    progress, message = _side_progress(job) or (float(job.progress or 0.0), job.message or "")
     return JobView(job.id, job.kind, dict(job.params or {}), AccessScope.from_dict(job.started_by), job.state,
-                   float(job.progress or 0.0), job.message or "", job.result, job.result_file_id, job.error,
+                   progress, message, job.result, job.result_file_id, job.error,
                    job.runner, job.celery_task_id, bool(job.cancel_requested), job.created_at, job.started_at,
                    job.finished_at)
 
@@ -141,8 +143,9 @@ def report_progress(job_id: int, share: float, message: str) -> None:
     """Move the job's progress [0-1] and heartbeat.
 
     The job may be writing in a transaction of its own (an ingestion batch is one): on SQLite,
-    which has one writer at a time, the progress write then waits only briefly and is skipped
-    when the job holds the lock (:func:`cancel_requested` only reads, and WAL readers never wait).
+    which has one writer at a time, the progress write then waits only briefly and, when the job
+    holds the lock, goes to a side file that job views read until the job ends
+    (:func:`cancel_requested` only reads, and WAL readers never wait).
     """
     engine = get_engine()
     sqlite = engine.dialect.name == "sqlite"
@@ -158,7 +161,9 @@ def report_progress(job_id: int, share: float, message: str) -> None:
             conn.rollback()
             if not sqlite:
                 raise
-            log.debug("progress of job %s not written: the store is busy with its own transaction", job_id)
+            # The job's own transaction holds the lock: leave the progress next to the store instead.
+            _side_file("job-progress", job_id).parent.mkdir(parents=True, exist_ok=True)
+            _side_file("job-progress", job_id).write_text(json.dumps({"progress": share, "message": message[:300]}))
         finally:
             if sqlite:
                 conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
@@ -179,6 +184,7 @@ def finish_job(job_id: int, state: str, *, result: dict | None = None, result_fi
                                .values(**values))
     if get_engine().dialect.name == "sqlite":
         _cancel_flag(job_id).unlink(missing_ok=True)
+        _side_file("job-progress", job_id).unlink(missing_ok=True)
     return done.rowcount == 1
 
 
@@ -225,8 +231,24 @@ def request_cancel(job_id: int) -> JobView:
 
 
 def _cancel_flag(job_id: int) -> Path:
+    return _side_file("job-cancel", job_id)
+
+
+def _side_file(folder: str, job_id: int) -> Path:
+    """A file next to an SQLite store about one of its jobs (SQLite stores are on the machine that runs them)."""
     database = hashlib.sha1(get_engine().url.render_as_string().encode()).hexdigest()[:12]
-    return CACHE_DIR / "job-cancel" / f"{database}-{job_id}"
+    return CACHE_DIR / folder / f"{database}-{job_id}"
+
+
+def _side_progress(job: Job) -> tuple[float, str] | None:
+    """Progress a running SQLite job could only leave in a side file (see :func:`report_progress`)."""
+    if job.state != "running" or get_engine().dialect.name != "sqlite":
+        return None
+    try:
+        data = json.loads(_side_file("job-progress", job.id).read_text())
+    except (OSError, ValueError):
+        return None
+    return float(data["progress"]), str(data["message"])
 
 
 def fail_stale_jobs(now: datetime | None = None) -> list[int]:

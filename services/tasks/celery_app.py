@@ -29,6 +29,7 @@ def make_celery(redis_url: str, name: str = "energy_dashboard") -> Celery:
         accept_content=["json"],
         task_default_queue=BULK_QUEUE,
         # Dash names the tasks of background callbacks ``background_callback_<key>``: a person waits for them.
+        # Jobs and schedules go to the default queue, bulk.
         task_routes={"background_callback_*": {"queue": INTERACTIVE_QUEUE}},
         task_acks_late=True,  # a task whose worker dies is delivered again...
         task_reject_on_worker_lost=True,  # ...instead of being acknowledged as failed

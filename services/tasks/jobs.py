@@ -8,10 +8,10 @@ has ended already, or is cancelled, is not run again.
 from __future__ import annotations
 
 from services.jobs.engine import execute_job
-from services.tasks.celery_app import BULK_QUEUE, celery_app
+from services.tasks.celery_app import celery_app
 
 
-@celery_app.task(name="jobs.run", bind=True, queue=BULK_QUEUE)
+@celery_app.task(name="jobs.run", bind=True)
 def run_job(self, job_id: int) -> dict:
     """Run job ``job_id``; returns its end state (the store has the rest)."""
     view = execute_job(int(job_id), task_id=self.request.id)

@@ -112,7 +112,7 @@ def _record_run(name: str, at: datetime, job_id: int | None, detail: str) -> Non
             row.last_run_at, row.job_id, row.detail = at, job_id, detail[:300]
 
 
-@celery_app.task(name="schedules.fire", queue=BULK_QUEUE)
+@celery_app.task(name="schedules.fire")
 def fire(name: str, now: str | None = None) -> dict:
     """What beat sends: run schedule ``name`` on this worker (``now``: ISO time to record, for tests)."""
     job = fire_schedule(name, datetime.fromisoformat(now) if now else None)

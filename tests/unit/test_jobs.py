@@ -69,13 +69,17 @@ def test_cancel_while_running_stops_the_batch_without_storing_half_of_it(home):
     file_id = save_file("big.csv", _wide_csv(home, 60_000), "text/csv")
     job = records.create_job("ingest_upload", {"file_id": file_id, "mapping": _mapping(home), "file_kind": "csv"})
 
+    seen = []
+
     def cancel_after_first_chunk(done, total, stage):
         if done >= 20_000:
+            seen.append(get_job(job.id).progress)  # what the Jobs page sees mid-batch, on either backend
             cancel_job(job.id)
 
     ended = execute_job(job.id, on_progress=cancel_after_first_chunk)
     assert ended.state == "cancelled"
-    assert ended.progress < 1 and ended.message == "cancelled while running"
+    assert ended.message == "cancelled while running"
+    assert 0 < seen[0] < 1
     with session_scope() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Reading)) == 0
         assert session.scalar(sa.select(IngestionBatch.status)) == "failed"
@@ -176,3 +180,21 @@ def test_jobs_page_downloads_the_file_a_job_made(dash_app, db_url):
     assert page.show_job(rows, rows)[2] is False
     sent = page.download_job_file(1, rows)
     assert sent["filename"] == "reports.zip" and sent["base64"] is True
+
+
+def test_beat_schedule_follows_the_typed_settings():
+    from celery.schedules import crontab
+
+    from services.config import load_settings
+    from services.tasks.schedules import beat_schedule
+
+    settings = load_settings({"FLEET_PLAN_AT": "6:30", "RETRAIN_AT": "01:15", "WEATHER_REFRESH_MINUTES": "30",
+                              "SCHEDULE_TIMEZONE": "Europe/Berlin"})
+    entries = beat_schedule(settings)
+    assert set(entries) == {"weather_refresh", "retrain_stale_models", "sweep_interrupted", "fleet_plan_tomorrow",
+                            "evaluate_alerts"}
+    assert entries["fleet_plan_tomorrow"]["schedule"] == crontab(hour=6, minute=30)
+    assert entries["retrain_stale_models"]["schedule"] == crontab(hour=1, minute=15)
+    assert entries["weather_refresh"]["schedule"] == timedelta(minutes=30)
+    assert entries["sweep_interrupted"]["schedule"] == timedelta(minutes=15)
+    assert all(e["task"] == "schedules.fire" and e["options"] == {"queue": "bulk"} for e in entries.values())
