@@ -119,7 +119,8 @@ def job_detail(job, label: Callable[[str], str]) -> html.Div:
 
 def jobs_card(rows: list[dict], where: str) -> dbc.Card:
     """The list of jobs with Refresh, Cancel and the download of a job's file."""
-    grid = data_grid(ids.JOBS_GRID, JOB_COLUMNS, rows, grid_options={**SELECT_ONE, "tooltipShowDelay": 300},
+    grid = data_grid(ids.JOBS_GRID, JOB_COLUMNS, rows, grid_options={**SELECT_ONE, "tooltipShowDelay": 300,
+                                                                     "paginationPageSizeSelector": False},
                      getRowId="params.data.key")
     return dbc.Card(dbc.CardBody([
         html.Div([
