@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,11 +41,22 @@ def redis_url() -> Iterator[str]:
     client.flushdb()
     from services.tasks.celery_app import celery_app
 
-    # This process sends tasks with the one Celery app: point it at the test db before it connects.
-    celery_app.conf.update(broker_url=url, result_backend=url)
+    _point_at(celery_app, url)
     yield url
     client.flushdb()
     client.close()
+
+
+def _point_at(app, url: str) -> None:
+    """Send this process's tasks and read their results at ``url``: the one Celery app was built at
+    import with the process's REDIS_URL, and an earlier test may have opened its backend or pool."""
+    app.conf.update(broker_url=url, result_backend=url)
+    app._backend_cache = None
+    app._local = threading.local()
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
