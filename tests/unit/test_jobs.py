@@ -13,21 +13,9 @@ from services.batches import close_interrupted_batches, list_batches
 from services.jobs import cancel_job, execute_job, get_job, list_jobs, read_file, records, save_file, start_job
 from services.store.db import session_scope
 from services.store.models import IngestionBatch, Job, Reading
-from tests.factories import add_household
+from tests.factories import add_household, load_mapping_spec, wide_load_csv
 
 ANNA = AccessScope(user_id=7, organisation_id=3, role="manager", label="anna@utility.example")
-
-
-def _wide_csv(household_id: int, rows: int) -> bytes:
-    start = datetime(2024, 1, 1, tzinfo=UTC)
-    lines = ["time,load"] + [f"{(start + timedelta(minutes=15 * i)).isoformat()},{0.1 + (i % 7) / 10:.2f}"
-                             for i in range(rows)]
-    return ("\n".join(lines) + "\n").encode()
-
-
-def _mapping(household_id: int) -> dict:
-    return {"name": "upload", "layout": "wide", "household_id": household_id, "time": {"column": "time"},
-            "columns": [{"column": "load", "series": "load", "quantity": "load", "unit": "kWh"}]}
 
 
 @pytest.fixture
@@ -37,9 +25,9 @@ def home(db_url) -> int:
 
 
 def test_a_job_records_who_started_it_its_progress_and_result(home):
-    file_id = save_file("meter.csv", _wide_csv(home, 50), "text/csv")
+    file_id = save_file("meter.csv", wide_load_csv(50), "text/csv")
     seen = []
-    job = start_job("ingest_upload", {"file_id": file_id, "mapping": _mapping(home), "file_kind": "csv",
+    job = start_job("ingest_upload", {"file_id": file_id, "mapping": load_mapping_spec(home), "file_kind": "csv",
                                       "filename": "meter.csv"}, ANNA, on_progress=lambda d, t, s: seen.append(s))
     assert (job.state, job.runner, job.progress) == ("done", "embedded", 1.0)
     assert job.started_by == ANNA
@@ -66,8 +54,8 @@ def test_bad_kinds_and_parameters_are_refused_before_anything_is_recorded(db_url
 
 
 def test_cancel_while_running_stops_the_batch_without_storing_half_of_it(home):
-    file_id = save_file("big.csv", _wide_csv(home, 60_000), "text/csv")
-    job = records.create_job("ingest_upload", {"file_id": file_id, "mapping": _mapping(home), "file_kind": "csv"})
+    file_id = save_file("big.csv", wide_load_csv(60_000), "text/csv")
+    job = records.create_job("ingest_upload", {"file_id": file_id, "mapping": load_mapping_spec(home), "file_kind": "csv"})
 
     seen = []
 

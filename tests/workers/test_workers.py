@@ -20,8 +20,8 @@ from services.households import create_household
 from services.jobs import cancel_job, get_job, list_jobs, save_file, start_job
 from services.store.db import session_scope
 from services.store.models import IngestionBatch, Reading
+from tests.factories import load_mapping_spec, wide_load_csv
 from tests.unit.test_data_page import CSV, form, mapped_columns, upload
-from tests.unit.test_jobs import _mapping, _wide_csv
 
 # Each CeleryManager registers the pages' callbacks again under the same names (the same functions).
 pytestmark = pytest.mark.filterwarnings("ignore::celery.exceptions.DuplicateTaskNameWarning")
@@ -94,8 +94,8 @@ def test_a_bulk_job_shows_its_progress_on_the_jobs_page_and_cancel_stops_it(stor
     import pages.jobs as page
 
     home = _home()
-    file_id = save_file("big.csv", _wide_csv(home, BIG_ROWS), "text/csv")
-    job = start_job("ingest_upload", {"file_id": file_id, "mapping": _mapping(home), "file_kind": "csv",
+    file_id = save_file("big.csv", wide_load_csv(BIG_ROWS), "text/csv")
+    job = start_job("ingest_upload", {"file_id": file_id, "mapping": load_mapping_spec(home), "file_kind": "csv",
                                       "filename": "big.csv"}, ANNA)
     assert job.state in ("queued", "running") and job.runner == "celery" and job.celery_task_id
 
