@@ -186,3 +186,15 @@ def test_beat_schedule_follows_the_typed_settings():
     assert entries["weather_refresh"]["schedule"] == timedelta(minutes=30)
     assert entries["sweep_interrupted"]["schedule"] == timedelta(minutes=15)
     assert all(e["task"] == "schedules.fire" and e["options"] == {"queue": "bulk"} for e in entries.values())
+
+
+def test_the_job_command_starts_a_job_through_start_job(dash_app, db_url):
+    runner = dash_app.server.test_cli_runner()
+    done = runner.invoke(args=["job", "sweep"])
+    assert done.exit_code == 0 and done.output.startswith("Job 1 (sweep) done:")
+    failed = runner.invoke(args=["job", "forecast_train", "--param", "household_id=5"])
+    assert failed.exit_code == 1 and "Household 5 does not exist" in failed.output
+    assert [(j.kind, j.started_by.label, j.params) for j in list_jobs()] == [
+        ("forecast_train", "command line", {"household_id": 5}), ("sweep", "command line", {})]
+    unknown = runner.invoke(args=["job", "nope"])
+    assert unknown.exit_code != 0 and "unknown job kind 'nope'" in unknown.output
