@@ -85,13 +85,15 @@ def start_job(kind: str, params: dict, scope: AccessScope = LOCAL_SCOPE, *, here
     return records.get_job(job.id)
 
 
-def execute_job(job_id: int, on_progress: OnProgress | None = None, task_id: str | None = None) -> JobView:
+def execute_job(job_id: int, on_progress: OnProgress | None = None, task_id: str | None = None,
+                redelivered: bool = False) -> JobView:
     """Run the recorded job ``job_id`` in this process and record how it ended.
 
-    A job that has ended already, was cancelled before it started or runs elsewhere (a redelivered
-    task) is not run again: the call returns it as it is.
+    A job that has ended already, was cancelled before it started or runs elsewhere is not run
+    again: the call returns it as it is. ``redelivered`` (the broker gave task ``task_id`` out
+    again because the worker running it died) lets a job that is still recorded as running start over.
     """
-    if not records.mark_running(job_id, task_id):
+    if not records.mark_running(job_id, task_id, redelivered):
         return records.get_job(job_id)
     job = records.get_job(job_id)
     last_write = [0.0, 0.0]  # when [s, monotonic], at which share

@@ -116,19 +116,25 @@ def set_task_id(job_id: int, task_id: str | None, runner: str) -> None:
         session.execute(sa.update(Job).where(Job.id == job_id).values(celery_task_id=task_id, runner=runner))
 
 
-def mark_running(job_id: int, task_id: str | None = None) -> bool:
-    """queued -> running; False when the job has ended already (cancelled before it started)
-    or is running elsewhere (a redelivered task whose first delivery still runs is not re-run
-    unless its heartbeat is stale)."""
+def mark_running(job_id: int, task_id: str | None = None, redelivered: bool = False) -> bool:
+    """queued -> running; False when the job has ended already (cancelled before it started) or
+    runs elsewhere.
+
+    A running job is started again only when its process is known dead: its own Celery task came
+    back redelivered (the worker running it died, and the broker gave the task out again), or its
+    heartbeat stopped :data:`STALE_AFTER` ago. Every job kind is safe to run again (one
+    transaction, or upserts).
+    """
     now = utcnow()
-    values = {"state": "running", "started_at": now, "heartbeat_at": now, "message": "started"}
+    values = {"state": "running", "started_at": now, "heartbeat_at": now, "message": "started", "progress": 0.0}
     if task_id:
         values["celery_task_id"] = task_id
+    restartable = [sa.and_(Job.state == "running", Job.heartbeat_at < now - STALE_AFTER)]
+    if redelivered and task_id:
+        restartable.append(sa.and_(Job.state == "running", Job.celery_task_id == task_id))
     with session_scope() as session:
-        startable = sa.or_(Job.state == "queued",
-                           sa.and_(Job.state == "running", Job.heartbeat_at < now - STALE_AFTER))
-        done = session.execute(sa.update(Job).where(Job.id == job_id, startable, Job.cancel_requested.is_(False))
-                               .values(**values))
+        done = session.execute(sa.update(Job).where(Job.id == job_id, sa.or_(Job.state == "queued", *restartable),
+                                                    Job.cancel_requested.is_(False)).values(**values))
         return done.rowcount == 1
 
 

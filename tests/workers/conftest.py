@@ -90,6 +90,18 @@ class Worker:
                 return
         raise RuntimeError(f"the worker did not start; its log ends:\n{self.log_tail()}")
 
+    def pool_pids(self) -> list[int]:
+        """The worker's pool children (the processes that run tasks), from /proc."""
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:  # field 4 of stat: the parent's pid
+                children.append(int(stat.parent.name))
+        return children
+
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 

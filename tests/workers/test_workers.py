@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import signal
 import time
 import uuid
 from datetime import UTC, datetime
@@ -118,6 +120,25 @@ def test_a_bulk_job_shows_its_progress_on_the_jobs_page_and_cancel_stops_it(stor
     with session_scope() as session:
         assert session.scalar(sa.select(IngestionBatch.status)) == "failed"
     assert page.refresh_jobs(2, None)["rows"][0]["state"] == "cancelled"
+
+
+def test_a_job_whose_worker_process_is_killed_starts_over_and_stores_every_reading_once(store, worker):
+    home = _home()
+    file_id = save_file("big.csv", wide_load_csv(BIG_ROWS), "text/csv")
+    job = start_job("ingest_upload", {"file_id": file_id, "mapping": load_mapping_spec(home), "file_kind": "csv",
+                                      "filename": "big.csv"}, ANNA)
+    wait_for("the job to read rows", lambda: get_job(job.id).message.endswith("rows read"))
+    [child] = worker.pool_pids()
+    os.kill(child, signal.SIGKILL)  # the process running the job dies mid-batch
+
+    ended = wait_for("the job to end", lambda: (j := get_job(job.id)).finished and j)
+    assert ended.state == "done", ended.error
+    assert ended.result["summary"].startswith(f"received {BIG_ROWS}, inserted {BIG_ROWS}")
+    assert _count(Reading) == BIG_ROWS
+    with session_scope() as session:  # the killed attempt's batch never closed; the sweep records it later
+        statuses = sorted(session.scalars(sa.select(IngestionBatch.status)))
+    assert statuses == ["done", "running"]
+    assert wait_for("a new pool process", lambda: worker.pool_pids() and worker.pool_pids()[0] != child)
 
 
 def test_health_reports_the_worker_and_the_queue_depth_and_a_queued_job_cancels_unrun(store, worker):
