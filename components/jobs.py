@@ -6,7 +6,8 @@ process; the page stays responsive and shows how far the job is.
 
 from __future__ import annotations
 
-from dash import Output
+from dash import Output, set_props
+from dash.exceptions import MissingCallbackContextException
 
 from components.theme import HIDDEN, SHOWN
 
@@ -30,3 +31,17 @@ def job_outcome(job) -> str:
     if job.state == "cancelled":
         return "the job was cancelled"
     return (job.error or f"the job ended {job.state}").rstrip(".")
+
+
+def announce_job(store_id: str):
+    """``on_start`` for :func:`services.jobs.start_job` in a background callback: puts the job's id in
+    the ``dcc.Store`` ``store_id`` while the job runs, so that the page's Cancel button can end the job
+    record too (Dash's cancel stops the process, which then cannot record it)."""
+
+    def on_start(job) -> None:
+        try:
+            set_props(store_id, {"data": job.id})
+        except MissingCallbackContextException:  # called as a plain function (a test): no page to tell
+            pass
+
+    return on_start

@@ -38,7 +38,7 @@ from components.data_sections import (
     upload_card,
 )
 from components.figures.quality import gap_timeline_figure
-from components.jobs import job_outcome
+from components.jobs import announce_job, job_outcome
 from components.theme import HIDDEN, SHOWN, empty_figure
 from services.access import LOCAL_SCOPE, visible_household_ids
 from services.batches import list_batches, quantity_units, rejections_csv
@@ -46,7 +46,7 @@ from services.households import HouseholdNotFound, list_households
 from services.ingestion.files import preview_file
 from services.ingestion.mapping import load_mapping, mapping_from_dict, mapping_names, save_mapping
 from services.iot import DeviceNotFound, confirm_device, list_devices
-from services.jobs import save_file, start_job
+from services.jobs import cancel_job, save_file, start_job
 from services.quality import check_household, timeline_spans
 
 dash.register_page(__name__, path="/data", name="Data", title="Data · Energy Dashboard", nav_order=2)
@@ -70,6 +70,7 @@ def layout(**_kwargs):
         quality_card(households, households[0]["value"] if households else None),
         devices_card(device_rows(list_devices(visible_household_ids()))),
         dcc.Store(id=ids.DATA_FILE),
+        dcc.Store(id=ids.DATA_JOB_ID),  # the running ingestion job, for Cancel
         dcc.Store(id=ids.DATA_ROW_KEYS, data=[]),
         dcc.Store(id=ids.DATA_LOADED_MAPPING),
         dcc.Store(id=ids.DATA_QUANTITIES, data=quantities),
@@ -341,13 +342,23 @@ def ingest_upload(set_progress, n_clicks, form, columns, keys, file):
         set_progress((round(100 * done / max(total, 1)), label))
 
     job = start_job("ingest_upload", {"file_id": file["file_id"], "mapping": spec, "file_kind": file["kind"],
-                                      "filename": file["filename"]}, LOCAL_SCOPE, here=True, on_progress=progress)
+                                      "filename": file["filename"]}, LOCAL_SCOPE, here=True, on_progress=progress,
+                    on_start=announce_job(ids.DATA_JOB_ID))
     if job.state != "done":
         return {"report": no_update, "alert": _alert("danger", _problems(job_outcome(job))),
                 "history": _unchanged_history()}
     set_progress((100, "done"))
     return {"report": batch_report(job.result), "alert": {"is_open": False, "color": no_update, "children": no_update},
             "history": history()}
+
+
+@callback(Output(ids.DATA_JOB_ID, "data", allow_duplicate=True), Input(ids.DATA_CANCEL, "n_clicks"),
+          State(ids.DATA_JOB_ID, "data"), prevent_initial_call=True)
+def cancel_ingestion(n_clicks, job_id):
+    """Dash's cancel stops the ingestion's process (nothing of its batch is stored); record its job as cancelled."""
+    if job_id:
+        cancel_job(int(job_id), LOCAL_SCOPE, process_stopped=True)
+    return None
 
 
 def batch_report(report: dict) -> dbc.Alert:

@@ -17,7 +17,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components import ids
-from components.jobs import job_outcome
+from components.jobs import announce_job, job_outcome
 from components.kpi_cards import empty_state
 from components.period import picked_day
 from components.reports_controls import download_card, households_card, period_card
@@ -25,7 +25,7 @@ from components.theme import HIDDEN, SHOWN
 from services import kpis
 from services.access import LOCAL_SCOPE, visible_household_ids
 from services.households import list_households
-from services.jobs import read_file, start_job
+from services.jobs import cancel_job, read_file, start_job
 from services.reports import (
     FORMATS,
     RendererUnavailable,
@@ -166,10 +166,20 @@ def build_many(set_progress, request):
         return no_update, _alert(str(exc), "warning")
     params = {"fmt": request["fmt"], "households": chosen, "kind": period.kind, "start": period.start.isoformat(),
               "end": period.end.isoformat()}
-    job = start_job("report", params, LOCAL_SCOPE, here=True, on_progress=progress)
+    job = start_job("report", params, LOCAL_SCOPE, here=True, on_progress=progress,
+                    on_start=announce_job(ids.REPORTS_JOB_ID))
     if job.state != "done":
         return no_update, _alert(job_outcome(job), "warning")
     return {"file_id": job.result_file_id, "job_id": job.id}, _done(job.result)
+
+
+@callback(Output(ids.REPORTS_JOB_ID, "data", allow_duplicate=True), Input(ids.REPORTS_CANCEL, "n_clicks"),
+          State(ids.REPORTS_JOB_ID, "data"), prevent_initial_call=True)
+def cancel_reports(n_clicks, job_id):
+    """Dash's cancel stops the report job's process; record the job as cancelled."""
+    if job_id:
+        cancel_job(int(job_id), LOCAL_SCOPE, process_stopped=True)
+    return None
 
 
 @callback(Output(ids.REPORTS_DOWNLOAD_MANY, "data"), Input(ids.REPORTS_MANY_FILE, "data"), prevent_initial_call=True)

@@ -43,7 +43,7 @@ def queue_available() -> bool:
 
 
 def start_job(kind: str, params: dict, scope: AccessScope = LOCAL_SCOPE, *, here: bool = False,
-              on_progress: OnProgress | None = None) -> JobView:
+              on_progress: OnProgress | None = None, on_start: Callable[[JobView], None] | None = None) -> JobView:
     """Record a job of ``kind`` and run it: queued for a worker, or here (see the module).
 
     Parameters
@@ -58,6 +58,8 @@ def start_job(kind: str, params: dict, scope: AccessScope = LOCAL_SCOPE, *, here
         Run in this process and return when it ends (a page's background callback).
     on_progress : callable, optional
         ``(done, total, stage)`` relayed from the runner when running here (a progress bar).
+    on_start : callable, optional
+        Called with the recorded job before it runs here (a page keeps its id for its Cancel button).
 
     Returns
     -------
@@ -74,6 +76,8 @@ def start_job(kind: str, params: dict, scope: AccessScope = LOCAL_SCOPE, *, here
         job = records.create_job(kind, params, scope, runner="celery" if task_id else "embedded")
         if task_id:
             records.set_task_id(job.id, task_id, "celery")
+        if on_start is not None:
+            on_start(job)
         return execute_job(job.id, on_progress=on_progress, task_id=task_id)
     from services.tasks.celery_app import BULK_QUEUE
     from services.tasks.jobs import run_job
@@ -126,13 +130,17 @@ def execute_job(job_id: int, on_progress: OnProgress | None = None, task_id: str
     return records.get_job(job_id)
 
 
-def cancel_job(job_id: int, scope: AccessScope = LOCAL_SCOPE) -> JobView:
+def cancel_job(job_id: int, scope: AccessScope = LOCAL_SCOPE, *, process_stopped: bool = False) -> JobView:
     """Cancel the job: a queued one ends at once (and its Celery task is revoked so that no worker
     starts it); a running one stops at its next progress step. Ended jobs are left as they are.
 
-    ``scope`` is who cancels: sign-in will check here that they may.
+    ``process_stopped``: the caller has stopped the process running the job (Dash's cancel of a
+    background callback), so the job is recorded as cancelled now. ``scope`` is who cancels:
+    sign-in will check here that they may.
     """
     job = records.request_cancel(job_id)
+    if process_stopped and not job.finished:
+        records.finish_job(job_id, "cancelled", message="cancelled from its page")
     if job.celery_task_id and queue_available():
         try:
             from services.tasks.celery_app import celery_app

@@ -198,3 +198,20 @@ def test_the_job_command_starts_a_job_through_start_job(dash_app, db_url):
         ("forecast_train", "command line", {"household_id": 5}), ("sweep", "command line", {})]
     unknown = runner.invoke(args=["job", "nope"])
     assert unknown.exit_code != 0 and "unknown job kind 'nope'" in unknown.output
+
+
+def test_a_page_cancel_that_stopped_the_process_records_the_job_cancelled(dash_app, home):
+    import pages.data as data_page
+    import pages.reports as reports_page
+
+    started = []
+    job = start_job("sweep", {}, on_start=started.append)
+    assert [j.id for j in started] == [job.id] and started[0].state == "queued"  # told before it ran
+
+    for cancel in (data_page.cancel_ingestion, reports_page.cancel_reports):
+        running = records.create_job("ingest_upload", {"file_id": 1})
+        records.mark_running(running.id)
+        assert cancel(1, running.id) is None  # the store of the job's id is emptied
+        ended = get_job(running.id)
+        assert (ended.state, ended.message) == ("cancelled", "cancelled from its page")
+    assert data_page.cancel_ingestion(1, None) is None  # nothing running: nothing to do

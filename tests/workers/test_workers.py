@@ -84,12 +84,14 @@ def test_a_background_callback_runs_on_the_worker_through_celery_manager(store, 
     task_id = manager.call_job_fn(result_key, job_fn, args, {})
     wait_for("the callback's result", lambda: manager.result_ready(result_key))
     result = manager.get_result(result_key, task_id)
+    announced = manager.get_updated_props(result_key)  # what the page learnt while the job ran
 
     assert "received 26, inserted 25, updated 0, unchanged 0, rejected 1" in json.dumps(result)
     assert _count(Reading) == 25
     [job] = list_jobs()
     assert (job.kind, job.state, job.runner, job.celery_task_id) == ("ingest_upload", "done", "celery", task_id)
     assert job.progress == 1.0 and job.result["rejected"] == 1
+    assert announced == {"data-job-id": {"data": job.id}}  # the page's Cancel can end this job's record
 
 
 def test_a_bulk_job_shows_its_progress_on_the_jobs_page_and_cancel_stops_it(store, worker, dash_app):
