@@ -228,7 +228,7 @@ def check_solver(settings: Settings) -> tuple[Status, str]:
 def check_background_workers(settings: Settings, cache_dir: Path = CACHE_DIR) -> tuple[Status, str]:
     """The manager behind long callbacks: Redis PING when ``REDIS_URL`` is set, else the Diskcache folder.
 
-    With Redis only the broker is checked; whether Celery workers consume from it is not.
+    With Redis only the broker is checked here; :func:`check_workers` asks the Celery workers.
     """
     if settings.redis_url:
         return _check_redis(settings.redis_url)
@@ -272,7 +272,7 @@ def _check_redis(redis_url: str) -> tuple[Status, str]:
         return "down", f"cannot reach {where}: {exc}"
     if reply != "+PONG":
         return "down", f"{where} answered PING with {reply!r}"
-    return "ok", f"{where} answered PING (broker only; Celery workers are not probed)"
+    return "ok", f"{where} answered PING"
 
 
 def _redis_call(sock: socket.socket, command: list[str]) -> str:
