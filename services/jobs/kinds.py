@@ -66,7 +66,7 @@ def _forecast_retrain_stale(params: dict, scope: AccessScope, progress: Progress
 
     household_ids = [int(h) for h in params.get("household_ids") or visible_household_ids()]
     trained: dict[str, list[str]] = {}
-    failed: dict[str, str] = {}
+    skipped: dict[str, str] = {}
     for i, household_id in enumerate(household_ids):
         progress(i, len(household_ids), f"household {household_id}")
         try:
@@ -74,11 +74,13 @@ def _forecast_retrain_stale(params: dict, scope: AccessScope, progress: Progress
             if stale:
                 report = train_models(household_id, targets=stale)
                 trained[str(household_id)] = sorted(report.trained)
-                failed.update({f"{household_id} {t}": why for t, why in report.skipped.items()})
+                skipped.update({f"{household_id} {t}": why for t, why in report.skipped.items()})
         except HouseholdNotFound:
             continue  # deleted since the job started
+        except ValueError as exc:  # one household's data problem does not stop the others
+            skipped[str(household_id)] = str(exc)
     progress(len(household_ids), len(household_ids), "done")
-    return JobOutput({"households": len(household_ids), "trained": trained, "skipped": failed})
+    return JobOutput({"households": len(household_ids), "trained": trained, "skipped": skipped})
 
 
 def _forecast_backtest(params: dict, scope: AccessScope, progress: Progress) -> JobOutput:

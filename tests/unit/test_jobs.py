@@ -215,3 +215,14 @@ def test_a_page_cancel_that_stopped_the_process_records_the_job_cancelled(dash_a
         ended = get_job(running.id)
         assert (ended.state, ended.message) == ("cancelled", "cancelled from its page")
     assert data_page.cancel_ingestion(1, None) is None  # nothing running: nothing to do
+
+
+def test_the_scheduled_kinds_end_done_with_what_they_found(home):
+    stale = start_job("forecast_retrain_stale", {})
+    assert stale.state == "done", stale.error
+    assert stale.result["households"] == 1 and stale.result["trained"] == {str(home): []}
+    assert all(key.startswith(f"{home} ") for key in stale.result["skipped"])  # no readings: reasons kept
+    fleet = start_job("fleet_tomorrow", {})
+    assert (fleet.state, fleet.result) == ("done", {"households": 0, "scheduled": 0, "errors": {}})  # no battery
+    weather = start_job("weather_refresh", {"hours": 48})
+    assert (weather.state, weather.result["sites"]) == ("done", 0)  # no weather site: nothing to fetch
