@@ -95,10 +95,12 @@ def cancel_selected(n_clicks, selected):
     return {"alert_open": True, "alert": text, "alert_color": color, "list": job_list()}
 
 
-@callback(Output(ids.JOBS_DOWNLOAD, "data"), Input(ids.JOBS_DOWNLOAD_BUTTON, "n_clicks"),
-          State(ids.JOBS_GRID, "selectedRows"), prevent_initial_call=True)
+@callback(Output(ids.JOBS_DOWNLOAD, "data"), Output(ids.JOBS_ALERT, "is_open", allow_duplicate=True),
+          Output(ids.JOBS_ALERT, "children", allow_duplicate=True),
+          Output(ids.JOBS_ALERT, "color", allow_duplicate=True),
+          Input(ids.JOBS_DOWNLOAD_BUTTON, "n_clicks"), State(ids.JOBS_GRID, "selectedRows"), prevent_initial_call=True)
 def download_job_file(n_clicks, selected):
-    """The file the selected job made (a report), from the store."""
+    """The file the selected job made (a report), from the store; a message when it is no longer kept."""
     if not selected:
         raise PreventUpdate
     job = get_job(int(selected[0]["id"]))
@@ -106,6 +108,6 @@ def download_job_file(n_clicks, selected):
         raise PreventUpdate
     try:
         file = read_file(job.result_file_id)
-    except LookupError:
-        return no_update
-    return dcc.send_bytes(file.content, file.filename, type=file.mimetype)
+    except LookupError as exc:
+        return no_update, True, str(exc)[:1].upper() + str(exc)[1:] + ".", "warning"
+    return dcc.send_bytes(file.content, file.filename, type=file.mimetype), False, no_update, no_update

@@ -144,13 +144,13 @@ def _weather_refresh(params: dict, scope: AccessScope, progress: Progress) -> Jo
 
 
 def _sweep(params: dict, scope: AccessScope, progress: Progress) -> JobOutput:
-    """End interrupted batches and jobs (their process died) and drop old job files."""
+    """End interrupted batches and jobs (their process died); drop old job files and old ended jobs."""
     from services.batches import close_interrupted_batches
     from services.jobs.files import delete_old_files
-    from services.jobs.records import fail_stale_jobs
+    from services.jobs.records import delete_old_jobs, fail_stale_jobs
 
     return JobOutput({"batches_closed": close_interrupted_batches(), "jobs_failed": fail_stale_jobs(),
-                      "files_removed": delete_old_files()})
+                      "files_removed": delete_old_files(), "jobs_removed": delete_old_jobs()})
 
 
 def _alerts(params: dict, scope: AccessScope, progress: Progress) -> JobOutput:

@@ -28,6 +28,9 @@ SQLITE_PROGRESS_WAIT_MS = 100
 SQLITE_BUSY_MS = 30_000
 SQLITE_CANCEL_WAIT_MS = 2_000
 
+#: Ended jobs older than this are removed by the sweep schedule.
+KEEP_JOBS = timedelta(days=90)
+
 #: A running job whose heartbeat is older than this lost its process (a killed worker, a restart).
 STALE_AFTER = timedelta(minutes=30)
 
@@ -285,3 +288,11 @@ def _beats_in_side_file(job_id: int, now: datetime) -> bool:
     except OSError:
         return False
     return beat >= now - STALE_AFTER
+
+
+def delete_old_jobs(now: datetime | None = None) -> int:
+    """Remove jobs that ended more than :data:`KEEP_JOBS` ago; how many were removed."""
+    cutoff = (now or utcnow()) - KEEP_JOBS
+    with session_scope() as session:
+        return session.execute(sa.delete(Job).where(Job.state.in_(FINISHED_STATES),
+                                                    Job.finished_at < cutoff)).rowcount

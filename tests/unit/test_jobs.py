@@ -12,7 +12,7 @@ from services.access import AccessScope
 from services.batches import close_interrupted_batches, list_batches
 from services.jobs import cancel_job, execute_job, get_job, list_jobs, read_file, records, save_file, start_job
 from services.store.db import session_scope
-from services.store.models import IngestionBatch, Job, Reading
+from services.store.models import IngestionBatch, Job, JobFile, Reading
 from tests.factories import add_household, load_mapping_spec, wide_load_csv
 
 ANNA = AccessScope(user_id=7, organisation_id=3, role="manager", label="anna@utility.example")
@@ -95,8 +95,13 @@ def test_sweep_ends_jobs_and_batches_whose_process_died(home):
                         heartbeat_at=long_ago))
         session.add(IngestionBatch(source="x.csv", channel="file", started_at=long_ago, status="running",
                                    received=0, inserted=0, updated=0, unchanged=0, rejected=0))
+        ancient = datetime.now(UTC) - timedelta(days=100)
+        session.add(Job(kind="sweep", params={}, started_by={}, state="done", progress=1.0, message="done",
+                        runner="embedded", cancel_requested=False, created_at=ancient, started_at=ancient,
+                        finished_at=ancient))
     job = start_job("sweep", {})
     assert job.result["batches_closed"] == 1 and len(job.result["jobs_failed"]) == 1
+    assert job.result["jobs_removed"] == 1 and len(list_jobs()) == 2  # the dead one and this sweep are kept
     dead = get_job(job.result["jobs_failed"][0])
     assert dead.state == "failed" and "Start the job again" in dead.error
     assert list_batches()[0].status == "failed"
@@ -166,8 +171,13 @@ def test_jobs_page_downloads_the_file_a_job_made(dash_app, db_url):
     rows = page.refresh_jobs(None, 1)["rows"]
     assert rows[0]["result"] == "reports.zip (2 households)"
     assert page.show_job(rows, rows)[2] is False
-    sent = page.download_job_file(1, rows)
-    assert sent["filename"] == "reports.zip" and sent["base64"] is True
+    sent, alert_open, _, _ = page.download_job_file(1, rows)
+    assert sent["filename"] == "reports.zip" and sent["base64"] is True and alert_open is False
+
+    with session_scope() as session:  # a week later the sweep has removed the file
+        session.execute(sa.delete(JobFile))
+    sent, alert_open, text, color = page.download_job_file(1, rows)
+    assert (sent, alert_open, color) == (page.no_update, True, "warning") and "build it again" in text
 
 
 def test_beat_schedule_follows_the_typed_settings():
