@@ -258,6 +258,8 @@ JOBS_ALERT = "jobs-alert"
 JOBS_WHERE = "jobs-where"
 JOBS_DOWNLOAD = "jobs-download"
 JOBS_DOWNLOAD_BUTTON = "jobs-download-button"
+JOBS_START_KIND = "jobs-start-kind"
+JOBS_START = "jobs-start"
 
 # Overview (/) portfolio views: ranking, map, alerts, monthly trends, CSV downloads; and CSV buttons of
 # the What-if and Data pages' charts and tables

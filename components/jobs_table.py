@@ -117,6 +117,19 @@ def job_detail(job, label: Callable[[str], str]) -> html.Div:
     return html.Div(children)
 
 
+def start_card(options: list[dict], can_queue: bool) -> dbc.Card:
+    """Start one of the scheduled jobs now (queued for the workers; needs REDIS_URL)."""
+    note = ("Queued for the workers; it shows in the list below." if can_queue else
+            "Needs the workers (REDIS_URL): without them, run `flask --app app job KIND` on the server.")
+    return dbc.Card(dbc.CardBody(dbc.Row([
+        dbc.Col(dbc.Select(id=ids.JOBS_START_KIND, options=options, value=options[0]["value"], size="sm",
+                           disabled=not can_queue), xs=12, md=4),
+        dbc.Col(dbc.Button("Start now", id=ids.JOBS_START, size="sm", color="primary", disabled=not can_queue),
+                width="auto"),
+        dbc.Col(html.Span(note, className="small text-body-secondary"), className="align-self-center"),
+    ], className="g-2")), className="mb-3")
+
+
 def jobs_card(rows: list[dict], where: str) -> dbc.Card:
     """The list of jobs with Refresh, Cancel and the download of a job's file."""
     grid = data_grid(ids.JOBS_GRID, JOB_COLUMNS, rows, grid_options={**SELECT_ONE, "tooltipShowDelay": 300,

@@ -11,14 +11,25 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components import ids
-from components.jobs_table import REFRESH_MS, job_detail, job_rows, jobs_card
+from components.jobs_table import REFRESH_MS, job_detail, job_rows, jobs_card, start_card
 from components.theme import HIDDEN, SHOWN
 from services.access import LOCAL_SCOPE
-from services.jobs import JobNotFound, cancel_job, get_job, kind_label, list_jobs, queue_available, read_file
+from services.jobs import (
+    JobNotFound,
+    cancel_job,
+    get_job,
+    kind_label,
+    list_jobs,
+    queue_available,
+    read_file,
+    start_job,
+)
 
 dash.register_page(__name__, path="/jobs", name="Jobs", title="Jobs · Energy Dashboard", nav_order=7)
 
 SHOWN_JOBS = 200
+#: The jobs a person may start from this page (those of the schedules); the others start from their pages.
+STARTABLE = ("weather_refresh", "forecast_retrain_stale", "fleet_tomorrow", "alerts", "sweep")
 
 
 def where_jobs_run() -> str:
@@ -35,6 +46,7 @@ def layout(**_query) -> html.Div:
         html.P("Long work started from the pages, the command line and the schedules: select a job for its details.",
                className="text-body-secondary"),
         dcc.Interval(id=ids.JOBS_TICK, interval=REFRESH_MS, disabled=not any(r["active"] for r in rows)),
+        start_card([{"label": kind_label(k), "value": k} for k in STARTABLE], queue_available()),
         jobs_card(rows, where_jobs_run()),
     ])
 
@@ -93,6 +105,25 @@ def cancel_selected(n_clicks, selected):
     else:
         text, color = f"Job {job.id} stops at its next step.", "info"
     return {"alert_open": True, "alert": text, "alert_color": color, "list": job_list()}
+
+
+@callback(output={"alert_open": Output(ids.JOBS_ALERT, "is_open", allow_duplicate=True),
+                  "alert": Output(ids.JOBS_ALERT, "children", allow_duplicate=True),
+                  "alert_color": Output(ids.JOBS_ALERT, "color", allow_duplicate=True),
+                  "list": {k: Output(o.component_id, o.component_property, allow_duplicate=True)
+                           for k, o in LIST.items()}},
+          inputs={"n_clicks": Input(ids.JOBS_START, "n_clicks"), "kind": State(ids.JOBS_START_KIND, "value")},
+          prevent_initial_call=True)
+def start_now(n_clicks, kind):
+    """Queue one of the scheduled jobs for the workers now (a request never runs it itself)."""
+    if kind not in STARTABLE:
+        raise PreventUpdate
+    if not queue_available():
+        return {"alert_open": True, "alert_color": "warning", "list": job_list(),
+                "alert": f"No workers (REDIS_URL is not set): run `flask --app app job {kind}` on the server."}
+    job = start_job(kind, {}, LOCAL_SCOPE)
+    return {"alert_open": True, "alert": f"Job {job.id} ({kind_label(kind)}) queued.", "alert_color": "success",
+            "list": job_list()}
 
 
 @callback(Output(ids.JOBS_DOWNLOAD, "data"), Output(ids.JOBS_ALERT, "is_open", allow_duplicate=True),

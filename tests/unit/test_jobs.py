@@ -236,3 +236,15 @@ def test_the_scheduled_kinds_end_done_with_what_they_found(home):
     assert (fleet.state, fleet.result) == ("done", {"households": 0, "scheduled": 0, "errors": {}})  # no battery
     weather = start_job("weather_refresh", {"hours": 48})
     assert (weather.state, weather.result["sites"]) == ("done", 0)  # no weather site: nothing to fetch
+
+
+def test_without_workers_the_jobs_page_says_how_to_start_a_scheduled_job(dash_app, db_url):
+    from components import ids
+    from pages import jobs as page
+    from tests.dash_tree import find
+
+    layout = page.layout()
+    assert find(layout, ids.JOBS_START).disabled is True and "REDIS_URL" in str(layout)
+    out = page.start_now(1, "weather_refresh")
+    assert out["alert_color"] == "warning" and "flask --app app job weather_refresh" in out["alert"]
+    assert list_jobs() == []  # a web request never runs a scheduled job itself

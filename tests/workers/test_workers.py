@@ -180,3 +180,13 @@ def test_a_schedule_fired_with_a_frozen_time_runs_on_the_worker_and_beat_reports
     status, detail = check_beat(get_settings())
     assert status == "degraded"  # the frozen run is long past: beat looks stopped
     assert "last run sweep_interrupted at 2026-12-02 03:00 UTC" in detail and "celery -A worker beat" in detail
+
+
+def test_the_jobs_page_queues_a_scheduled_job_for_the_worker(store, worker, dash_app):
+    import pages.jobs as page
+
+    out = page.start_now(1, "sweep")
+    [job] = list_jobs()
+    assert out["alert"] == f"Job {job.id} (Sweep of interrupted work) queued."
+    done = wait_for("the sweep", lambda: (j := get_job(job.id)).finished and j)
+    assert (done.state, done.runner, done.started_by.label) == ("done", "celery", "local user")
