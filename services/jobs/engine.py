@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 0.5
 PROGRESS_STEP = 0.05
 
+#: How long queueing a job keeps trying an unreachable broker (about 2 s): a page must not hang on it.
+QUEUE_RETRY = {"max_retries": 2, "interval_start": 0.5, "interval_step": 0.5, "interval_max": 1.0}
+
 OnProgress = Callable[[int, int, str], None]
 
 
@@ -85,7 +88,13 @@ def start_job(kind: str, params: dict, scope: AccessScope = LOCAL_SCOPE, *, here
     task_id = uuid.uuid4().hex
     job = records.create_job(kind, params, scope, runner="celery")
     records.set_task_id(job.id, task_id, "celery")  # before the worker can see the task: Cancel can revoke it
-    run_job.apply_async((job.id,), task_id=task_id, queue=BULK_QUEUE)
+    try:
+        run_job.apply_async((job.id,), task_id=task_id, queue=BULK_QUEUE, retry_policy=QUEUE_RETRY)
+    except Exception as exc:  # the broker is down: the job would wait forever for a task that was never sent
+        log.warning("could not queue job %s", job.id, exc_info=True)
+        records.finish_job(job.id, "failed", message="not queued",
+                           error=f"Could not reach Redis to queue the job ({type(exc).__name__}: {exc}): "
+                                 "check REDIS_URL and that Redis runs, then start the job again.")
     return records.get_job(job.id)
 
 

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 INSPECT_TIMEOUT_S = 2.0
 
 
-@celery_app.task(name="jobs.run", bind=True)
+@celery_app.task(name="jobs.run", bind=True, ignore_result=True)  # the job row is the result
 def run_job(self, job_id: int) -> dict:
     """Run job ``job_id``; returns its end state (the store has the rest)."""
     redelivered = bool((self.request.delivery_info or {}).get("redelivered"))

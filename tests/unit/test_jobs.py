@@ -248,3 +248,28 @@ def test_without_workers_the_jobs_page_says_how_to_start_a_scheduled_job(dash_ap
     out = page.start_now(1, "weather_refresh")
     assert out["alert_color"] == "warning" and "flask --app app job weather_refresh" in out["alert"]
     assert list_jobs() == []  # a web request never runs a scheduled job itself
+
+
+def test_a_job_that_cannot_be_queued_fails_with_what_to_check(db_url, monkeypatch):
+    import socket
+
+    from services import config
+    from services.tasks.celery_app import celery_app
+    from tests.workers.conftest import _point_at
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    closed = f"redis://127.0.0.1:{sock.getsockname()[1]}/0"
+    sock.close()  # nothing listens there: connections are refused
+    original = celery_app.conf.broker_url, celery_app.conf.result_backend
+    monkeypatch.setenv("REDIS_URL", closed)
+    config.get_settings.cache_clear()
+    _point_at(celery_app, closed)
+    try:
+        job = start_job("sweep", {})
+    finally:
+        _point_at(celery_app, original[0])
+        celery_app.conf.result_backend = original[1]
+        config.get_settings.cache_clear()
+    assert (job.state, job.message) == ("failed", "not queued")
+    assert "Could not reach Redis to queue the job" in job.error and job.started_at is None
