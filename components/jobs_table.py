@@ -17,7 +17,9 @@ from components.theme import HIDDEN, SHOWN
 #: While a job is queued or running the page refreshes itself this often [ms].
 REFRESH_MS = 2000
 STATE_COLORS = {"queued": "secondary", "running": "primary", "done": "success", "failed": "danger",
-                "cancelled": "warning"}
+                "cancelled": "warning", "interrupted": "danger"}
+INTERRUPTED_NOTE = ("No progress for a long time: the process running it stopped (a restart or a killed worker). "
+                    "Cancel it and start it again.")
 
 JOB_COLUMNS = [
     {"field": "id", "headerName": "Job", "maxWidth": 90},
@@ -33,9 +35,14 @@ JOB_COLUMNS = [
 
 def job_rows(jobs, label: Callable[[str], str]) -> list[dict[str, Any]]:
     """Grid rows of :class:`services.jobs.JobView` objects; ``label(kind)`` names each kind for people."""
-    return [{"id": j.id, "key": str(j.id), "what": what(j, label), "who": j.started_by.label, "state": j.state,
+    return [{"id": j.id, "key": str(j.id), "what": what(j, label), "who": j.started_by.label, "state": state(j),
              "progress": progress_text(j), "result": result_text(j), "created": j.created_at.strftime("%Y-%m-%d %H:%M"),
-             "duration": duration_text(j.duration_s), "active": not j.finished} for j in jobs]
+             "duration": duration_text(j.duration_s), "active": not (j.finished or j.interrupted)} for j in jobs]
+
+
+def state(job) -> str:
+    """The state in words: a running job whose process is gone shows as interrupted."""
+    return "interrupted" if job.interrupted else job.state
 
 
 def what(job, label: Callable[[str], str]) -> str:
@@ -67,6 +74,8 @@ def result_text(job) -> str:
     """One line: the error, the file made, or the summary's first values."""
     if job.state == "failed":
         return job.error or "failed"
+    if job.interrupted:
+        return INTERRUPTED_NOTE
     if job.state == "cancelled":
         return job.message or "cancelled"
     if not job.result:
@@ -100,7 +109,7 @@ def duration_text(seconds: float | None) -> str:
 
 def job_detail(job, label: Callable[[str], str]) -> html.Div:
     """Everything about one job: state, who, when, parameters, the reason of a failure, the result."""
-    rows = [("State", dbc.Badge(job.state, color=STATE_COLORS.get(job.state, "secondary"))),
+    rows = [("State", dbc.Badge(state(job), color=STATE_COLORS.get(state(job), "secondary"))),
             ("What", what(job, label)), ("Started by", job.started_by.label),
             ("Runs on", "a Celery worker" if job.runner == "celery" else "the web server's process"),
             ("Progress", progress_text(job)), ("Duration", duration_text(job.duration_s))]
@@ -108,6 +117,8 @@ def job_detail(job, label: Callable[[str], str]) -> html.Div:
                 html.Dl([item for label, value in rows for item in (html.Dt(label, className="col-sm-3"),
                                                                     html.Dd(value, className="col-sm-9 mb-1"))],
                         className="row mb-2 small")]
+    if job.interrupted:
+        children.append(dbc.Alert(INTERRUPTED_NOTE, color="danger", className="py-2 mb-2"))
     if job.state == "failed":
         children.append(dbc.Alert([html.Strong("Why it failed: "), job.error or "no reason recorded"],
                                   color="danger", className="py-2 mb-2", id="jobs-failure-reason"))

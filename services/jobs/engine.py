@@ -148,7 +148,7 @@ def cancel_job(job_id: int, scope: AccessScope = LOCAL_SCOPE, *, process_stopped
     sign-in will check here that they may.
     """
     job = records.request_cancel(job_id)
-    if process_stopped and not job.finished:
+    if (process_stopped or job.interrupted) and not job.finished:  # no process left to stop at a step
         records.finish_job(job_id, "cancelled", message="cancelled from its page")
     if job.celery_task_id and queue_available():
         try:

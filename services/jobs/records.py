@@ -33,6 +33,9 @@ KEEP_JOBS = timedelta(days=90)
 
 #: A running job whose heartbeat is older than this lost its process (a killed worker, a restart).
 STALE_AFTER = timedelta(minutes=30)
+INTERRUPTED_REASON = (f"No progress for {STALE_AFTER.total_seconds() / 60:.0f} minutes: the process running it "
+                      "stopped (a restart or a killed worker). Start the job again.")
+
 
 
 class JobNotFound(LookupError):
@@ -59,6 +62,9 @@ class JobView:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    interrupted: bool = False
+    """Recorded as running, but with no heartbeat for :data:`STALE_AFTER`: its process is gone (a
+    restart of the web server, a killed worker). Read, not stored: the sweep records it as failed."""
 
     @property
     def finished(self) -> bool:
@@ -77,7 +83,14 @@ def _view(job: Job) -> JobView:
     return JobView(job.id, job.kind, dict(job.params or {}), AccessScope.from_dict(job.started_by), job.state,
                    progress, message, job.result, job.result_file_id, job.error,
                    job.runner, job.celery_task_id, bool(job.cancel_requested), job.created_at, job.started_at,
-                   job.finished_at)
+                   job.finished_at, _interrupted(job))
+
+
+def _interrupted(job: Job) -> bool:
+    if job.state != "running":
+        return False
+    now = utcnow()
+    return (job.heartbeat_at or job.created_at) < now - STALE_AFTER and not _beats_in_side_file(job.id, now)
 
 
 def create_job(kind: str, params: dict, scope: AccessScope = LOCAL_SCOPE, runner: str = "embedded") -> JobView:
@@ -274,9 +287,7 @@ def fail_stale_jobs(now: datetime | None = None) -> list[int]:
     if stale:
         with session_scope() as session:
             session.execute(sa.update(Job).where(Job.id.in_(stale)).values(
-                state="failed", finished_at=now, message="interrupted",
-                error=f"No progress for {STALE_AFTER.total_seconds() / 60:.0f} minutes: the process running it "
-                      "stopped (a restart or a killed worker). Start the job again."))
+                state="failed", finished_at=now, message="interrupted", error=INTERRUPTED_REASON))
     return stale
 
 

@@ -273,3 +273,21 @@ def test_a_job_that_cannot_be_queued_fails_with_what_to_check(db_url, monkeypatc
         config.get_settings.cache_clear()
     assert (job.state, job.message) == ("failed", "not queued")
     assert "Could not reach Redis to queue the job" in job.error and job.started_at is None
+
+
+def test_a_job_whose_process_is_gone_shows_interrupted_and_cancel_ends_it(dash_app, db_url):
+    from pages import jobs as page
+
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    with session_scope() as session:
+        session.add(Job(kind="report", params={}, started_by={}, state="running", progress=0.4, message="drawing",
+                        runner="embedded", cancel_requested=False, created_at=long_ago, started_at=long_ago,
+                        heartbeat_at=long_ago))
+    listing = page.refresh_jobs(1, None)
+    [row] = listing["rows"]
+    assert row["state"] == "interrupted" and "Cancel it and start it again" in row["result"]
+    assert listing["tick_disabled"] is True  # nothing will move: no need to keep refreshing
+    detail, cancel_disabled, _ = page.show_job([row], [row])
+    assert cancel_disabled is False and "the process running it stopped" in str(detail)
+    assert page.cancel_selected(1, [row])["alert"] == f"Job {row['id']} cancelled."
+    assert get_job(row["id"]).state == "cancelled"
