@@ -20,15 +20,30 @@ from services.config import CACHE_DIR, PROJECT_ROOT, Settings, get_settings  # n
 
 
 def background_manager(settings: Settings):
-    """Where long callbacks run: Diskcache in-process by default, Celery + Redis with ``REDIS_URL``."""
+    """Where long callbacks run: Diskcache in-process by default, the Celery workers with ``REDIS_URL``.
+
+    With Redis the manager uses the one Celery app (``services.tasks.celery_app``), whose routes
+    send background callbacks to the ``interactive`` queue; ``worker.py`` imports this module so
+    that workers know the callbacks.
+    """
     if settings.redis_url:
-        from celery import Celery  # optional dependency, installed where Redis is used
         from dash import CeleryManager
 
-        celery_app = Celery(__name__, broker=settings.redis_url, backend=settings.redis_url)
-        return CeleryManager(celery_app)
+        from services.tasks.celery_app import celery_app
+
+        return CeleryManager(celery_app, cache_by=result_keys())
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     return DiskcacheManager(diskcache.Cache(str(CACHE_DIR)))
+
+
+def result_keys() -> list | None:
+    """Dash's ``cache_by``: zero-argument functions whose values go into background results' keys.
+
+    ``None`` today (results are not cached, each run is keyed by its own call). When sign-in
+    lands, return ``[lambda: current_scope().label]`` here so that a cached result is only
+    ever served to the user whose request made it.
+    """
+    return None
 
 
 def create_app(settings: Settings | None = None) -> Dash:

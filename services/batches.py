@@ -104,3 +104,17 @@ def rejections_csv(batch_id: int) -> str:
 def quantity_units() -> dict[str, str]:
     """The stored unit of each quantity (``{"load": "kWh", ...}``), for forms that map file columns."""
     return dict(QUANTITY_UNITS)
+
+
+def close_interrupted_batches(now: datetime | None = None) -> int:
+    """Record as failed every batch still ``running`` :data:`INTERRUPTED_AFTER` after it started
+    (its process died before it could record its end); how many were closed. The sweep schedule
+    runs this so that the history and the alerts need not guess."""
+    now = now or datetime.now(UTC)
+    with session_scope() as session:
+        closed = session.execute(
+            sa.update(IngestionBatch)
+            .where(IngestionBatch.status == "running", IngestionBatch.started_at < now - INTERRUPTED_AFTER)
+            .values(status="failed", finished_at=now, message=INTERRUPTED_MESSAGE)
+        )
+        return closed.rowcount
