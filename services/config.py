@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
@@ -36,6 +37,8 @@ class Settings(BaseModel):
     - ``CURRENCY``: the portfolio's currency code shown next to costs. Default EUR.
     - ``REDIS_URL``: when set, background callbacks run on Celery + Redis (later).
     - ``DEBUG``: ``1`` turns on Dash's dev tools.
+    - ``METRICS_TOKEN``: bearer token that ``GET /metrics`` requires; unset, only loopback clients get it.
+    - ``LOG_FORMAT``: ``text`` (default) or ``json`` (one object per line); ``LOG_LEVEL``: INFO by default.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -46,6 +49,9 @@ class Settings(BaseModel):
     currency: str = Field("EUR", min_length=3, max_length=3)
     redis_url: str | None = None
     debug: bool = False
+    metrics_token: str | None = Field(None, min_length=16)
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("database_url")
     @classmethod
@@ -70,6 +76,9 @@ _ENV_NAMES = {
     "currency": "CURRENCY",
     "redis_url": "REDIS_URL",
     "debug": "DEBUG",
+    "metrics_token": "METRICS_TOKEN",
+    "log_format": "LOG_FORMAT",
+    "log_level": "LOG_LEVEL",
 }
 
 

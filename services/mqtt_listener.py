@@ -42,6 +42,7 @@ import pandas as pd
 
 from services.ingestion.core import IngestOptions, IngestReport, ingest_frame
 from services.iot import device_for_stream
+from services.observability.metrics import mqtt_heartbeat, observe_mqtt_batch
 from services.store.models import ENERGY_QUANTITIES, QUANTITY_UNITS
 from services.validation import ValidationProblem
 
@@ -240,6 +241,7 @@ class MqttListener:
         first_at = 0.0
         delay = 1.0
         while True:
+            mqtt_heartbeat(self._connected.is_set())
             if self._stop.is_set():
                 if batch:
                     self._flush(batch)  # what is not stored stays unacknowledged: re-sent later
@@ -279,6 +281,7 @@ class MqttListener:
         for message in batch:
             if message.generation == self._generation:
                 self._client.ack(message.mid, message.qos)
+        observe_mqtt_batch(frame.loc[frame["problem"].isna(), "ts"])
         self.stats.batches += 1
         self.stats.stored += report.stored
         self.stats.rejected += report.rejected

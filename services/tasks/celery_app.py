@@ -11,6 +11,7 @@ from __future__ import annotations
 from celery import Celery
 
 from services.config import get_settings
+from services.observability import celery_signals  # noqa: F401 - job metrics, request ids, worker logs
 
 INTERACTIVE_QUEUE = "interactive"
 BULK_QUEUE = "bulk"
