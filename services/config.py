@@ -38,6 +38,7 @@ class Settings(BaseModel):
     - ``REDIS_URL``: when set, background callbacks run on Celery + Redis (later).
     - ``DEBUG``: ``1`` turns on Dash's dev tools.
     - ``METRICS_TOKEN``: bearer token that ``GET /metrics`` requires; unset, only loopback clients get it.
+    - ``METRICS_PORT``: the Celery worker and the MQTT listener serve their metrics on this port.
     - ``LOG_FORMAT``: ``text`` (default) or ``json`` (one object per line); ``LOG_LEVEL``: INFO by default.
     """
 
@@ -50,6 +51,7 @@ class Settings(BaseModel):
     redis_url: str | None = None
     debug: bool = False
     metrics_token: str | None = Field(None, min_length=16)
+    metrics_port: int | None = Field(None, ge=1, le=65535)
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -77,6 +79,7 @@ _ENV_NAMES = {
     "redis_url": "REDIS_URL",
     "debug": "DEBUG",
     "metrics_token": "METRICS_TOKEN",
+    "metrics_port": "METRICS_PORT",
     "log_format": "LOG_FORMAT",
     "log_level": "LOG_LEVEL",
 }

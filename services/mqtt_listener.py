@@ -42,7 +42,7 @@ import pandas as pd
 
 from services.ingestion.core import IngestOptions, IngestReport, ingest_frame
 from services.iot import device_for_stream
-from services.observability.metrics import mqtt_heartbeat, observe_mqtt_batch
+from services.observability.metrics import mqtt_heartbeat, observe_mqtt_batch, serve_metrics_from_settings
 from services.store.models import ENERGY_QUANTITIES, QUANTITY_UNITS
 from services.validation import ValidationProblem
 
@@ -319,6 +319,7 @@ def listen(config: ListenerConfig) -> None:
     import signal
 
     listener = MqttListener(config)
+    serve_metrics_from_settings()
 
     def stop(_signum, _frame):
         listener.stop()

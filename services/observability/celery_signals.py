@@ -54,6 +54,17 @@ def _task_finished(task_id=None, task=None, state=None, **_kwargs) -> None:
             pass
 
 
+@signals.worker_init.connect
+def _worker_started(**_kwargs) -> None:
+    """The worker's main process: a fresh metrics folder, and its own metrics port when configured."""
+    from services.config import get_settings
+
+    metrics.reset_multiprocess_dir()
+    port = get_settings().metrics_port
+    if port:
+        metrics.serve_metrics_port(port)
+
+
 @signals.worker_process_init.connect
 def _worker_process_started(**_kwargs) -> None:
     from services.config import get_settings

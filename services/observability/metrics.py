@@ -114,6 +114,37 @@ def exposition(live: Iterable = ()) -> tuple[bytes, str]:
     return generate_latest(scrape_registry(live)), CONTENT_TYPE_LATEST
 
 
+def reset_multiprocess_dir() -> None:
+    """Empty the multiprocess folder at the start of a process group (gunicorn's master, a Celery
+    worker's main process): samples of an earlier run must not add up with this one's. The folder
+    belongs to that group alone (each service has its own), so nobody else's files go."""
+    folder = multiprocess_dir()
+    if not folder:
+        return
+    os.makedirs(folder, exist_ok=True)
+    for name in os.listdir(folder):
+        if name.endswith(".db"):
+            os.remove(os.path.join(folder, name))
+
+
+def serve_metrics_port(port: int, addr: str = "0.0.0.0", live: Iterable = ()) -> None:
+    """Serve the scrape registry on its own port (a separate bind: the Celery worker, the MQTT
+    listener), in a daemon thread of this process."""
+    from prometheus_client import start_http_server
+
+    start_http_server(port, addr=addr, registry=scrape_registry(live))
+    logger.info("metrics on http://%s:%d/metrics", addr, port)
+
+
+def serve_metrics_from_settings() -> None:
+    """:func:`serve_metrics_port` on ``METRICS_PORT`` when it is set (else nothing)."""
+    from services.config import get_settings
+
+    port = get_settings().metrics_port
+    if port:
+        serve_metrics_port(port)
+
+
 def mark_process_dead(pid: int) -> None:
     """Forget a dead process's live gauges (gunicorn's ``child_exit``, Celery's worker shutdown)."""
     if multiprocess_dir():
