@@ -37,7 +37,8 @@ class Settings(BaseModel):
     - ``CURRENCY``: the portfolio's currency code shown next to costs. Default EUR.
     - ``REDIS_URL``: when set, background callbacks run on Celery + Redis (later).
     - ``DEBUG``: ``1`` turns on Dash's dev tools.
-    - ``METRICS_TOKEN``: bearer token that ``GET /metrics`` requires; unset, only loopback clients get it.
+    - ``METRICS_TOKEN``: bearer token that ``GET /metrics`` requires; unset, only loopback clients get it
+      (``METRICS_TOKEN_FILE``: read it from that file, e.g. a compose secret).
     - ``METRICS_PORT``: the Celery worker and the MQTT listener serve their metrics on this port.
     - ``LOG_FORMAT``: ``text`` (default) or ``json`` (one object per line); ``LOG_LEVEL``: INFO by default.
     """
@@ -89,6 +90,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from environment variables; raise :class:`SettingsError` on bad values."""
     env = os.environ if environ is None else environ
     raw = {field: env[name] for field, name in _ENV_NAMES.items() if env.get(name, "") != ""}
+    if "metrics_token" not in raw and env.get("METRICS_TOKEN_FILE"):
+        raw["metrics_token"] = _read_secret(env["METRICS_TOKEN_FILE"], "METRICS_TOKEN_FILE")
     try:
         return Settings(**raw)
     except ValidationError as exc:
@@ -97,6 +100,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             field = str(err["loc"][0]) if err["loc"] else "?"
             problems.append(f"{_ENV_NAMES.get(field, field)}: {err['msg']}")
         raise SettingsError("Invalid configuration: " + "; ".join(problems)) from None
+
+
+def _read_secret(path: str, name: str) -> str:
+    """A secret from a file (compose and Kubernetes mount them so), without its trailing newline."""
+    try:
+        return Path(path).read_text().strip()
+    except OSError as exc:
+        raise SettingsError(f"Invalid configuration: {name}: cannot read {path} ({exc.strerror})") from None
 
 
 @lru_cache(maxsize=1)

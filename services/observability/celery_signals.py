@@ -6,7 +6,8 @@ process that publishes tasks connect these handlers exactly once.
 - ``before_task_publish`` puts the current request id in the task's headers;
 - ``task_prerun`` / ``task_postrun`` time each task (``energy_job_duration_seconds{task,state}``)
   and make the publisher's request id current while it runs, so its log lines carry it;
-- ``worker_process_init`` sets up logs, tracing and pool gauges in each pool process;
+- ``setup_logging`` installs our log handler (JSON with ``LOG_FORMAT=json``) instead of Celery's;
+- ``worker_process_init`` sets up tracing and pool gauges in each pool process;
   ``worker_process_shutdown`` marks the process dead for the multiprocess metrics.
 """
 
@@ -65,14 +66,20 @@ def _worker_started(**_kwargs) -> None:
         metrics.serve_metrics_port(port)
 
 
-@signals.worker_process_init.connect
-def _worker_process_started(**_kwargs) -> None:
+@signals.setup_logging.connect
+def _worker_logging(**_kwargs) -> None:
+    """Our handler instead of Celery's (connecting here tells Celery to leave logging alone)."""
     from services.config import get_settings
     from services.observability.logs import configure_logging
-    from services.observability.tracing import setup_tracing
 
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
+
+
+@signals.worker_process_init.connect
+def _worker_process_started(**_kwargs) -> None:
+    from services.observability.tracing import setup_tracing
+
     setup_tracing("energy-dashboard-worker")
     metrics.watch_pools()
 

@@ -81,7 +81,8 @@ def configure_logging(log_format: str = "text", level: str = "INFO", stream=None
     for handler in list(root.handlers):
         if getattr(handler, "_energy_dashboard", False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    # sys.__stderr__: Celery replaces sys.stderr by a proxy that logs what is written to it.
+    handler = logging.StreamHandler(stream or sys.__stderr__ or sys.stderr)
     handler._energy_dashboard = True
     handler.addFilter(RequestContextFilter())
     handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))

@@ -261,15 +261,14 @@ def watch_pools() -> None:
         return
     watch_pools._installed = True
 
-    def backend(record) -> str:
-        pool = getattr(record, "_pool", None)
-        dialect = getattr(pool, "_dialect", None)
-        return getattr(dialect, "name", "unknown")
+    def backend(dbapi_connection) -> str:
+        module = type(dbapi_connection).__module__ if dbapi_connection is not None else ""
+        return "postgresql" if module.startswith("psycopg") else "sqlite" if "sqlite" in module else "other"
 
-    sa.event.listen(sa.pool.Pool, "checkout", lambda _c, rec, _p: DB_POOL_IN_USE.labels(backend(rec)).inc())
-    sa.event.listen(sa.pool.Pool, "checkin", lambda _c, rec: DB_POOL_IN_USE.labels(backend(rec)).dec())
-    sa.event.listen(sa.pool.Pool, "connect", lambda _c, rec: DB_POOL_OPEN.labels(backend(rec)).inc())
-    sa.event.listen(sa.pool.Pool, "close", lambda _c, rec: DB_POOL_OPEN.labels(backend(rec)).dec())
+    sa.event.listen(sa.pool.Pool, "checkout", lambda c, _rec, _p: DB_POOL_IN_USE.labels(backend(c)).inc())
+    sa.event.listen(sa.pool.Pool, "checkin", lambda c, _rec: DB_POOL_IN_USE.labels(backend(c)).dec())
+    sa.event.listen(sa.pool.Pool, "connect", lambda c, _rec: DB_POOL_OPEN.labels(backend(c)).inc())
+    sa.event.listen(sa.pool.Pool, "close", lambda c, _rec: DB_POOL_OPEN.labels(backend(c)).dec())
 
 
 # --- live gauges at scrape time -------------------------------------------------------------------------

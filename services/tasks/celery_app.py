@@ -18,7 +18,7 @@ BULK_QUEUE = "bulk"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 # Task modules a worker imports; each feature adds its own module here.
-TASK_MODULES: list[str] = []
+TASK_MODULES: list[str] = ["services.observability.tasks"]
 
 
 def make_celery(redis_url: str, name: str = "energy_dashboard") -> Celery:
