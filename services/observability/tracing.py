@@ -90,6 +90,21 @@ def service_span(name: str, **attributes):
         yield span
 
 
+def traced(name: str):
+    """Decorator: a :func:`service_span` named ``name`` around each call of a service function."""
+    import functools
+
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with service_span(name):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 def rename_current_span(name: str) -> None:
     """Rename the active span (the Flask request span of a Dash callback)."""
     span = trace.get_current_span()

@@ -73,6 +73,7 @@ def instrument_server(server: Flask, *, page_templates: Iterable[str] = (),
         metrics.HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
         output = g.get("obs_output")
         if output:
+            rename_current_span(f"callback {output}")  # again: tracing may have opened its span after ours
             metrics.CALLBACK_LATENCY.labels(output).observe(seconds)
             if response.status_code >= 500:
                 metrics.CALLBACK_ERRORS.labels(output).inc()
