@@ -5,7 +5,7 @@ README's "Serving capacity"): ``gthread`` workers, one per core plus one, four t
 Callbacks spend much of their time in the database and in numpy/pandas code that releases the
 GIL, so threads overlap their waits while a second process per core keeps both cores busy; sync
 workers queued requests behind one slow callback. Every value can be overridden from the
-environment: ``WEB_WORKERS``, ``WEB_THREADS``, ``WEB_TIMEOUT`` [s], ``HOST``/``PORT``.
+environment: ``WEB_WORKER_CLASS``, ``WEB_WORKERS``, ``WEB_THREADS``, ``WEB_TIMEOUT`` [s], ``HOST``/``PORT``.
 
 Prometheus multiprocess mode: ``PROMETHEUS_MULTIPROC_DIR`` (default: a folder under the temp
 directory, one per port) is emptied when the master starts, and ``child_exit`` marks a dead
@@ -19,7 +19,7 @@ _cores = os.cpu_count() or 1
 _port = os.environ.get("PORT", "8050")
 
 bind = os.environ.get("GUNICORN_BIND", f"{os.environ.get('HOST', '0.0.0.0')}:{_port}")
-worker_class = "gthread"
+worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")
 workers = int(os.environ.get("WEB_WORKERS", _cores + 1))
 threads = int(os.environ.get("WEB_THREADS", 4))
 timeout = int(os.environ.get("WEB_TIMEOUT", 60))  # a callback longer than this is a bug: jobs run in the background
