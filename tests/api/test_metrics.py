@@ -129,3 +129,11 @@ def test_json_logs_carry_the_request_id():
         logging.getLogger().removeHandler(handler)
     entry = json.loads(stream.getvalue().strip().splitlines()[-1])
     assert (entry["message"], entry["level"], entry["request_id"]) == ("stored 3 readings", "WARNING", "req-7")
+
+
+def test_the_token_can_come_from_a_secret_file(tmp_path):
+    secret = tmp_path / "metrics_token"
+    secret.write_text(TOKEN + "\n")
+    assert config.load_settings({"METRICS_TOKEN_FILE": str(secret)}).metrics_token == TOKEN
+    with pytest.raises(config.SettingsError, match="METRICS_TOKEN_FILE: cannot read"):
+        config.load_settings({"METRICS_TOKEN_FILE": str(tmp_path / "missing")})
