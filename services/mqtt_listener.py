@@ -281,7 +281,7 @@ class MqttListener:
         for message in batch:
             if message.generation == self._generation:
                 self._client.ack(message.mid, message.qos)
-        observe_mqtt_batch(frame.loc[frame["problem"].isna(), "ts"])
+        observe_mqtt_batch(frame)
         self.stats.batches += 1
         self.stats.stored += report.stored
         self.stats.rejected += report.rejected

@@ -36,6 +36,11 @@ from prometheus_client.core import GaugeMetricFamily
 
 logger = logging.getLogger(__name__)
 
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Metrics without labels open their sample file when created, below: the folder must exist
+    # (a container's fresh tmpfs /tmp does not have it yet).
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
 #: Latency buckets [s]: a page callback should answer well under a second.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 #: Job buckets [s]: background jobs run from seconds to an hour.
@@ -218,14 +223,21 @@ def observe_ingest(report, channel: str, seconds: float) -> None:
         INGEST_REJECTIONS.labels(channel, reason[:40]).inc(count)
 
 
-def observe_mqtt_batch(timestamps: Iterable, now: datetime | None = None) -> None:
-    """The lag of stored MQTT readings: now minus each reading's own timestamp [s].
+def observe_mqtt_batch(frame, now: datetime | None = None) -> None:
+    """The lag of a stored MQTT batch's readings (the listener's frame: rows with a ``problem``
+    were refused): now minus each reading's own timestamp [s].
 
     Timestamps as the wire gives them: ISO 8601 text or Unix seconds; naive local times and
-    anything unreadable are left out (the core resolved those). Never raises.
+    anything unreadable are left out (the core resolved those). Never raises: the batch is
+    stored and acknowledged already.
     """
+    try:
+        stamps = list(frame.loc[frame["problem"].isna(), "ts"]) if "problem" in frame else list(frame["ts"])
+    except Exception:  # noqa: BLE001
+        logger.warning("MQTT lag not measured for a batch", exc_info=True)
+        return
     now_s = (now or datetime.now(UTC)).timestamp()
-    for ts in timestamps:
+    for ts in stamps:
         try:
             if isinstance(ts, (int, float)) and not isinstance(ts, bool):
                 seconds = float(ts)

@@ -53,3 +53,18 @@ def test_counters_of_several_processes_add_up_and_dead_gauges_go(tmp_path):
     after = python(READER, first, folder=tmp_path)
     assert sample(after, counter) == 7.0  # counters keep what dead processes counted
     assert sample(after, 'energy_db_pool_connections_in_use{backend="postgresql"}') == 4.0
+
+
+def test_mqtt_lag_counts_stored_readings_and_never_raises():
+    import pandas as pd
+    from prometheus_client import REGISTRY
+
+    from services.observability.metrics import observe_mqtt_batch
+
+    before = REGISTRY.get_sample_value("energy_mqtt_lag_seconds_count") or 0.0
+    frame = pd.DataFrame({"ts": ["2026-01-01T00:00:00Z", 1767225600, "not a time", "2026-01-01T00:00:00"],
+                          "problem": [None, None, None, None]})
+    observe_mqtt_batch(frame)  # ISO with offset and epoch seconds count; text and naive local times do not
+    observe_mqtt_batch(pd.DataFrame({"ts": ["2026-01-01T00:00:00Z"], "problem": ["refused"]}))
+    observe_mqtt_batch(object())  # not a frame: logged, not raised
+    assert REGISTRY.get_sample_value("energy_mqtt_lag_seconds_count") == before + 2
