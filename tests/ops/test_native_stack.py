@@ -45,3 +45,12 @@ def test_metrics_want_the_token_from_the_compose_secret(native_stack):
     assert status == 401 and headers["WWW-Authenticate"].startswith("Bearer")
     status, body, _headers = native_stack.get("/metrics", {"Authorization": f"Bearer {native_stack.stack.token}"})
     assert status == 200 and b"energy_http_requests_total" in body
+
+
+def test_no_service_logged_a_traceback(native_stack, traffic):
+    """Whatever ran so far against the stack: no unhandled error in any service's log."""
+    from pathlib import Path
+
+    for log in sorted(Path(native_stack.stack.log_dir).glob("*.log")):
+        text = log.read_text(errors="replace")
+        assert "Traceback" not in text, f"{log.name}:\n{text[text.index('Traceback') - 300:][:3000]}"
