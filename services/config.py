@@ -41,6 +41,12 @@ class Settings(BaseModel):
       (``METRICS_TOKEN_FILE``: read it from that file, e.g. a compose secret).
     - ``METRICS_PORT``: the Celery worker and the MQTT listener serve their metrics on this port.
     - ``LOG_FORMAT``: ``text`` (default) or ``json`` (one object per line); ``LOG_LEVEL``: INFO by default.
+    - Alert notifications (:mod:`services.notifications`): ``SMTP_HOST`` (unset: no email is
+      sent, and each attempt is recorded as failed with that reason), ``SMTP_PORT`` (25),
+      ``SMTP_FROM``, ``SMTP_USER`` / ``SMTP_PASSWORD`` (login when set), ``SMTP_STARTTLS`` (``1``),
+      ``SMTP_TIMEOUT_S`` [s]; ``WEBHOOK_TIMEOUT_S`` [s] per request, ``WEBHOOK_ATTEMPTS`` (tries
+      per delivery, also for email), ``WEBHOOK_BACKOFF_S`` [s] (first wait between tries, doubling);
+      ``NOTIFY_WINDOW_DAYS``: the days before now whose data the alerts are evaluated on.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -55,6 +61,17 @@ class Settings(BaseModel):
     metrics_port: int | None = Field(None, ge=1, le=65535)
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    smtp_host: str | None = None
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_from: str = "energy-dashboard@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_s: float = Field(10.0, gt=0, le=300)
+    webhook_timeout_s: float = Field(10.0, gt=0, le=300)
+    webhook_attempts: int = Field(4, ge=1, le=10)
+    webhook_backoff_s: float = Field(1.0, ge=0, le=60)
+    notify_window_days: int = Field(7, ge=1, le=366)
 
     @field_validator("database_url")
     @classmethod
@@ -70,6 +87,15 @@ class Settings(BaseModel):
         return url
 
 
+    @field_validator("smtp_from")
+    @classmethod
+    def _an_address(cls, address: str) -> str:
+        local, at, domain = address.strip().partition("@")
+        if not (local and at and domain) or any(c.isspace() for c in address.strip()):
+            raise ValueError(f"must be an email address like alerts@example.org, got {address!r}")
+        return address.strip()
+
+
 _ENV_NAMES = {
     "database_url": "DATABASE_URL",
     "host": "HOST",
@@ -83,6 +109,17 @@ _ENV_NAMES = {
     "metrics_port": "METRICS_PORT",
     "log_format": "LOG_FORMAT",
     "log_level": "LOG_LEVEL",
+    "smtp_host": "SMTP_HOST",
+    "smtp_port": "SMTP_PORT",
+    "smtp_from": "SMTP_FROM",
+    "smtp_user": "SMTP_USER",
+    "smtp_password": "SMTP_PASSWORD",
+    "smtp_starttls": "SMTP_STARTTLS",
+    "smtp_timeout_s": "SMTP_TIMEOUT_S",
+    "webhook_timeout_s": "WEBHOOK_TIMEOUT_S",
+    "webhook_attempts": "WEBHOOK_ATTEMPTS",
+    "webhook_backoff_s": "WEBHOOK_BACKOFF_S",
+    "notify_window_days": "NOTIFY_WINDOW_DAYS",
 }
 
 
