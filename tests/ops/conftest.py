@@ -140,7 +140,7 @@ def native_stack(tmp_path_factory) -> Iterator[Running]:
            "MQTT_CLIENT_ID": f"energy-ops-test-{uuid.uuid4().hex[:8]}"}
     env.pop("METRICS_TOKEN", None)
     stack = NativeStack(web_port=free_port(), worker_metrics_port=free_port(), listener_metrics_port=free_port(),
-                        prometheus_port=free_port(), scrape_interval="1s", base_env=env,
+                        prometheus_port=free_port(), scrape_interval="2s", base_env=env,
                         log_dir=tmp_path_factory.mktemp("native-logs"))
     try:
         with stack:
@@ -222,7 +222,7 @@ def traffic(native_stack: Running) -> dict:
     assert status == 422  # one stored, one refused with its reason
     done["mqtt_ts"] = publish_reading(home, 0.77)
     assert s.wait_for("energy_mqtt_lag_seconds_count", 90), "the MQTT reading never showed in metrics"
-    publish_reading(home, 0.78, metric="pv")
+    publish_reading(home, 0.78, metric="grid_import")  # not PV: after sunset the core refuses PV
     registry.save_backtest(home, "pv", ts - timedelta(days=14), ts - timedelta(days=7), {"overall": {"nmae": 0.21}},
                            url=s.database_url)
     # Wait until Prometheus scraped after the last of these (the MQTT batch and the job).

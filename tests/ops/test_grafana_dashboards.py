@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -102,8 +103,13 @@ PROMQL = list(queries("prometheus"))
 @pytest.mark.parametrize(("board", "title", "expr"), PROMQL, ids=[f"{b}:{t}" for b, t, _ in PROMQL])
 def test_every_promql_panel_returns_series(native_stack, traffic, board, title, expr):
     """Over the last minutes, as Grafana queries a panel's range: some series with a number in it."""
-    result = native_stack.promql_range(promql(expr))
-    numbers = [float(v) for series in result for _t, v in series["values"] if v not in ("NaN", "+Inf", "-Inf")]
+    deadline = time.monotonic() + 30  # a scrape may time out on a loaded machine: give it a few more
+    while True:
+        result = native_stack.promql_range(promql(expr))
+        numbers = [float(v) for series in result for _t, v in series["values"] if v not in ("NaN", "+Inf", "-Inf")]
+        if numbers or time.monotonic() > deadline:
+            break
+        time.sleep(2)
     assert numbers, f"{board} / {title}: no series with data for {promql(expr)}"
 
 

@@ -12,7 +12,7 @@ from tests.ops.conftest import publish_reading, run_ping
 
 def test_an_mqtt_reading_shows_on_the_data_page(native_stack, traffic):
     home = traffic["households"][-1]
-    publish_reading(home, 1.234, metric="grid_import")
+    publish_reading(home, 1.234, metric="grid_export")
     deadline = time.monotonic() + 60
     while True:
         status, body = native_stack.callback("data-batches-refresh", "n_clicks", 7)
