@@ -13,6 +13,7 @@ import os
 # thread. Read once, when scikit-learn loads: it must be set before the imports below.
 os.environ["OMP_NUM_THREADS"] = "1"
 
+import dash  # noqa: E402
 import diskcache  # noqa: E402
 from dash import Dash, DiskcacheManager  # noqa: E402
 
@@ -77,6 +78,9 @@ def create_app(settings: Settings | None = None) -> Dash:
     from cli import register_cli
 
     register_cli(app.server)
+    from services.observability import instrument_web
+
+    instrument_web(app.server, settings, [p.get("path_template") or p["path"] for p in dash.page_registry.values()])
     return app
 
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from services.export import frame_to_csv
 from services.ingestion.rejections import ReasonCount
 from services.ingestion.types import MeterEvent
+from services.observability.tracing import traced
 from services.store.db import session_scope
 from services.store.models import QUANTITY_UNITS, IngestionBatch, IngestionRejection
 
@@ -55,6 +56,7 @@ INTERRUPTED_MESSAGE = ("No end was recorded: the process stopped during this bat
                        "are missing. Send the same data again: readings already stored are not duplicated.")
 
 
+@traced("batches.list_batches")
 def list_batches(limit: int = 100, channel: str | None = None, now: datetime | None = None) -> list[BatchSummary]:
     """The newest ``limit`` batches, newest first (only ``channel`` when given); ``now`` [UTC] judges
     which running batches were interrupted (default: the current time)."""

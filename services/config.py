@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
@@ -45,6 +46,10 @@ class Settings(BaseModel):
     - ``WEATHER_REFRESH_MINUTES`` / ``SWEEP_MINUTES`` / ``ALERTS_MINUTES``: how often the weather is
       refreshed (60), interrupted batches and jobs are swept (15) and alerts are evaluated (15) [min].
     - ``DEBUG``: ``1`` turns on Dash's dev tools.
+    - ``METRICS_TOKEN``: bearer token that ``GET /metrics`` requires; unset, only loopback clients get it
+      (``METRICS_TOKEN_FILE``: read it from that file, e.g. a compose secret).
+    - ``METRICS_PORT``: the Celery worker and the MQTT listener serve their metrics on this port.
+    - ``LOG_FORMAT``: ``text`` (default) or ``json`` (one object per line); ``LOG_LEVEL``: INFO by default.
     - Alert notifications (:mod:`services.notifications`): ``SMTP_HOST`` (unset: no email is
       sent, and each attempt is recorded as failed with that reason), ``SMTP_PORT`` (25),
       ``SMTP_FROM``, ``SMTP_USER`` / ``SMTP_PASSWORD`` (login when set), ``SMTP_STARTTLS`` (``1``),
@@ -68,6 +73,10 @@ class Settings(BaseModel):
     sweep_minutes: int = Field(15, ge=1, le=24 * 60)
     alerts_minutes: int = Field(15, ge=1, le=24 * 60)
     debug: bool = False
+    metrics_token: str | None = Field(None, min_length=16)
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     smtp_host: str | None = None
     smtp_port: int = Field(25, ge=1, le=65535)
     smtp_from: str = "energy-dashboard@localhost"
@@ -138,6 +147,10 @@ _ENV_NAMES = {
     "sweep_minutes": "SWEEP_MINUTES",
     "alerts_minutes": "ALERTS_MINUTES",
     "debug": "DEBUG",
+    "metrics_token": "METRICS_TOKEN",
+    "metrics_port": "METRICS_PORT",
+    "log_format": "LOG_FORMAT",
+    "log_level": "LOG_LEVEL",
     "smtp_host": "SMTP_HOST",
     "smtp_port": "SMTP_PORT",
     "smtp_from": "SMTP_FROM",
@@ -156,6 +169,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from environment variables; raise :class:`SettingsError` on bad values."""
     env = os.environ if environ is None else environ
     raw = {field: env[name] for field, name in _ENV_NAMES.items() if env.get(name, "") != ""}
+    if "metrics_token" not in raw and env.get("METRICS_TOKEN_FILE"):
+        raw["metrics_token"] = _read_secret(env["METRICS_TOKEN_FILE"], "METRICS_TOKEN_FILE")
     try:
         return Settings(**raw)
     except ValidationError as exc:
@@ -164,6 +179,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             field = str(err["loc"][0]) if err["loc"] else "?"
             problems.append(f"{_ENV_NAMES.get(field, field)}: {err['msg']}")
         raise SettingsError("Invalid configuration: " + "; ".join(problems)) from None
+
+
+def _read_secret(path: str, name: str) -> str:
+    """A secret from a file (compose and Kubernetes mount them so), without its trailing newline."""
+    try:
+        return Path(path).read_text().strip()
+    except OSError as exc:
+        raise SettingsError(f"Invalid configuration: {name}: cannot read {path} ({exc.strerror})") from None
 
 
 @lru_cache(maxsize=1)

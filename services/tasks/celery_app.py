@@ -11,13 +11,15 @@ from __future__ import annotations
 from celery import Celery
 
 from services.config import get_settings
+from services.observability import celery_signals  # noqa: F401 - job metrics, request ids, worker logs
 
 INTERACTIVE_QUEUE = "interactive"
 BULK_QUEUE = "bulk"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 # Task modules a worker imports; each feature adds its own module here.
-TASK_MODULES: list[str] = ["services.tasks.fleet", "services.tasks.jobs", "services.tasks.schedules"]
+TASK_MODULES: list[str] = ["services.tasks.fleet", "services.tasks.jobs", "services.tasks.schedules",
+                           "services.observability.tasks"]
 
 
 def make_celery(redis_url: str, name: str = "energy_dashboard", visibility_timeout_s: int = 3600) -> Celery:
