@@ -1,7 +1,13 @@
-"""Flask CLI commands on ``app.server``: ``flask --app app <command>``."""
+"""Flask CLI commands on ``app.server``: ``flask --app app <command>``.
+
+Every command, also those other modules add to ``server.cli``, answers a database it cannot
+reach or loses with one line naming ``DATABASE_URL`` and what to do, and exit code 1
+(:func:`explain_database_errors`), instead of a traceback.
+"""
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import date
 from pathlib import Path
@@ -9,9 +15,55 @@ from pathlib import Path
 import click
 from flask import Flask
 
+#: Portfolios larger than this get a week of readings by default instead of a year.
+LARGE_PORTFOLIO = 500
+
+
+def explain_database_errors(group: click.Group) -> None:
+    """Make every command of ``group`` (and of its sub-groups, looked up when run) turn a lost or
+    unreachable database into a one-line :class:`click.ClickException` (exit code 1)."""
+    if getattr(group, "_explains_database_errors", False):
+        return
+    find = group.get_command
+
+    def get_command(ctx: click.Context, name: str) -> click.Command | None:
+        command = find(ctx, name)
+        if isinstance(command, click.Group):
+            explain_database_errors(command)
+        elif command is not None and command.callback is not None and not hasattr(command.callback, "_explained"):
+            command.callback = _explained(command.callback)
+        return command
+
+    group.get_command = get_command  # type: ignore[method-assign]
+    group._explains_database_errors = True  # type: ignore[attr-defined]
+
+
+def _explained(callback):
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            from services.store.connection_errors import connection_problem
+
+            message = connection_problem(exc)
+            if message is None:
+                raise
+            raise click.ClickException(message) from None
+
+    run._explained = True  # type: ignore[attr-defined]
+    return run
+
 
 def register_cli(server: Flask) -> None:
     """Attach the project's commands to the Flask server."""
+    explain_database_errors(server.cli)
+
+    from cli_notify import register_notify_cli
+
+    register_notify_cli(server)  # notify, notify-rule-add, notify-rules, notify-rule-delete
 
     @server.cli.command("migrate")
     def migrate_command() -> None:
@@ -36,16 +88,17 @@ def register_cli(server: Flask) -> None:
             click.echo(report.summary())
 
     @server.cli.command("demo-data")
-    @click.option("--households", type=click.IntRange(1, 2000), default=None,
-                  help="Households to generate (default DEMO_HOUSEHOLDS, 24).")
+    @click.option("--households", type=click.IntRange(1, 100_000), default=None,
+                  help="Households to generate (default DEMO_HOUSEHOLDS, 24). Above 500 the default period "
+                       "is a week: 10,000 households load in a few minutes on PostgreSQL.")
     @click.option("--seed", type=int, default=None, help="Seed of the generator (default DEMO_SEED).")
     @click.option("--end", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
                   help="Last day + 1 of the year of data, YYYY-MM-DD (default: today, UTC).")
-    @click.option("--days", type=click.IntRange(1, 3660), default=365, show_default=True,
-                  help="Length of the period in days.")
+    @click.option("--days", type=click.IntRange(1, 3660), default=None,
+                  help="Length of the period in days (default 365, or 7 above 500 households).")
     @click.option("--replace", is_flag=True,
                   help="Delete every household (and its data) first, then load the demo.")
-    def demo_data_command(households: int | None, seed: int | None, end, days: int, replace: bool) -> None:
+    def demo_data_command(households: int | None, seed: int | None, end, days: int | None, replace: bool) -> None:
         """Load the demo portfolio into the store (DATABASE_URL), printing timings."""
         from services.demo import database_is_empty, load_demo_portfolio, remove_all_households
         from services.store.db import migrate
@@ -61,6 +114,10 @@ def register_cli(server: Flask) -> None:
             removed = remove_all_households()
             click.echo(f"Removed {removed} household(s) and their data in {time.perf_counter() - started:.1f} s.")
         end_day: date | None = end.date() if end is not None else None
+        if days is None:
+            days = 365 if (households or 0) <= LARGE_PORTFOLIO else 7
+            if days == 7:
+                click.echo(f"{households} households: a week of readings each (choose --days for more).")
         report = load_demo_portfolio(n_households=households, seed=seed, end=end_day, days=days)
         click.echo(report.summary())
 
@@ -171,7 +228,8 @@ def register_cli(server: Flask) -> None:
     @click.option("--stale-only", is_flag=True,
                   help="Train only models that are missing, older than 7 days or of an older version (for cron).")
     def forecast_train_command(household_ids: tuple[int, ...], stale_only: bool) -> None:
-        """Train and store the PV and load forecast models of each household on its last year of readings."""
+        """Train and store the PV and load forecast models of each household on its last year of readings
+        (PV: two years)."""
         from services.access import visible_household_ids
         from services.forecasting import model_status, train_models
         from services.households import HouseholdNotFound
@@ -201,6 +259,39 @@ def register_cli(server: Flask) -> None:
                 click.echo(f"  note: {note}")
         if failed == len(targets):
             raise click.ClickException("No household could be trained.")
+
+    @server.cli.command("forecast-issue")
+    @click.option("--household", "household_ids", type=int, multiple=True,
+                  help="Household id, repeatable (default: every household).")
+    @click.option("--hours", type=click.IntRange(1, 168), default=48, show_default=True, help="Hours ahead.")
+    def forecast_issue_command(household_ids: tuple[int, ...], hours: int) -> None:
+        """Issue and store PV and load forecasts, which the battery optimizer plans with (for cron).
+
+        Viewing a forecast (the Forecast page, GET /api/forecast) stores nothing; this command and
+        POST /api/forecast/{household_id} do."""
+        from services.access import visible_household_ids
+        from services.forecasting import forecast_load, forecast_pv
+        from services.households import HouseholdNotFound, get_household
+
+        targets = list(household_ids) or visible_household_ids()
+        if not targets:
+            raise click.ClickException("There are no households to forecast: create one or load the demo.")
+        failed = 0
+        for household_id in targets:
+            try:
+                results = [forecast_pv(household_id, hours, fetch_weather=False)
+                           if get_household(household_id).pv_systems else None,
+                           forecast_load(household_id, hours, fetch_weather=False)]
+            except HouseholdNotFound:
+                click.echo(f"Household {household_id}: does not exist.")
+                failed += 1
+                continue
+            parts = [f"{target} {r.method}, " + (f"stored as forecast {r.forecast_id}" if r.forecast_id
+                                                  else "not stored: " + "; ".join(r.notes))
+                     for target, r in zip(("pv", "load"), results, strict=True) if r is not None]
+            click.echo(f"Household {household_id}: {', '.join(parts)}.")
+        if failed == len(targets):
+            raise click.ClickException("No household could be forecast.")
 
     @server.cli.command("forecast-backtest")
     @click.option("--household", "household_id", type=int, required=True, help="Household id.")
@@ -268,3 +359,86 @@ def register_cli(server: Flask) -> None:
                     "Open-Meteo could not be reached and no weather forecast is stored: forecasts go without "
                     "weather. Check the internet connection (or a proxy) and run weather-refresh again.")
             click.echo("Open-Meteo could not be reached: forecasts keep using the weather stored before.")
+
+    # --- jobs and schedules (services.jobs) ---
+
+    @server.cli.command("job")
+    @click.argument("kind")
+    @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+                  help="A job parameter (repeatable); values are read as JSON where they parse (7, [1, 2], true).")
+    def job_command(kind: str, params: tuple[str, ...]) -> None:
+        """Start a job of KIND (weather_refresh, forecast_retrain_stale, sweep, fleet_tomorrow, alerts, ...):
+        queued for the workers with REDIS_URL, run here otherwise. It shows on the Jobs page."""
+        import json
+
+        from services.access import AccessScope
+        from services.jobs import start_job
+
+        values = {}
+        for item in params:
+            key, sep, raw = item.partition("=")
+            if not sep or not key:
+                raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--param")
+            try:
+                values[key] = json.loads(raw)
+            except ValueError:
+                values[key] = raw
+        try:
+            job = start_job(kind, values, AccessScope(label="command line"))
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        if not job.finished:
+            click.echo(f"Job {job.id} ({kind}) queued for the workers (task {job.celery_task_id}).")
+            return
+        click.echo(f"Job {job.id} ({kind}) {job.state}: {json.dumps(job.result) if job.result else job.error or ''}")
+        if job.state != "done":
+            raise click.exceptions.Exit(1)
+
+    @server.cli.command("fleet-run")
+    @click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                  help="Local day to plan, YYYY-MM-DD (default: tomorrow, by today's UTC date).")
+    @click.option("--household", "household_ids", type=int, multiple=True,
+                  help="Household id to plan (repeat; default: every household with a battery).")
+    @click.option("--chunk-size", type=click.IntRange(1, 5000), default=500, show_default=True,
+                  help="Households per task.")
+    @click.option("--wait/--no-wait", default=True, show_default=True,
+                  help="Follow the run until it is done (with REDIS_URL the chunks run on the workers).")
+    def fleet_run_command(day, household_ids: tuple[int, ...], chunk_size: int, wait: bool) -> None:
+        """Plan a day's battery schedules of many households as chunked tasks (fleet run)."""
+        from datetime import datetime, timedelta, timezone
+
+        from services.optimization.fleet_runs import start_fleet_run
+        from services.validation import ValidationProblem
+
+        plan_day = day.date() if day is not None else datetime.now(timezone.utc).date() + timedelta(days=1)
+        try:
+            run_id = start_fleet_run(plan_day, list(household_ids) or None, chunk_size=chunk_size)
+        except ValidationProblem as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Fleet run {run_id} for {plan_day}: started.")
+        _echo_fleet_status(run_id, wait)
+
+    @server.cli.command("fleet-status")
+    @click.argument("run_id", type=int)
+    @click.option("--wait", is_flag=True, help="Follow the run until it is done.")
+    def fleet_status_command(run_id: int, wait: bool) -> None:
+        """Progress of a fleet run, and why its failed households failed."""
+        _echo_fleet_status(run_id, wait)
+
+
+def _echo_fleet_status(run_id: int, wait: bool) -> None:
+    from services.optimization.fleet_runs import fleet_run_status
+
+    try:
+        status = fleet_run_status(run_id)
+    except LookupError as exc:
+        raise click.ClickException(f"{exc}: `fleet-run` starts one") from None
+    while wait and status.state != "done":
+        time.sleep(2)
+        status = fleet_run_status(run_id)
+        click.echo(f"  {status.planned + status.failed} of {status.households} households, "
+                   f"{status.chunks_done} of {status.chunks} chunks")
+    click.echo(f"Fleet run {run_id} ({status.day}, started by {status.scope.label}): {status.state}; "
+               f"{status.planned} planned, {status.failed} failed, {status.pending} pending.")
+    for failure in status.failures:
+        click.echo(f"  {failure.household} (id {failure.household_id}): {failure.reason}")

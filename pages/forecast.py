@@ -30,13 +30,13 @@ from components.forecast_controls import (
     model_status,
 )
 from components.format import format_ratio
-from components.jobs import progress_job
+from components.jobs import job_outcome, progress_job
 from components.kpi_cards import empty_state
 from components.theme import HIDDEN, SHOWN, empty_figure
-from services.access import can_see, visible_household_ids
-from services.forecasting import train_models
-from services.forecasting.overview import accuracy_table, backtest_last_days, forecast_overview
+from services.access import LOCAL_SCOPE, visible_household_id, visible_household_ids
+from services.forecasting.overview import accuracy_table, forecast_overview
 from services.households import HouseholdNotFound, list_households
+from services.jobs import start_job
 
 dash.register_page(__name__, path="/forecast", name="Forecast", title="Forecast · Energy Dashboard", nav_order=5)
 
@@ -78,15 +78,6 @@ def layout(household: str | None = None, **_kwargs):
     ])
 
 
-def _household_id(value) -> int | None:
-    """The chosen household's id, if it is one the caller may see."""
-    try:
-        household_id = int(value)
-    except (TypeError, ValueError):
-        return None
-    return household_id if can_see(household_id) else None
-
-
 # --- the forecast -------------------------------------------------------------------------------
 
 
@@ -98,7 +89,7 @@ def _household_id(value) -> int | None:
 def load_forecast(household, _trained=None):
     """Forecast the household from its stored models (no training, no weather request) and keep it
     in the page's store; alerts and the model status say how it was made. Re-run after a retrain."""
-    household_id = _household_id(household)
+    household_id = visible_household_id(household)
     if household_id is None:
         return None, dbc.Alert("Choose a household.", color="secondary"), None, None
     try:
@@ -120,7 +111,7 @@ def overview_to_store(overview) -> dict:
         frame = chart_frame(actual, result.frame)
         targets[key] = {
             "method": result.method, "notes": list(result.notes), "weather": result.weather,
-            "weather_notes": list(result.weather_notes),
+            "weather_notes": list(result.weather_notes), "overruled_by_backtest": result.overruled_by_backtest,
             "step_minutes": result.step.total_seconds() / 60, "ts": [t.isoformat() for t in frame.index],
             **{c: [None if pd.isna(v) else float(v) for v in frame[c]] for c in frame.columns},
         }
@@ -213,7 +204,7 @@ def download_load(_n_clicks, data):
 )
 def show_accuracy(household, _backtested=None):
     """The newest stored back-test per target as a table, or what to do to get one."""
-    household_id = _household_id(household)
+    household_id = visible_household_id(household)
     if household_id is None:
         return [], None, HIDDEN, HIDDEN
     table, summaries = accuracy_table(household_id)
@@ -227,7 +218,7 @@ def show_accuracy(household, _backtested=None):
           State(ids.FORECAST_HOUSEHOLD, "value"), prevent_initial_call=True)
 def download_accuracy(_n_clicks, household):
     """The accuracy table as CSV (MAE, RMSE, bias in kWh per step)."""
-    household_id = _household_id(household)
+    household_id = visible_household_id(household)
     table = accuracy_table(household_id)[0] if household_id is not None else pd.DataFrame()
     if table.empty:
         return no_update
@@ -247,26 +238,26 @@ def _stage(set_progress):
     **progress_job(ids.FORECAST_TRAIN_RUN, ids.FORECAST_TRAIN_PROGRESS),
 )
 def retrain(set_progress, _n_clicks, household):
-    """Train and store the household's PV and load models; the forecast is then made again."""
-    household_id = _household_id(household)
+    """Train and store the household's PV and load models (a job); the forecast is then made again."""
+    household_id = visible_household_id(household)
     if household_id is None:
         return no_update, dbc.Alert("Choose a household first.", color="warning", className="mb-0")
-    try:
-        report = train_models(household_id, progress=_stage(set_progress))
-    except HouseholdNotFound:
-        return no_update, dbc.Alert("This household no longer exists.", color="warning", className="mb-0")
-    return ({"household_id": household_id, "trained": report.trained, "at": datetime.now(UTC).isoformat()},
-            train_message(report))
+    job = start_job("forecast_train", {"household_id": household_id}, LOCAL_SCOPE, here=True,
+                    on_progress=_stage(set_progress))
+    if job.state != "done":
+        return no_update, dbc.Alert(f"Not trained: {job_outcome(job)}.", color="warning", className="mb-0")
+    return ({"household_id": household_id, "trained": job.result["trained"], "at": datetime.now(UTC).isoformat(),
+             "job_id": job.id}, train_message(job.result))
 
 
-def train_message(report) -> html.Div:
-    """What training did, per target, in words."""
+def train_message(report: dict) -> html.Div:
+    """What training did (a ``forecast_train`` job's result), per target, in words."""
     labels = {"pv": "PV", "load": "load"}
-    done = [f"the {labels[t]} model ({report.seconds.get(t, 0):.1f} s)" for t in report.trained]
+    done = [f"the {labels[t]} model ({report['seconds'].get(t, 0):.1f} s)" for t in report["trained"]]
     parts = [f"Trained {' and '.join(done)}." if done else "No model trained."]
-    parts += [f"{labels[t].capitalize()} not trained: {why}." for t, why in report.skipped.items()]
-    parts += [n[:1].upper() + n[1:] + "." for n in report.notes]
-    color = "success" if done and not report.skipped else "warning"
+    parts += [f"{labels[t].capitalize()} not trained: {why}." for t, why in report["skipped"].items()]
+    parts += [n[:1].upper() + n[1:] + "." for n in report["notes"]]
+    color = "success" if done and not report["skipped"] else "warning"
     return dbc.Alert(" ".join(parts), color=color, className="mb-0", id="forecast-train-message")
 
 
@@ -278,7 +269,7 @@ def train_message(report) -> html.Div:
 )
 def run_backtest(set_progress, _n_clicks, household, days):
     """Back-test the last days of readings (PV and load) and store the scores for the table."""
-    household_id = _household_id(household)
+    household_id = visible_household_id(household)
     if household_id is None:
         return no_update, dbc.Alert("Choose a household first.", color="warning", className="mb-0")
     try:
@@ -288,16 +279,15 @@ def run_backtest(set_progress, _n_clicks, household, days):
     if n_days not in BACKTEST_DAYS:
         return no_update, dbc.Alert(f"Choose a period of {', '.join(map(str, BACKTEST_DAYS))} days.",
                                     color="warning", className="mb-0")
-    try:
-        results = backtest_last_days(household_id, n_days, progress=_stage(set_progress))
-    except (ValueError, HouseholdNotFound) as exc:
-        return no_update, dbc.Alert(f"No back-test: {exc}.", color="warning", className="mb-0")
+    job = start_job("forecast_backtest", {"household_id": household_id, "days": n_days}, LOCAL_SCOPE, here=True,
+                    on_progress=_stage(set_progress))
+    if job.state != "done":
+        return no_update, dbc.Alert(f"No back-test: {job_outcome(job)}.", color="warning", className="mb-0")
     parts = []
-    for target, metrics in results.items():
-        overall = metrics["overall"]
+    for target, overall in job.result["overall"].items():
         base = overall.get("nmae_persistence")
         parts.append(f"{'PV' if target == 'pv' else 'Load'} nMAE {format_ratio(overall.get('nmae'))} "
                      f"(persistence {format_ratio(base)})")
     text = f"Back-tested the last {n_days} days: {'; '.join(parts)}. See the table below."
-    return ({"household_id": household_id, "at": datetime.now(UTC).isoformat()},
+    return ({"household_id": household_id, "at": datetime.now(UTC).isoformat(), "job_id": job.id},
             dbc.Alert(text, color="success", className="mb-0", id="forecast-backtest-message"))

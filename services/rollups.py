@@ -63,9 +63,10 @@ def daily_energy_from_flows(flows: pd.DataFrame, tz: str, tariff: TariffSpec) ->
     prices = import_prices(tariff, frame.index, tz)
     frame["import_cost"] = frame["import_kwh"] * prices.to_numpy()
     frame["export_revenue"] = frame["export_kwh"] * tariff.export_price
-    days = frame.index.tz_convert(tz).date
+    # Group on local midnights (datetime64), not on a Python date per interval: 20x faster.
+    days = frame.index.tz_convert(tz).tz_localize(None).normalize()
     daily = frame.groupby(days).sum()
-    daily.index.name = "day"
+    daily.index = pd.Index(daily.index.date, name="day")
     return daily[columns]
 
 
@@ -99,28 +100,38 @@ def refresh_daily_energy(household_ids: list[int], start: datetime | None = None
     return written
 
 
-def store_daily_energy(flows_by_household: dict[int, pd.DataFrame], url: str | None = None) -> int:
+def store_daily_energy(flows_by_household: dict[int, pd.DataFrame], url: str | None = None,
+                       session=None) -> int:
     """Replace all ``daily_energy`` rows of these households with the days of flows already in hand.
 
     For callers that hold a household's complete energy flows (the demo loader), so the
     readings they just wrote need not be summed again in SQL. ``flows_by_household`` maps a
     household id to a frame indexed by UTC interval start with energy-quantity columns [kWh]
-    (NaN = no reading). Returns the number of daily rows written.
+    (NaN = no reading). Returns the number of daily rows written. ``session``: write in the
+    caller's transaction (households not committed yet) instead of one of its own.
     """
-    with session_scope(url) as session:
-        homes = {h.id: (h.timezone, h.tariff_id) for h in
-                 session.scalars(sa.select(Household).where(Household.id.in_(list(flows_by_household))))}
-        return sum(_write_days(session, hid, tz, tariff_id, flows_by_household[hid], None, None)
-                   for hid, (tz, tariff_id) in homes.items())
+    if session is not None:
+        return _store_daily(session, flows_by_household)
+    with session_scope(url) as own:
+        return _store_daily(own, flows_by_household)
+
+
+def _store_daily(session, flows_by_household: dict[int, pd.DataFrame]) -> int:
+    homes = {h.id: (h.timezone, h.tariff_id) for h in
+             session.scalars(sa.select(Household).where(Household.id.in_(list(flows_by_household))))}
+    tariffs = {t: load_tariff_spec(session, t) for t in {t for _, t in homes.values() if t}}  # each read once
+    return sum(_write_days(session, hid, tz, tariff_id, flows_by_household[hid], None, None, tariffs.get(tariff_id))
+               for hid, (tz, tariff_id) in homes.items())
 
 
 def _write_days(session, household_id: int, tz: str, tariff_id: int | None, flows: pd.DataFrame,
-                lo: datetime | None, hi: datetime | None) -> int:
+                lo: datetime | None, hi: datetime | None, tariff: TariffSpec | None = None) -> int:
     """Replace the household's daily rows for the local days in ``[lo, hi)`` with those of ``flows``."""
     zone = ZoneInfo(tz)
     if lo is not None and not flows.empty:
         flows = flows[(flows.index >= lo) & (flows.index < hi)] if hi is not None else flows[flows.index >= lo]
-    tariff = load_tariff_spec(session, tariff_id, lo, hi) if tariff_id else NO_TARIFF
+    if tariff is None:
+        tariff = load_tariff_spec(session, tariff_id, lo, hi) if tariff_id else NO_TARIFF
     daily = daily_energy_from_flows(flows, tz, tariff)
     delete = sa.delete(DailyEnergy).where(DailyEnergy.household_id == household_id)
     if lo is not None:

@@ -83,7 +83,8 @@ class DemoPortfolio:
         return int(sum(h.readings.notna().to_numpy().sum() for h in self.households))
 
 
-def generate_portfolio(n_households: int, seed: int, end: date | datetime | str, days: int = 365) -> DemoPortfolio:
+def generate_portfolio(n_households: int, seed: int, end: date | datetime | str, days: int = 365,
+                       first: int = 0) -> DemoPortfolio:
     """Generate the demo portfolio in memory.
 
     Parameters
@@ -96,13 +97,17 @@ def generate_portfolio(n_households: int, seed: int, end: date | datetime | str,
         The period ends at 00:00 UTC of this day (exclusive).
     days : int
         Length of the period [days]; 365 by default, shorter for tests.
+    first : int
+        Index of the first household: a large portfolio is generated in batches (households
+        ``first`` .. ``first + n_households - 1``, each identical to the same household of a
+        portfolio generated at once). Faults are planted in the first households only.
     """
     end_ts = _local_midnight(end)
     index = period_index(end_ts, days)
-    specs = build_households(n_households, seed)
+    specs = build_households(n_households, seed, first)
     sites = tuple(dict.fromkeys(s.site for s in specs))
     weathers = {site.name: site_weather(site, index, seed) for site in sites}
-    faults = planted_faults(n_households, index)
+    faults = planted_faults(n_households, index) if first == 0 else ()
 
     flows = {spec.index: _pv_and_load(spec, weathers[spec.site.name], seed, faults, index) for spec in specs}
     _add_batteries_and_grid(specs, flows)

@@ -10,6 +10,7 @@ committed together or not at all; then ``services.rollups`` fills
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import NamedTuple
@@ -104,8 +105,14 @@ def seed_if_empty(url: str | None = None, **options) -> LoadReport | None:
     return load_demo_portfolio(url=url, **options)
 
 
+#: Households generated and written at a time: a portfolio of 10,000 is written in batches so
+#: that memory holds one batch of readings (about 4 M values for a week), not all of them.
+BATCH_HOUSEHOLDS = 1000
+
+
 def load_demo_portfolio(n_households: int | None = None, seed: int | None = None,
-                        end: date | None = None, url: str | None = None, days: int = 365) -> LoadReport:
+                        end: date | None = None, url: str | None = None, days: int = 365,
+                        batch_households: int = BATCH_HOUSEHOLDS) -> LoadReport:
     """Generate the demo portfolio and write it into an empty store.
 
     Parameters
@@ -117,7 +124,10 @@ def load_demo_portfolio(n_households: int | None = None, seed: int | None = None
     url : str, optional
         Database URL; default ``DATABASE_URL``.
     days : int
-        Length of the period [days].
+        Length of the period [days]. For a large portfolio a week is plenty (10,000 households
+        of a week load in a few minutes on PostgreSQL).
+    batch_households : int
+        Households generated and written at a time (all in one transaction; at least one per site).
 
     Raises
     ------
@@ -129,16 +139,26 @@ def load_demo_portfolio(n_households: int | None = None, seed: int | None = None
     seed = settings.demo_seed if seed is None else seed
     end = end or datetime.now(timezone.utc).date()
     started = time.perf_counter()
-    portfolio = generate_portfolio(n_households, seed, end, days=days)
+    # Every batch, the first included, spans all sites: the first writes their weather and prices.
+    batch_households = max(batch_households, len(SITES))
+    portfolio = generate_portfolio(min(n_households, batch_households), seed, end, days=days)
     generated = time.perf_counter() - started
-    report = write_portfolio(portfolio, url)
+    more = (generate_portfolio(min(batch_households, n_households - first), seed, end, days=days, first=first)
+            for first in range(batch_households, n_households, batch_households))
+    report = write_portfolio(portfolio, url, more=more)
     report.seconds = {"generate": generated, **report.seconds}
     report.seconds["total"] = time.perf_counter() - started
     return report
 
 
-def write_portfolio(portfolio: DemoPortfolio, url: str | None = None) -> LoadReport:
-    """Write ``portfolio`` into an empty store (one transaction), then refresh daily energy."""
+def write_portfolio(portfolio: DemoPortfolio, url: str | None = None,
+                    more: Iterable[DemoPortfolio] = ()) -> LoadReport:
+    """Write ``portfolio`` into an empty store (one transaction), then refresh daily energy.
+
+    ``more``: further batches of households of the same portfolio (``generate_portfolio(...,
+    first=...)``), generated as they are written; their readings and daily energy go into the
+    same transaction, their tariffs, sites and weather are the first batch's.
+    """
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
     batch_started = datetime.now(timezone.utc)
@@ -159,9 +179,25 @@ def write_portfolio(portfolio: DemoPortfolio, url: str | None = None) -> LoadRep
 
         clock = time.perf_counter()
         readings = _readings_frame(portfolio, stored)
+        reading_count, household_count, series_count, devices = len(readings), len(portfolio.households), \
+            len(stored), sum(len(h.spec.devices) for h in portfolio.households)
+        extra_daily, extra_seconds = 0, {"more_batches": 0.0}
         with reading_keys_deferred(conn):
             insert_readings(conn, readings)
-        seconds["readings"] = _lap(clock)
+            del readings
+            for batch in more:
+                lap = time.perf_counter()
+                batch_stored = _write_households(session, batch, tariff_ids)
+                reading_count += insert_readings(conn, _readings_frame(batch, batch_stored))
+                ids_of = {s.household.name: s.household_id for s in batch_stored}
+                extra_daily += store_daily_energy({ids_of[h.name]: h.readings for h in batch.households},
+                                                  session=session)
+                household_count += len(batch.households)
+                series_count += len(batch_stored)
+                devices += sum(len(h.spec.devices) for h in batch.households)
+                extra_seconds["more_batches"] += _lap(lap)
+        seconds["readings"] = _lap(clock) - extra_seconds["more_batches"]
+        seconds.update(extra_seconds if extra_seconds["more_batches"] else {})
 
         clock = time.perf_counter()
         weather_count = sum(insert_rows(conn, WeatherRecord.__table__, _weather_rows(frame, site_ids[name]))
@@ -172,9 +208,9 @@ def write_portfolio(portfolio: DemoPortfolio, url: str | None = None) -> LoadRep
         price_count = insert_rows(conn, TariffPrice.__table__, price_rows)
         batch = IngestionBatch(
             source="demo generator", channel="demo", started_at=batch_started,
-            finished_at=datetime.now(timezone.utc), status="done", received=len(readings),
-            inserted=len(readings),
-            message=(f"{len(portfolio.households)} households, seed {portfolio.seed}, "
+            finished_at=datetime.now(timezone.utc), status="done", received=reading_count,
+            inserted=reading_count,
+            message=(f"{household_count} households, seed {portfolio.seed}, "
                      f"{portfolio.index[0]:%Y-%m-%d} to {portfolio.end:%Y-%m-%d}"),
         )
         session.add(batch)
@@ -192,11 +228,12 @@ def write_portfolio(portfolio: DemoPortfolio, url: str | None = None) -> LoadRep
     # The flows are in hand: price them per local day without summing 4 M readings again in SQL.
     ids = {s.household.name: s.household_id for s in stored}
     daily_rows, notes = store_daily_energy({ids[h.name]: h.readings for h in portfolio.households}, url), []
+    daily_rows += extra_daily
     seconds["rollups"] = _lap(clock)
     return LoadReport(
-        backend=backend, households=len(portfolio.households), series=len(stored),
-        readings=len(readings), weather_records=weather_count, tariff_prices=price_count,
-        devices=sum(len(h.spec.devices) for h in portfolio.households), daily_rows=daily_rows,
+        backend=backend, households=household_count, series=series_count,
+        readings=reading_count, weather_records=weather_count, tariff_prices=price_count,
+        devices=devices, daily_rows=daily_rows,
         period_start=portfolio.index[0].to_pydatetime(),
         period_end=(portfolio.index[-1] + pd.Timedelta(minutes=15)).to_pydatetime(),
         seconds=seconds, batch_id=batch_id, notes=notes,

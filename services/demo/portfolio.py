@@ -155,11 +155,11 @@ def household_name(index: int) -> str:
     return base if rank < cycle else f"{base} ({rank // cycle + 1})"
 
 
-def build_households(n_households: int, seed: int) -> tuple[HouseholdSpec, ...]:
-    """The first ``n_households`` households of the portfolio for ``seed``."""
+def build_households(n_households: int, seed: int, first: int = 0) -> tuple[HouseholdSpec, ...]:
+    """``n_households`` households of the portfolio for ``seed``, from household ``first`` on."""
     if n_households < 1:
         raise ValueError(f"the demo portfolio needs at least 1 household, got {n_households}")
-    return tuple(_household(i, seed) for i in range(n_households))
+    return tuple(_household(i, seed) for i in range(first, first + n_households))
 
 
 def _household(index: int, seed: int) -> HouseholdSpec:

@@ -3,8 +3,9 @@
 A process pool (``workers`` processes, 2 by default) receives the households in
 chunks; each worker keeps its own solver programs by shape (:mod:`.engines`),
 so after the first household of a shape every other one only changes numbers
-and re-solves. A later issue moves the same chunks to Celery workers:
-:func:`optimize_chunk` is the unit of work either way.
+and re-solves. Fleets of stored households at scale go through
+:mod:`.fleet_runs` instead (chunks as Celery tasks that read from and write to
+the store); both schedule with :func:`schedule_each`.
 
 Fleets default to the ``highs`` engine: the same program as the Pyomo model
 (the benchmark compares their objectives, equal to 1e-15), without mirroring
@@ -64,11 +65,18 @@ class FleetResult:
 
 def optimize_chunk(chunk: list[tuple[int, ScheduleRequest]], engine: str = "highs"):
     """Schedule each household of ``chunk``: ``[(id, compact result or None, error or None), ...]``
-    (see :meth:`~.results.ScheduleResult.compact`)."""
+    (see :meth:`~.results.ScheduleResult.compact`), small enough to return from a process pool."""
+    return [(household_id, None if result is None else result.compact(), error)
+            for household_id, result, error in schedule_each(chunk, engine)]
+
+
+def schedule_each(chunk: list[tuple[int, ScheduleRequest]], engine: str = "highs"):
+    """Schedule each household of ``chunk`` in this process: ``[(id, result or None, error or None), ...]``;
+    an infeasible or invalid request gets its reason in words, and the others are scheduled still."""
     out = []
     for household_id, request in chunk:
         try:
-            out.append((household_id, schedule_battery(request, engine=engine).compact(), None))
+            out.append((household_id, schedule_battery(request, engine=engine), None))
         except (ScheduleInfeasible, ValidationProblem) as exc:
             out.append((household_id, None, str(exc)))
     return out

@@ -13,6 +13,9 @@ where each series came from, so that nobody mistakes a guess for a forecast:
 
 Units as in :mod:`.problem`: PV and load as mean power per step [kW] (readings and forecasts
 hold kWh per step: divided by the step length), prices [currency/kWh], stored energy [kWh].
+Meters that read every 30 or 60 minutes are spread onto the horizon's steps with their kWh
+conserved, and a consumption the household does not meter comes from the energy balance
+(:func:`services.flows.metered_flows`); ``notes`` say so.
 The initial stored energy is the latest ``battery_soc`` reading at or before the start unless a
 value is given; energy left at the end is valued at the horizon's mean import price
 (:func:`stored_energy_value`). Nothing here writes.
@@ -29,12 +32,14 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from services.flows import energy_flows
+from services.flows import metered_flows
 from services.households import HouseholdNotFound
 from services.optimization.problem import BatteryParams, GridParams, Objective, Prices, ScheduleRequest
 from services.optimization.service import tariff_prices
+from services.optimization.stored_series import forecast_candidates, last_reading_times, latest_soc_readings
+from services.resampling import spread_to_steps
 from services.store.db import session_scope
-from services.store.models import Battery, Forecast, ForecastValue, Household, Reading, Series, Tariff
+from services.store.models import Battery, Household, Tariff
 from services.tariffs import import_prices, load_tariff_spec
 
 SOURCE_FORECAST = "forecast"
@@ -175,7 +180,7 @@ def household_inputs(
         if battery is None:
             battery = stored_battery(household)
         if grid is None:
-            grid = GridParams(household.grid_import_limit_kw, household.grid_export_limit_kw)
+            grid = household_grid(household)
         if prices is None:
             prices, prices_source, tariff_id, unpriced = _tariff_prices(session, household, tariff_id, index, dt_h)
             if len(unpriced):
@@ -195,12 +200,25 @@ def household_inputs(
                 series[target] = _forecast_kw(session, household_id, target, index, dt_h, now)
         has_pv = bool(household.pv_systems)
         name = household.name
+    note = curtailment_note(grid, prices, len(index))
+    if note:
+        notes.append(note)
     missing = [t for t in ("pv", "load") if series.get(t) is None]
     if missing:
         fill = _actuals if mode == "actuals" else _profile
         series.update(fill(household_id, missing, index, dt_h, tz, has_pv, notes, url))
+    return assemble_inputs(household_id, name, tz, index, dt_h, series, prices, replace(battery, initial_soc_kwh=initial_soc_kwh),
+                           grid, objective, soc_source, prices_source, tariff_id, notes, unpriced)
+
+
+def assemble_inputs(household_id: int, name: str, tz: str, index: pd.DatetimeIndex, dt_h: float,
+                    series: dict[str, tuple[np.ndarray, str]], prices: Prices, battery: BatteryParams,
+                    grid: GridParams, objective: Objective, soc_source: str, prices_source: str,
+                    tariff_id: int | None, notes: list[str], unpriced) -> HouseholdInputs:
+    """The request and its sources from the parts read (``series``: target -> (kW, source));
+    ``battery`` carries the initial stored energy [kWh]. Raises ValidationProblem for values out of range."""
     request = ScheduleRequest(
-        series["pv"][0], series["load"][0], prices, replace(battery, initial_soc_kwh=initial_soc_kwh), grid,
+        series["pv"][0], series["load"][0], prices, battery, grid,
         dt_h=dt_h, objective=objective, terminal="value",
         terminal_value_per_kwh=stored_energy_value(prices, len(index)), start=index[0].to_pydatetime(), timezone=tz,
     )
@@ -217,7 +235,10 @@ def stored_energy_value(prices: Prices, steps: int) -> float:
     way: the optimized plan then never looks worse than the self-consumption rule merely because the
     rule ended the day fuller, and a battery may end fuller when tomorrow's energy is worth storing.
     """
-    return float(np.mean(np.broadcast_to(prices.import_per_kwh, (steps,))))
+    values = np.asarray(prices.import_per_kwh, dtype=float)
+    if values.size not in (1, steps):  # the request refuses such prices, with a message, when it is built
+        return float(np.mean(values)) if values.size else 0.0
+    return float(np.mean(np.broadcast_to(values, (steps,))))
 
 
 def unpriced_note(unpriced: int, steps: int) -> str:
@@ -261,6 +282,24 @@ def stored_battery(household: Household) -> BatteryParams:
                          b.discharge_efficiency, b.soc_min, b.soc_max)
 
 
+def household_grid(household: Household) -> GridParams:
+    """The household's grid connection as saved: limits [kW] and whether its export is curtailable."""
+    curtailable = household.export_curtailable if household.export_curtailable is not None else True
+    return GridParams(household.grid_import_limit_kw, household.grid_export_limit_kw,
+                      export_curtailable=bool(curtailable))
+
+
+def curtailment_note(grid: GridParams, prices: Prices, steps: int) -> str | None:
+    """What happens to surplus PV in the steps with a negative export price (None: there are none)."""
+    negative = int((np.broadcast_to(prices.export_per_kwh, (steps,)) < 0).sum())
+    if not negative:
+        return None
+    how = ("PV may be curtailed instead of exported, with and without the battery"
+           if grid.export_curtailable else
+           "surplus PV is exported anyway (this household's export cannot be curtailed), with and without the battery")
+    return f"{negative} of {steps} steps have a negative export price: {how}"
+
+
 def household_ids_with_battery(household_ids: list[int], url: str | None = None) -> list[int]:
     """Those of ``household_ids`` that have a battery, in the order given."""
     with session_scope(url) as session:
@@ -283,7 +322,9 @@ def stored_household(session: Session, household_id: int) -> Household:
 
 
 def _tariff_prices(session: Session, household: Household, tariff_id: int | None, index: pd.DatetimeIndex,
-                   dt_h: float) -> tuple[Prices, str, int, np.ndarray]:
+                   dt_h: float, specs: dict | None = None) -> tuple[Prices, str, int, np.ndarray]:
+    """Prices of the horizon from the tariff; ``specs`` caches them across a chunk of households
+    (a tariff is read, and its prices evaluated, once per horizon and time zone)."""
     tariff_id = tariff_id if tariff_id is not None else household.tariff_id
     if tariff_id is None:
         raise InputsUnavailable(
@@ -291,15 +332,21 @@ def _tariff_prices(session: Session, household: Household, tariff_id: int | None
             "the Households page, or pick one for this schedule (tariff_id), or give prices.",
             "tariff_id",
         )
+    key = (tariff_id, index[0], len(index), dt_h, household.timezone)
+    if specs is not None and key in specs:
+        return specs[key]
     spec = _tariff_spec(session, tariff_id, index, dt_h)
+    name = session.get(Tariff, tariff_id).name  # loaded by load_tariff_spec: no second query
     prices = tariff_prices(spec, index[0].to_pydatetime(), len(index), dt_h, household.timezone)
     unknown = np.array([], dtype=int)
     if spec.kind == "dynamic":
         # Where the series has no value import_prices uses the default: find those steps to say so.
         missing = np.isnan(import_prices(replace(spec, import_price=float("nan")), index, household.timezone))
         unknown = np.flatnonzero(missing.to_numpy())
-    name = session.get(Tariff, tariff_id).name  # loaded by load_tariff_spec: no second query
-    return prices, f"tariff: {name}", tariff_id, unknown
+    found = prices, f"tariff: {name}", tariff_id, unknown
+    if specs is not None:
+        specs[key] = found
+    return found
 
 
 def stored_tariff_prices(tariff_id: int, start: datetime, steps: int, dt_h: float, timezone: str = "UTC",
@@ -323,16 +370,18 @@ def _tariff_spec(session: Session, tariff_id: int, index: pd.DatetimeIndex, dt_h
 def _initial_soc(session: Session, household_id: int, at: pd.Timestamp, battery: BatteryParams,
                  tz: str) -> tuple[float | None, str]:
     """The latest stored-energy reading at or before ``at``, kept within the battery's limits."""
-    row = session.execute(
-        sa.select(Reading.ts, Reading.value).join(Series, Series.id == Reading.series_id)
-        .where(Series.household_id == household_id, Series.quantity == "battery_soc",
-               Reading.ts <= at.to_pydatetime())
-        .order_by(Reading.ts.desc()).limit(1)
-    ).first()
-    if row is None:
+    return soc_from_reading(latest_soc_readings(session, [household_id], at.to_pydatetime()).get(household_id),
+                            battery, tz)
+
+
+def soc_from_reading(reading: tuple[datetime, float] | None, battery: BatteryParams,
+                     tz: str) -> tuple[float | None, str]:
+    """The initial stored energy [kWh] from the newest SOC reading (ts, kWh), kept within the
+    battery's limits, and how it was chosen in words; None without a reading (half full)."""
+    if reading is None:
         return None, "no measurement: assumed half full"
-    when = pd.Timestamp(row.ts).tz_convert(tz).strftime("%Y-%m-%d %H:%M")
-    value = float(row.value)
+    ts, value = reading
+    when = pd.Timestamp(ts).tz_convert(tz).strftime("%Y-%m-%d %H:%M")
     kept = min(max(value, battery.min_kwh), battery.max_kwh)
     if abs(kept - value) > 1e-9:
         return kept, f"measured {value:.2f} kWh at {when}, outside the battery's limits: {kept:.2f} kWh used"
@@ -345,24 +394,22 @@ def _initial_soc(session: Session, household_id: int, at: pd.Timestamp, battery:
 def _forecast_kw(session: Session, household_id: int, target: str, index: pd.DatetimeIndex, dt_h: float,
                  now: datetime) -> tuple[np.ndarray, str] | None:
     """The newest stored forecast of ``target`` issued by ``now`` that covers every step [kW]."""
-    start, end = index[0].to_pydatetime(), (index[-1] + pd.Timedelta(hours=dt_h)).to_pydatetime()
-    candidates = session.execute(
-        sa.select(Forecast.id)
-        .join(ForecastValue, ForecastValue.forecast_id == Forecast.id)
-        .where(Forecast.household_id == household_id, Forecast.target == target, Forecast.issued_at <= now,
-               ForecastValue.ts >= start - timedelta(hours=1), ForecastValue.ts < end)
-        .group_by(Forecast.id, Forecast.issued_at)
-        .order_by(Forecast.issued_at.desc(), Forecast.id.desc())
-        .limit(FORECAST_CANDIDATES)
-    ).scalars().all()
-    for forecast_id in candidates:
-        rows = session.execute(
-            sa.select(ForecastValue.ts, ForecastValue.p50)
-            .where(ForecastValue.forecast_id == forecast_id, ForecastValue.ts >= start - timedelta(hours=1),
-                   ForecastValue.ts < end)
-            .order_by(ForecastValue.ts)
-        ).all()
-        kw = _on_steps(pd.Series([r.p50 for r in rows], index=pd.DatetimeIndex([r.ts for r in rows])), index, dt_h)
+    start, end = horizon_bounds(index, dt_h)
+    candidates = forecast_candidates(session, [household_id], [target], start, end, now, FORECAST_CANDIDATES)
+    return first_covering(candidates.get((household_id, target), []), index, dt_h)
+
+
+def horizon_bounds(index: pd.DatetimeIndex, dt_h: float) -> tuple[datetime, datetime]:
+    """``[start, end)`` of the horizon, UTC."""
+    return index[0].to_pydatetime(), (index[-1] + pd.Timedelta(hours=dt_h)).to_pydatetime()
+
+
+def first_covering(candidates: list[pd.Series], index: pd.DatetimeIndex,
+                   dt_h: float) -> tuple[np.ndarray, str] | None:
+    """The first of the forecasts (energy per step [kWh], newest first) that covers every step,
+    as mean power on the steps [kW]."""
+    for kwh in candidates:
+        kw = _on_steps(kwh, index, dt_h)
         if kw is not None:
             return kw, SOURCE_FORECAST
     return None
@@ -370,7 +417,8 @@ def _forecast_kw(session: Session, household_id: int, target: str, index: pd.Dat
 
 def _on_steps(kwh: pd.Series, index: pd.DatetimeIndex, dt_h: float) -> np.ndarray | None:
     """Energy per forecast step [kWh] as mean power on the horizon's steps [kW]; None unless
-    every step is covered. Finer forecasts are averaged, coarser ones held over their step."""
+    every step is covered. Finer forecasts are averaged, coarser ones held over their step (the
+    power repeated: :func:`services.resampling.spread_to_steps`, as meter readings are spread)."""
     if len(kwh) < 1:
         return None
     stamps = kwh.index.tz_convert("UTC")
@@ -380,23 +428,28 @@ def _on_steps(kwh: pd.Series, index: pd.DatetimeIndex, dt_h: float) -> np.ndarra
     if step <= dt:
         on_steps = kw.groupby(stamps.floor(dt)).mean().reindex(index)
     else:
-        on_steps = kw.reindex(index, method="ffill", tolerance=step - pd.Timedelta(seconds=1))
+        spread, _ = spread_to_steps(kw.to_frame("kw"), int(dt.total_seconds()), {"kw": "power"})
+        on_steps = spread["kw"].reindex(index)
     return None if on_steps.isna().any() else on_steps.to_numpy()
-
-
-def _last_reading(household_id: int, url: str | None) -> datetime | None:
-    with session_scope(url) as session:
-        return session.scalar(
-            sa.select(sa.func.max(Reading.ts)).join(Series, Series.id == Reading.series_id)
-            .where(Series.household_id == household_id, Series.quantity.in_(("load", "pv")))
-        )
 
 
 def _profile(household_id: int, targets: list[str], index: pd.DatetimeIndex, dt_h: float, tz: str, has_pv: bool,
              notes: list[str], url: str | None) -> dict[str, tuple[np.ndarray, str]]:
     """Mean power per local time of day over the last 7 days of readings, weekdays and weekends
     apart where both were seen (a weekend's load is not a weekday's)."""
-    last = _last_reading(household_id, url)
+    with session_scope(url) as session:
+        last = last_reading_times(session, [household_id]).get(household_id)
+    lo, hi = profile_window(last, index, dt_h, tz, notes)
+    metered = metered_flows(household_id, int(dt_h * 3600), lo, hi, url)
+    notes.extend(n for n in metered.notes(("pv", "load")) if n not in notes)
+    return {t: _profile_of(metered.frame, t, index, dt_h, tz, has_pv) for t in targets}
+
+
+def profile_window(last: datetime | None, index: pd.DatetimeIndex, dt_h: float, tz: str,
+                   notes: list[str]) -> tuple[datetime, datetime]:
+    """``[lo, hi)`` (UTC) of the readings the profile averages: the 7 days before the horizon, or
+    before the last reading (``last``) when readings stop earlier, said so in ``notes``.
+    InputsUnavailable without any reading."""
     if last is None:
         raise InputsUnavailable(
             "This household has no load readings and no stored load forecast, so there is nothing to "
@@ -406,15 +459,16 @@ def _profile(household_id: int, targets: list[str], index: pd.DatetimeIndex, dt_
     dt = pd.Timedelta(hours=dt_h)
     hi = min(index[0], pd.Timestamp(last).tz_convert("UTC").floor(dt) + dt)
     lo = hi - pd.Timedelta(days=PROFILE_DAYS)
-    flows = energy_flows(household_id, int(dt_h * 3600), lo.to_pydatetime(), hi.to_pydatetime(), url)
     if hi < index[0] - pd.Timedelta(days=1):
         notes.append(f"readings stop at {hi.tz_convert(tz):%Y-%m-%d %H:%M}: the profile is of the 7 days before")
-    return {t: _profile_of(flows, t, index, dt_h, tz, has_pv) for t in targets}
+    return lo.to_pydatetime(), hi.to_pydatetime()
 
 
 def _profile_of(flows: pd.DataFrame, target: str, index: pd.DatetimeIndex, dt_h: float, tz: str,
                 has_pv: bool) -> tuple[np.ndarray, str]:
-    if target not in flows or flows[target].dropna().empty:
+    column = flows[target].to_numpy(dtype=float) if target in flows else np.array([])
+    present = ~np.isnan(column)
+    if not present.any():
         if target == "pv":
             return np.zeros(len(index)), SOURCE_PROFILE if has_pv else SOURCE_NO_PV
         raise InputsUnavailable(
@@ -422,28 +476,45 @@ def _profile_of(flows: pd.DataFrame, target: str, index: pd.DatetimeIndex, dt_h:
             "upload meter data on the Data page, or send load_kw.",
             "load_kw",
         )
-    kw = flows[target].dropna() / dt_h
-    local = kw.index.tz_convert(tz)
-    frame = pd.DataFrame({"kw": kw.to_numpy(), "minute": local.hour * 60 + local.minute,
-                          "weekend": local.day_of_week >= 5})
-    by_minute = frame.groupby("minute")["kw"].mean()
-    by_kind = frame.groupby(["weekend", "minute"])["kw"].mean() if target == "load" else None
-    wanted = index.tz_convert(tz)
-    minutes = wanted.hour * 60 + wanted.minute
-    values = by_minute.reindex(minutes).to_numpy()
-    if by_kind is not None:
-        keyed = by_kind.reindex(pd.MultiIndex.from_arrays([wanted.day_of_week >= 5, minutes])).to_numpy()
+    kw = column[present] / dt_h
+    minute, weekend = _local_minute_and_weekend(flows.index[present], tz)
+    values = _mean_by(minute, kw, MINUTES_PER_DAY)
+    wanted_minute, wanted_weekend = _local_minute_and_weekend(index, tz)
+    values = values[wanted_minute]
+    if target == "load":
+        by_kind = _mean_by(weekend * MINUTES_PER_DAY + minute, kw, 2 * MINUTES_PER_DAY)
+        keyed = by_kind[wanted_weekend * MINUTES_PER_DAY + wanted_minute]
         values = np.where(np.isnan(keyed), values, keyed)
     if np.isnan(values).any():  # a time of day never seen (gaps): the neighbours' mean
         values = pd.Series(values).interpolate(limit_direction="both").fillna(kw.mean()).to_numpy()
     return values, SOURCE_PROFILE
 
 
+MINUTES_PER_DAY = 1440
+
+
+def _local_minute_and_weekend(index: pd.DatetimeIndex, tz: str) -> tuple[np.ndarray, np.ndarray]:
+    """Local minute of the day (0..1439) and 1 on Saturday and Sunday, else 0, of each instant."""
+    wall_minutes = index.tz_convert(tz).tz_localize(None).as_unit("s").asi8 // 60  # local wall clock
+    days = wall_minutes // MINUTES_PER_DAY
+    return wall_minutes - days * MINUTES_PER_DAY, ((days + 3) % 7 >= 5).astype(np.int64)  # 1970-01-01: Thursday
+
+
+def _mean_by(key: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Mean of ``values`` per integer ``key`` in ``0..size-1``; NaN for a key never seen."""
+    counts = np.bincount(key, minlength=size)
+    sums = np.bincount(key, weights=values, minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
 def _actuals(household_id: int, targets: list[str], index: pd.DatetimeIndex, dt_h: float, tz: str, has_pv: bool,
              notes: list[str], url: str | None) -> dict[str, tuple[np.ndarray, str]]:
     """What was metered on the horizon's steps [kW]; short gaps interpolated and counted."""
     end = index[-1] + pd.Timedelta(hours=dt_h)
-    flows = energy_flows(household_id, int(dt_h * 3600), index[0].to_pydatetime(), end.to_pydatetime(), url)
+    metered = metered_flows(household_id, int(dt_h * 3600), index[0].to_pydatetime(), end.to_pydatetime(), url)
+    flows = metered.frame
+    notes.extend(n for n in metered.notes(("pv", "load")) if n not in notes)
     out = {}
     day = index[0].tz_convert(tz).strftime("%Y-%m-%d")
     for target in targets:

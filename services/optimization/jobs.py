@@ -22,14 +22,15 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from services.flows import energy_flows
-from services.households import HouseholdNotFound, list_households
+from services.flows import metered_flows
+from services.households import list_households
 from services.optimization.baselines import no_battery
+from services.optimization.chunk_inputs import chunk_inputs
 from services.optimization.feasibility import ScheduleInfeasible
 from services.optimization.fleet import FleetResult, optimize_fleet
 from services.optimization.inputs import (
     InputsUnavailable,
-    household_inputs,
+    household_grid,
     local_day_start,
     stored_battery,
     stored_household,
@@ -56,6 +57,8 @@ SIZING_CAPACITIES_KWH = (0.0, 2.5, 5.0, 7.5, 10.0, 12.5, 15.0, 17.5, 20.0)
 DEFAULT_C_RATE_PER_H = 0.5
 #: Fleets smaller than this run in this process: starting workers costs more than it saves.
 POOL_FROM_HOUSEHOLDS = 50
+#: Households whose inputs are read together (see :mod:`.chunk_inputs`).
+READ_CHUNK = 500
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,7 +91,7 @@ def period_inputs(household_id: int, first_day: date, days: int, url: str | None
         household = stored_household(session, household_id)
         tz, name = household.timezone, household.name
         battery = stored_battery(household) if household.battery is not None else None
-        grid = GridParams(household.grid_import_limit_kw, household.grid_export_limit_kw)
+        grid = household_grid(household)
         if household.tariff_id is None:
             raise InputsUnavailable(f"{name} has no tariff: choose one on the Households page", "tariff_id")
         start = local_day_start(first_day, tz)
@@ -97,8 +100,10 @@ def period_inputs(household_id: int, first_day: date, days: int, url: str | None
         prices = tariff_prices(spec, start, steps, STEP_H, tz)
     lo = start - timedelta(days=HISTORY_DAYS)
     index = pd.date_range(lo, periods=(days + HISTORY_DAYS) * DAY_STEPS, freq="15min")
-    flows = energy_flows(household_id, 900, lo, index[-1].to_pydatetime() + timedelta(minutes=15), url)
-    notes = []
+    metered = metered_flows(household_id, int(STEP_H * 3600), lo, index[-1].to_pydatetime() + timedelta(minutes=15),
+                            url)
+    flows = metered.frame
+    notes = metered.notes(("pv", "load"))
     series = {}
     for target in ("pv", "load"):
         kw = flows[target].reindex(index) / STEP_H if target in flows else pd.Series(np.nan, index=index)
@@ -231,6 +236,7 @@ class SizingReport:
     battery_price_per_kwh: float
     result: SizingResult
     payback_years: tuple[float | None, ...]
+    notes: tuple[str, ...] = ()  # how the metered period was read (resampled meters, derived load, gaps)
 
     def rows(self) -> list[dict]:
         """One row per capacity: savings over the period and per year [currency], cycles, payback [years]."""
@@ -261,7 +267,7 @@ def sizing_for_household(household_id: int, first_day: date, days: int, *, batte
         progress=None if progress is None else (lambda done, total: progress(done, total, "capacities")),
     )
     return SizingReport(household_id, period.household_name, period.prices.currency, battery_price_per_kwh,
-                        result, tuple(result.payback_years(battery_price_per_kwh)))
+                        result, tuple(result.payback_years(battery_price_per_kwh)), period.notes)
 
 
 # --- fleet ---------------------------------------------------------------------------------------
@@ -296,15 +302,14 @@ def fleet_tomorrow(household_ids: Sequence[int], *, now: datetime | None = None,
     errors: dict[int, str] = {}
     names: dict[int, str] = {}
     total = len(household_ids)
-    for i, household_id in enumerate(household_ids):
-        try:
-            inputs = household_inputs(household_id, now=now, url=url)
+    for lo in range(0, total, READ_CHUNK):  # a few set-based queries per chunk, not per household
+        chunk = chunk_inputs(household_ids[lo:lo + READ_CHUNK], now=now, url=url)
+        errors.update(chunk.errors)
+        for household_id, inputs in chunk.inputs.items():
             requests[household_id] = inputs.request
             names[household_id] = inputs.household_name
-        except (InputsUnavailable, ValidationProblem, HouseholdNotFound) as exc:
-            errors[household_id] = str(exc)
         if progress is not None:
-            progress(i + 1, 2 * total, "reading inputs")
+            progress(min(lo + READ_CHUNK, total), 2 * total, "reading inputs")
     if workers is None:
         workers = 2 if len(requests) >= POOL_FROM_HOUSEHOLDS else 1
     result = optimize_fleet(

@@ -7,15 +7,19 @@ transaction (all or nothing).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 
+import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.optimization.problem import ScheduleRequest
 from services.optimization.results import ScheduleResult
+from services.store.bulk import copy_binary, utc_seconds
 from services.store.db import session_scope
-from services.store.models import OptimizationRun, ScheduleStep
+from services.store.models import OptimizationRun, ScheduleStep, utcnow
 
 RUN_KINDS = ("day_ahead", "whatif", "backtest", "fleet", "sizing", "api")
 
@@ -66,17 +70,60 @@ def store_run(
     return _write(session, household_id, result, kind, times)
 
 
+def store_runs(items: Sequence[tuple[int | None, ScheduleResult]], *, kind: str, session: Session) -> list[int]:
+    """Write many results in the caller's transaction, in two statements (runs, then all their
+    steps: binary COPY on PostgreSQL); returns the run ids in the order of ``items``.
+
+    What a fleet chunk of hundreds of households stores at once; one run at a time is
+    :func:`store_run`.
+    """
+    if kind not in RUN_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(RUN_KINDS)}, got {kind!r}")
+    if not items:
+        return []
+    runs = [_run_values(household_id, result, kind) for household_id, result in items]
+    ids = list(session.execute(sa.insert(OptimizationRun).returning(OptimizationRun.id,
+                                                                    sort_by_parameter_order=True), runs).scalars())
+    columns = [_step_columns(result) for _, result in items]
+    names = list(columns[0])
+    stacked = {name: np.concatenate([c[name] for c in columns]) for name in names}
+    run_id = np.concatenate([np.full(len(c["ts"]), i, dtype=np.int64) for i, c in zip(ids, columns, strict=True)])
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        copy_binary(conn, "schedule_steps", [("run_id", "int4", run_id), ("ts", "timestamptz", stacked["ts"]),
+                                             *[(n, "float8", stacked[n]) for n in names if n != "ts"]])
+    else:
+        stamps = pd.to_datetime(stacked["ts"], unit="s", utc=True).to_pydatetime().tolist()
+        lists = {n: stacked[n].tolist() for n in names if n != "ts"}
+        session.execute(sa.insert(ScheduleStep), [
+            {"run_id": int(r), "ts": stamps[k], **{n: lists[n][k] for n in lists}}
+            for k, r in enumerate(run_id.tolist())])
+    return ids
+
+
 def _write(session: Session, household_id, result: ScheduleResult, kind: str, times) -> int:
-    request, flows = result.request, result.flows
-    run = OptimizationRun(
-        household_id=household_id,
-        kind=kind,
-        request=request_summary(request),
-        status=result.status,
-        message="; ".join(result.notes),
-        objective=result.objective,
-        cost=result.optimized.total_cost,
-        baselines={
+    run = OptimizationRun(**_run_values(household_id, result, kind))
+    session.add(run)
+    session.flush()
+    columns = _step_columns(result)
+    stamps = pd.to_datetime(columns.pop("ts"), unit="s", utc=True).to_pydatetime().tolist()
+    lists = {name: values.tolist() for name, values in columns.items()}
+    rows = [{"run_id": run.id, "ts": ts, **{name: lists[name][t] for name in lists}} for t, ts in enumerate(stamps)]
+    session.execute(sa.insert(ScheduleStep), rows)
+    return run.id
+
+
+def _run_values(household_id, result: ScheduleResult, kind: str) -> dict:
+    """The optimization run's row: request summary, status, costs, baselines, timings."""
+    return {
+        "household_id": household_id,
+        "kind": kind,
+        "request": request_summary(result.request),
+        "status": result.status,
+        "message": "; ".join(result.notes),
+        "objective": result.objective,
+        "cost": result.optimized.total_cost,
+        "baselines": {
             "optimized": asdict(result.optimized),
             "no_battery": asdict(result.no_battery),
             "rule_based": asdict(result.rule_based),
@@ -85,11 +132,20 @@ def _write(session: Session, household_id, result: ScheduleResult, kind: str, ti
             "savings_vs_rule": result.savings_vs_rule,
             "binary_steps": list(result.binary_steps),
         },
-        timings_ms={key: round(value, 3) for key, value in result.timings_ms.items()},
-    )
-    session.add(run)
-    session.flush()
+        "timings_ms": {key: round(value, 3) for key, value in result.timings_ms.items()},
+        "created_at": utcnow(),
+    }
+
+
+def _step_columns(result: ScheduleResult) -> dict[str, np.ndarray]:
+    """The schedule's steps as columns: ``ts`` [Unix s, UTC], powers [kW], SOC [kWh], prices."""
+    request, flows = result.request, result.flows
+    times = request.times()
+    if times is None:
+        raise ValueError("a stored run needs the request's start time (UTC) to date its steps")
+    steps = request.steps
     columns = {
+        "ts": utc_seconds(times),
         "pv_kw": request.pv_kw,
         "load_kw": request.load_kw,
         "charge_kw": flows.charge_kw,
@@ -101,10 +157,5 @@ def _write(session: Session, household_id, result: ScheduleResult, kind: str, ti
         "import_price": request.prices.import_per_kwh,
         "export_price": request.prices.export_per_kwh,
     }
-    lists = {name: values.tolist() for name, values in columns.items()}
-    rows = [
-        {"run_id": run.id, "ts": ts.to_pydatetime(), **{name: lists[name][t] for name in lists}}
-        for t, ts in enumerate(times)
-    ]
-    session.execute(sa.insert(ScheduleStep), rows)
-    return run.id
+    return {name: np.broadcast_to(np.asarray(values, dtype=float if name != "ts" else np.int64), (steps,))
+            for name, values in columns.items()}

@@ -1,7 +1,10 @@
 """The store's tables. Import models from here: ``from services.store.models import Household``."""
 
 from services.store.models.base import Base, utcnow
+from services.store.models.fleet import FleetRun, FleetRunHousehold
 from services.store.models.households import Battery, Household, PVSystem, Tariff, TariffPeriod, TariffPrice
+from services.store.models.jobs import FINISHED_STATES, JOB_STATES, Job, JobFile, ScheduleRun
+from services.store.models.notifications import NotificationLog, NotificationRule
 from services.store.models.planning import (
     Forecast,
     ForecastBacktest,
@@ -25,6 +28,7 @@ from services.store.models.readings import (
     ReadingRollup,
     Series,
 )
+from services.store.models.streaming import MqttRejection
 
 __all__ = [
     "Base",
@@ -33,14 +37,24 @@ __all__ = [
     "DailyEnergy",
     "Device",
     "ENERGY_QUANTITIES",
+    "FleetRun",
+    "FleetRunHousehold",
     "Forecast",
     "ForecastBacktest",
     "ForecastModel",
+    "FINISHED_STATES",
     "ForecastValue",
+    "JOB_STATES",
+    "Job",
+    "JobFile",
+    "ScheduleRun",
     "Household",
     "IngestionBatch",
     "IngestionMapping",
     "IngestionRejection",
+    "MqttRejection",
+    "NotificationLog",
+    "NotificationRule",
     "OptimizationRun",
     "PVSystem",
     "QUANTITY_UNITS",

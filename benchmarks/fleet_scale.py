@@ -1,0 +1,304 @@
+"""Benchmark: a day-ahead fleet run of 10,000 stored households end to end through 2 Celery
+workers on PostgreSQL, against the in-memory raw engine on the same inputs, in the same run.
+
+Run: ``.venv/bin/python benchmarks/fleet_scale.py`` (about 10 minutes; needs PostgreSQL and
+Redis). ``FLEET_SCALE_HOUSEHOLDS`` (default 10000), ``FLEET_SCALE_PG`` (an admin URL, default
+``TEST_DATABASE_URL`` or the local ``postgres`` database) and ``FLEET_SCALE_REDIS`` (default
+``redis://127.0.0.1:6379/13``, flushed before and after) change what it uses.
+
+Set-up (not timed in the ratio): a database of its own (created, dropped at the end) with
+``demo-data --households N`` (a week of 15-minute readings each); the demo gives a battery to
+about half the households, so every other one gets a 10 kWh / 5 kW battery here, and all N are
+planned for the day after the readings (tariffs flat, time-of-use and dynamic; the 7-day profile,
+as no forecasts are stored).
+
+Measured:
+
+* **end to end** (``hh_s``): from :func:`start_fleet_run` (run and household rows written, 20
+  chunks of 500 sent to the bulk queue) until its row says ``done``, with 2 worker processes
+  (``celery -A worker worker --concurrency=1 -Q bulk``, twice) already started: set-based reads,
+  solves, and every plan stored (a run and 96 steps per household) with the upsert of its row;
+* **raw engine** (``raw_hh_s``): the same requests (read once beforehand) in memory, each built
+  as highspy arrays (:func:`~services.optimization.formulation.formulate`) and re-solved with the
+  raw HiGHS program of its shape (:mod:`services.optimization.raw_highs`, warm, as fleets solve),
+  in 2 forked processes: the solver's throughput with nothing around it;
+* the **phases** of one chunk of 500 in this process (reads, solves with baselines, writes) [ms
+  per household];
+* a **killed worker**: a second run during which one worker is SIGKILLed in the middle of a chunk
+  and restarted (as a supervisor would); the lost chunk comes back after the broker's visibility
+  timeout. ``killed_worker_lost`` counts households without exactly one stored plan for that run.
+
+``ratio`` = end-to-end households/s / raw households/s, both on 2 processes (goal >= 0.5). The
+per-core rate (households/s over 2 processes / 2) is extrapolated to the cores needed for 100,000
+households in 15 minutes; on this 2-core machine PostgreSQL and Redis share the same cores as the
+workers, so the end-to-end per-core rate includes the database's work.
+
+Last line: ``fleet_scale ratio=.. hh_s=.. killed_worker_lost=.. raw_hh_s=.. ...``
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+N = int(os.environ.get("FLEET_SCALE_HOUSEHOLDS", "10000"))
+REDIS_URL = os.environ.get("FLEET_SCALE_REDIS", "redis://127.0.0.1:6379/13")
+ADMIN_URL = os.environ.get("FLEET_SCALE_PG") or os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+END = date(2026, 6, 1)  # readings end at this local midnight; the run plans this day
+CHUNK = 500
+VISIBILITY_S = 45  # above the longest chunk on a loaded machine; a killed worker's chunk waits this long
+TARGET_HOUSEHOLDS, TARGET_S = 100_000, 15 * 60
+
+os.environ["REDIS_URL"] = REDIS_URL  # before the services read their settings
+os.environ["CELERY_VISIBILITY_TIMEOUT"] = str(VISIBILITY_S)
+
+from services.config import Settings  # noqa: E402
+
+ADMIN_URL = Settings(database_url=ADMIN_URL).database_url
+DB_NAME = f"fleet_scale_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+DB_URL = sa.engine.make_url(ADMIN_URL).set(database=DB_NAME).render_as_string(hide_password=False)
+os.environ["DATABASE_URL"] = DB_URL
+
+from services.demo import load_demo_portfolio  # noqa: E402
+from services.optimization import fleet_runs  # noqa: E402
+from services.optimization.chunk_inputs import chunk_inputs  # noqa: E402
+from services.optimization.engines import program_cache  # noqa: E402
+from services.optimization.fleet import _worker_start, schedule_each  # noqa: E402
+from services.optimization.formulation import formulate  # noqa: E402
+from services.store.db import get_engine, migrate, session_scope  # noqa: E402
+from services.store.models import FleetRunHousehold, Household, OptimizationRun  # noqa: E402
+
+T0 = time.perf_counter()
+_REQUESTS: list = []  # the raw engine's inputs, inherited by its forked processes
+
+
+def main() -> None:
+    import redis
+
+    # A timeout's SIGTERM still stops the workers and drops the database (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(f"stopped by SIGTERM after {time.perf_counter() - T0:.0f} s"))
+    broker = redis.Redis.from_url(REDIS_URL)
+    broker.ping()
+    broker.flushdb()
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{DB_NAME}"'))
+    workers: list[Worker] = []
+    try:
+        load_before = os.getloadavg()[0]
+        setup = set_up()
+        ids, requests, read_s = stored_requests()
+        raw = raw_engine(requests)
+        phases = chunk_phases(ids[:CHUNK])
+        workers.append(Worker("w1"))
+        workers.append(Worker("w2"))
+        e2e = end_to_end(ids)
+        killed = killed_worker_run(ids, workers)
+        report(setup, read_s, raw, phases, e2e, killed, load_before)
+    finally:
+        for worker in workers:
+            worker.stop()
+        broker.flushdb()
+        get_engine(DB_URL).dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
+
+
+def set_up() -> dict:
+    migrate(DB_URL)
+    t0 = time.perf_counter()
+    load = load_demo_portfolio(n_households=N, seed=42, end=END, days=7, url=DB_URL)
+    with session_scope(DB_URL) as session:
+        added = session.execute(sa.text(
+            "INSERT INTO batteries (household_id, capacity_kwh, max_charge_kw, max_discharge_kw, charge_efficiency, "
+            "discharge_efficiency, soc_min, soc_max) SELECT id, 10.0, 5.0, 5.0, 0.95, 0.95, 0.1, 1.0 FROM households "
+            "WHERE id NOT IN (SELECT household_id FROM batteries)")).rowcount
+    with get_engine(DB_URL).begin() as conn:
+        conn.execute(sa.text("ANALYZE"))
+    return {"load_s": time.perf_counter() - t0, "readings": load.readings, "batteries_added": added,
+            "load_summary": load.summary()}
+
+
+def stored_requests():
+    with session_scope(DB_URL) as session:
+        ids = list(session.scalars(sa.select(Household.id).order_by(Household.id)))
+    t0 = time.perf_counter()
+    requests = []
+    for lo in range(0, len(ids), CHUNK):
+        chunk = chunk_inputs(ids[lo:lo + CHUNK], day=END, url=DB_URL)
+        assert not chunk.errors, list(chunk.errors.items())[:3]
+        requests += [chunk.inputs[h].request for h in ids[lo:lo + CHUNK]]
+    return ids, requests, time.perf_counter() - t0
+
+
+def _raw_solve(bounds: tuple[int, int]) -> int:
+    cache = program_cache("highs")
+    for request in _REQUESTS[bounds[0]:bounds[1]]:
+        solution, _ = cache.solve(formulate(request))
+        assert solution.status == "optimal", solution.status
+    return bounds[1] - bounds[0]
+
+
+def raw_engine(requests) -> dict:
+    _REQUESTS[:] = requests
+    size = 100
+    bounds = [(lo, min(lo + size, len(requests))) for lo in range(0, len(requests), size)]
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"), initializer=_worker_start) as pool:
+        list(pool.map(_raw_solve, [(0, 20), (20, 40)]))  # processes started and one program of the shape built
+        t0 = time.perf_counter()
+        solved = sum(pool.map(_raw_solve, bounds))
+        wall = time.perf_counter() - t0
+    return {"hh_s": solved / wall, "wall_s": wall}
+
+
+def chunk_phases(ids) -> dict:
+    """Reads, solves and writes of one chunk in this process [ms per household]."""
+    run_id = _start_without_dispatch(ids)
+    t0 = time.perf_counter()
+    inputs = chunk_inputs(ids, day=END, now=_created(run_id), url=DB_URL)
+    t1 = time.perf_counter()
+    solved = schedule_each([(h, i.request) for h, i in inputs.inputs.items()], "highs")
+    t2 = time.perf_counter()
+    fleet_runs._record(run_id, 0, {h: r for h, r, _ in solved if r is not None}, {}, DB_URL)
+    t3 = time.perf_counter()
+    n = len(ids)
+    return {"read": (t1 - t0) / n * 1e3, "solve": (t2 - t1) / n * 1e3, "write": (t3 - t2) / n * 1e3}
+
+
+def _start_without_dispatch(ids) -> int:
+    dispatch, fleet_runs.dispatch_chunks = fleet_runs.dispatch_chunks, lambda *a, **k: None
+    try:
+        return fleet_runs.start_fleet_run(END, ids, chunk_size=CHUNK, url=DB_URL)
+    finally:
+        fleet_runs.dispatch_chunks = dispatch
+
+
+def _created(run_id: int):
+    with session_scope(DB_URL) as session:
+        return session.get(fleet_runs.FleetRun, run_id).created_at
+
+
+def end_to_end(ids) -> dict:
+    t0 = time.perf_counter()
+    run_id = fleet_runs.start_fleet_run(END, ids, chunk_size=CHUNK, inline=False, url=DB_URL)
+    _wait_done(run_id, 1800)
+    wall = time.perf_counter() - t0
+    status = fleet_runs.fleet_run_status(run_id, url=DB_URL)
+    assert (status.planned, status.failed) == (len(ids), 0), (status.planned, status.failed, status.failures[:3])
+    return {"hh_s": len(ids) / wall, "wall_s": wall, "run_id": run_id}
+
+
+def killed_worker_run(ids, workers) -> dict:
+    t0 = time.perf_counter()
+    run_id = fleet_runs.start_fleet_run(END, ids, chunk_size=CHUNK, inline=False, url=DB_URL)
+    victim = workers[0]
+    deadline = time.monotonic() + 600
+    while fleet_runs.fleet_run_status(run_id, url=DB_URL).planned < min(2 * CHUNK, len(ids) // 4):  # mid-run
+        assert time.monotonic() < deadline, "the run did not start"
+        time.sleep(0.2)
+    time.sleep(1.0)  # into its next chunk
+    victim.kill()
+    killed_at = time.perf_counter() - t0
+    workers[0] = Worker("w1b")  # restarted, as a supervisor would
+    _wait_done(run_id, 1800)
+    wall = time.perf_counter() - t0
+    with session_scope(DB_URL) as session:
+        planned = session.scalar(sa.select(sa.func.count()).select_from(FleetRunHousehold).where(
+            FleetRunHousehold.run_id == run_id, FleetRunHousehold.status == "planned",
+            FleetRunHousehold.optimization_run_id.is_not(None)))
+        run_created = _created(run_id)
+        plans = session.scalar(sa.select(sa.func.count()).select_from(OptimizationRun).where(
+            OptimizationRun.kind == "fleet", OptimizationRun.created_at >= run_created))
+    return {"wall_s": wall, "killed_at_s": killed_at, "lost": len(ids) - planned, "duplicates": plans - planned}
+
+
+def _wait_done(run_id: int, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while fleet_runs.fleet_run_status(run_id, max_failures=0, url=DB_URL).state != "done":
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"fleet run {run_id} did not finish in {timeout_s:g} s")
+        time.sleep(0.25)
+
+
+class Worker:
+    """``celery -A worker worker --concurrency=1 -Q bulk`` on the benchmark's database and Redis."""
+
+    def __init__(self, name: str):
+        self.log = Path(tempfile.gettempdir()) / f"fleet_scale_{os.getpid()}_{name}.log"
+        env = {**os.environ, "DATABASE_URL": DB_URL, "REDIS_URL": REDIS_URL, "PYTHONPATH": str(ROOT),
+               "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_S)}
+        self.process = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "celery"), "-A", "worker", "worker", "--concurrency=1", "-Q", "bulk",
+             "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--loglevel=INFO"],
+            cwd=ROOT, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 90
+        while "ready." not in self.log.read_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker {name} did not start: {self.log.read_text()[-2000:]}")
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def report(setup, read_s, raw, phases, e2e, killed, load_before) -> None:
+    ratio = e2e["hh_s"] / raw["hh_s"]
+    print(f"set-up: {setup['load_summary']}")
+    print(f"set-up: batteries added to {setup['batteries_added']} households; all {N} planned for {END}")
+    print(f"set-up: {setup['load_s']:.0f} s; reading every household's inputs in chunks of {CHUNK}: "
+          f"{read_s:.1f} s ({read_s / N * 1e3:.2f} ms per household)")
+    print()
+    print(f"{'measure':<64} {'value':>10}")
+    rows = [
+        ("raw engine, in memory, 2 processes [households/s]", raw["hh_s"]),
+        ("end to end, store + Redis + 2 Celery workers [households/s]", e2e["hh_s"]),
+        ("ratio end to end / raw", ratio),
+        (f"one chunk of {CHUNK} in one process: reads [ms/household]", phases["read"]),
+        (f"one chunk of {CHUNK} in one process: solves with baselines [ms/household]", phases["solve"]),
+        (f"one chunk of {CHUNK} in one process: writes (plans, upsert) [ms/household]", phases["write"]),
+        ("killed-worker run: wall time [s]", killed["wall_s"]),
+        ("killed-worker run: worker killed after [s]", killed["killed_at_s"]),
+        ("killed-worker run: households without exactly one plan", killed["lost"]),
+        ("killed-worker run: plans stored twice", killed["duplicates"]),
+    ]
+    for label, value in rows:
+        print(f"{label:<64} {value:>10.2f}")
+    print()
+    print(f"cores for {TARGET_HOUSEHOLDS:,} households in {TARGET_S // 60} minutes, "
+          "from the rate measured per core (2 processes)")
+    print(f"{'path':<34} {'hh/s per core':>14} {'cores needed':>13}")
+    for label, hh_s in (("end to end (store, broker)", e2e["hh_s"]), ("raw engine (in memory)", raw["hh_s"])):
+        per_core = hh_s / 2
+        print(f"{label:<34} {per_core:>14.1f} {TARGET_HOUSEHOLDS / TARGET_S / per_core:>13.1f}")
+    print(f"machine: {os.cpu_count()} cores, load average {load_before:.1f} before and {os.getloadavg()[0]:.1f} after")
+    print(f"fleet_scale ratio={ratio:.2f} hh_s={e2e['hh_s']:.0f} killed_worker_lost={killed['lost']} "
+          f"raw_hh_s={raw['hh_s']:.0f} households={N} chunk={CHUNK} read_ms={phases['read']:.2f} "
+          f"duplicates={killed['duplicates']} killed_run_s={killed['wall_s']:.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""Schedule inputs of a chunk of stored households, read in a few set-based queries.
+
+:func:`chunk_inputs` returns for every household of the chunk the same
+:class:`~.inputs.HouseholdInputs` that :func:`~.inputs.household_inputs` builds for it alone
+(stored forecasts where they cover the horizon, else the 7-day profile; the tariff's prices; the
+newest SOC reading), or the reason in words why it has none. It reads with the same functions
+(:mod:`.stored_series`, :func:`~services.flows.energy_flows_by_household`) and builds with the
+same builders (:mod:`.inputs`); only the number of queries differs: the households with their
+batteries and PV systems, each tariff once, then per horizon start one query each for SOC
+readings, forecasts, last reading times and the profile's readings (summed in SQL per quarter hour).
+
+Units as in :mod:`.inputs`: PV and load [kW] per step, prices [currency/kWh], energy [kWh].
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from services.flows import energy_flows_by_household
+from services.households import HouseholdNotFound
+from services.optimization.inputs import (
+    FORECAST_CANDIDATES,
+    HouseholdInputs,
+    InputsUnavailable,
+    _profile_of,
+    _tariff_prices,
+    assemble_inputs,
+    curtailment_note,
+    first_covering,
+    horizon_bounds,
+    horizon_index,
+    household_grid,
+    local_day_start,
+    next_local_midnight,
+    profile_window,
+    soc_from_reading,
+    stored_battery,
+    unpriced_note,
+)
+from services.optimization.stored_series import forecast_candidates, last_reading_times, latest_soc_readings
+from services.store.db import session_scope
+from services.store.models import Household
+from services.validation import ValidationProblem
+
+TARGETS = ("pv", "load")
+
+
+@dataclass(frozen=True, eq=False)
+class ChunkInputs:
+    """The inputs of each household of a chunk that has them, and why the others have none."""
+
+    inputs: dict[int, HouseholdInputs]
+    errors: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Partial:
+    """What is known of a household before its series are read."""
+
+    household: Household
+    index: pd.DatetimeIndex
+    parts: dict
+    notes: list[str]
+    series: dict = field(default_factory=dict)
+
+
+def chunk_inputs(household_ids: Sequence[int], *, day: date | None = None, now: datetime | None = None,
+                 hours: float = 24.0, dt_h: float = 0.25, url: str | None = None) -> ChunkInputs:
+    """Inputs of each household of ``household_ids`` for its local ``day`` (default: its tomorrow).
+
+    ``now`` (UTC) decides "tomorrow" and which forecasts were issued already; a fleet run passes
+    the time it was started, so that a chunk read again later reads the same inputs.
+    Equal, household by household, to :func:`~.inputs.household_inputs` with ``start`` the local
+    midnight of ``day`` and the stored settings (mode ``auto``).
+    """
+    now = now or datetime.now(ZoneInfo("UTC"))
+    errors: dict[int, str] = {}
+    partials: dict[int, _Partial] = {}
+    with session_scope(url) as session:
+        households = {h.id: h for h in session.scalars(
+            sa.select(Household).where(Household.id.in_(list(household_ids)))
+            .options(selectinload(Household.battery), selectinload(Household.pv_systems)))}
+        specs: dict = {}
+        for household_id in household_ids:
+            household = households.get(household_id)
+            if household is None:
+                errors[household_id] = str(HouseholdNotFound(household_id))
+                continue
+            try:
+                partials[household_id] = _partial(session, household, day, now, hours, dt_h, specs)
+            except (InputsUnavailable, ValidationProblem) as exc:
+                errors[household_id] = str(exc)
+        by_start: dict[pd.Timestamp, list[int]] = defaultdict(list)
+        for household_id, partial in partials.items():
+            by_start[partial.index[0]].append(household_id)
+        for ids in by_start.values():
+            _read_stored(session, [partials[h] for h in ids], dt_h, now)
+    _fill_profiles([p for p in partials.values() if len(p.series) < len(TARGETS)], dt_h, url, errors)
+    inputs = {}
+    for household_id, partial in partials.items():
+        if household_id in errors:
+            continue
+        try:
+            inputs[household_id] = assemble_inputs(household_id, partial.household.name, partial.household.timezone,
+                                                    partial.index, dt_h, partial.series, notes=partial.notes,
+                                                    **partial.parts)
+        except ValidationProblem as exc:
+            errors[household_id] = str(exc)
+    return ChunkInputs(inputs, errors)
+
+
+def _partial(session, household: Household, day: date | None, now: datetime, hours: float, dt_h: float,
+             specs: dict) -> _Partial:
+    tz = household.timezone
+    start = local_day_start(day, tz) if day is not None else next_local_midnight(tz, now)
+    index = horizon_index(start, hours, dt_h)
+    battery = stored_battery(household)
+    grid = household_grid(household)
+    notes: list[str] = []
+    prices, prices_source, tariff_id, unpriced = _tariff_prices(session, household, None, index, dt_h, specs)
+    if len(unpriced):
+        notes.append(unpriced_note(len(unpriced), len(index)))
+    note = curtailment_note(grid, prices, len(index))  # in the order household_inputs says it
+    if note:
+        notes.append(note)
+    parts = {"prices": prices, "battery": battery, "grid": grid, "objective": "cost", "soc_source": "given",
+             "prices_source": prices_source, "tariff_id": tariff_id, "unpriced": unpriced}
+    return _Partial(household, index, parts, notes)
+
+
+def _read_stored(session, partials: list[_Partial], dt_h: float, now: datetime) -> None:
+    """SOC readings and forecasts of households that share a horizon, one query each."""
+    index = partials[0].index
+    ids = [p.household.id for p in partials]
+    socs = latest_soc_readings(session, ids, index[0].to_pydatetime())
+    start, end = horizon_bounds(index, dt_h)
+    candidates = forecast_candidates(session, ids, TARGETS, start, end, now, FORECAST_CANDIDATES)
+    for partial in partials:
+        household_id, parts = partial.household.id, partial.parts
+        soc = parts["battery"].initial_soc_kwh
+        if soc is None:
+            soc, parts["soc_source"] = soc_from_reading(socs.get(household_id), parts["battery"],
+                                                        partial.household.timezone)
+        parts["battery"] = replace(parts["battery"], initial_soc_kwh=soc)
+        for target in TARGETS:
+            found = first_covering(candidates.get((household_id, target), []), index, dt_h)
+            if found is not None:
+                partial.series[target] = found
+
+
+def _fill_profiles(partials: list[_Partial], dt_h: float, url: str | None, errors: dict[int, str]) -> None:
+    """The 7-day profile for the series without a covering forecast: the readings of every
+    household summed per step in one query over the union of their windows, then cut per household."""
+    if not partials:
+        return
+    with session_scope(url) as session:
+        last = last_reading_times(session, [p.household.id for p in partials])
+    windows = {}
+    for partial in partials:
+        household = partial.household
+        try:
+            windows[household.id] = profile_window(last.get(household.id), partial.index, dt_h, household.timezone,
+                                                   partial.notes)
+        except InputsUnavailable as exc:
+            errors[household.id] = str(exc)
+    if not windows:
+        return
+    lo, hi = min(w[0] for w in windows.values()), max(w[1] for w in windows.values())
+    flows = energy_flows_by_household(list(windows), int(dt_h * 3600), lo, hi, url, quantities=TARGETS)
+    for partial in partials:
+        household = partial.household
+        if household.id not in windows:
+            continue
+        w_lo, w_hi = windows[household.id]
+        mine = flows.get(household.id, pd.DataFrame())
+        if not mine.empty:  # its own window of the rows read for all (sorted by time)
+            mine = mine.iloc[mine.index.searchsorted(w_lo):mine.index.searchsorted(w_hi)]
+        try:
+            for target in TARGETS:
+                if target not in partial.series:
+                    partial.series[target] = _profile_of(mine, target, partial.index, dt_h, household.timezone,
+                                                         bool(household.pv_systems))
+        except InputsUnavailable as exc:
+            errors[household.id] = str(exc)
