@@ -35,6 +35,8 @@ def create_app(settings: Settings | None = None) -> Dash:
     """Build the Dash app: pages from ``pages/``, assets from ``assets/`` (no CDN), the REST API
     blueprint under ``/api`` and ``/health``, and the Flask CLI commands."""
     settings = settings or get_settings()
+    from components.callback_errors import handle_callback_error
+
     app = Dash(
         __name__,
         use_pages=True,
@@ -47,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         assets_path_ignore=["vendor"],  # loaded on demand (plotly.js: assets/plotly_loader.js), not on every page
         background_callback_manager=background_manager(settings),
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+        on_error=handle_callback_error,  # no bare 500 from a callback: a message, and the trace in the log
     )
     from components.shell import shell_layout
 

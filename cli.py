@@ -1,7 +1,13 @@
-"""Flask CLI commands on ``app.server``: ``flask --app app <command>``."""
+"""Flask CLI commands on ``app.server``: ``flask --app app <command>``.
+
+Every command, also those other modules add to ``server.cli``, answers a database it cannot
+reach or loses with one line naming ``DATABASE_URL`` and what to do, and exit code 1
+(:func:`explain_database_errors`), instead of a traceback.
+"""
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import date
 from pathlib import Path
@@ -13,8 +19,51 @@ from flask import Flask
 LARGE_PORTFOLIO = 500
 
 
+def explain_database_errors(group: click.Group) -> None:
+    """Make every command of ``group`` (and of its sub-groups, looked up when run) turn a lost or
+    unreachable database into a one-line :class:`click.ClickException` (exit code 1)."""
+    if getattr(group, "_explains_database_errors", False):
+        return
+    find = group.get_command
+
+    def get_command(ctx: click.Context, name: str) -> click.Command | None:
+        command = find(ctx, name)
+        if isinstance(command, click.Group):
+            explain_database_errors(command)
+        elif command is not None and command.callback is not None and not hasattr(command.callback, "_explained"):
+            command.callback = _explained(command.callback)
+        return command
+
+    group.get_command = get_command  # type: ignore[method-assign]
+    group._explains_database_errors = True  # type: ignore[attr-defined]
+
+
+def _explained(callback):
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            from services.store.connection_errors import connection_problem
+
+            message = connection_problem(exc)
+            if message is None:
+                raise
+            raise click.ClickException(message) from None
+
+    run._explained = True  # type: ignore[attr-defined]
+    return run
+
+
 def register_cli(server: Flask) -> None:
     """Attach the project's commands to the Flask server."""
+    explain_database_errors(server.cli)
+
+    from cli_notify import register_notify_cli
+
+    register_notify_cli(server)  # notify, notify-rule-add, notify-rules, notify-rule-delete
 
     @server.cli.command("migrate")
     def migrate_command() -> None:
@@ -91,10 +140,19 @@ def register_cli(server: Flask) -> None:
         elapsed = time.perf_counter() - started
         click.echo(f"Batch {report.batch_id}: {report.summary()} in {elapsed:.1f} s "
                    f"({report.received / max(elapsed, 1e-9):,.0f} rows/s).")
-        for rejection in report.rejections[:20]:
-            click.echo(f"  line {rejection.line}, {rejection.field}: {rejection.reason}")
-        if report.rejected > 20:
-            click.echo(f"  ... {report.rejected - 20} more rejected rows are listed with batch {report.batch_id}.")
+        for event in report.meter_events[:20]:
+            click.echo(f"  {event.describe()}")
+        if len(report.meter_events) > 20:
+            click.echo(f"  ... and {len(report.meter_events) - 20} more meter events (Data page, batch {report.batch_id}).")
+        if report.rejected:
+            click.echo(f"Rejected rows by reason ({report.rejected:,} in all; {len(report.rejections):,} of them, "
+                       f"with examples of every reason, are kept with batch {report.batch_id}: Data page, Batch "
+                       "history, Download rejected rows):")
+            for line in report.reason_lines():
+                click.echo(f"  {line}")
+            click.echo("First rejected rows:")
+            for rejection in report.rejections[:10]:
+                click.echo(f"  line {rejection.line}, {rejection.field}: {rejection.reason}")
 
     @server.cli.command("mapping-save")
     @click.argument("name")
@@ -170,7 +228,8 @@ def register_cli(server: Flask) -> None:
     @click.option("--stale-only", is_flag=True,
                   help="Train only models that are missing, older than 7 days or of an older version (for cron).")
     def forecast_train_command(household_ids: tuple[int, ...], stale_only: bool) -> None:
-        """Train and store the PV and load forecast models of each household on its last year of readings."""
+        """Train and store the PV and load forecast models of each household on its last year of readings
+        (PV: two years)."""
         from services.access import visible_household_ids
         from services.forecasting import model_status, train_models
         from services.households import HouseholdNotFound
@@ -200,6 +259,39 @@ def register_cli(server: Flask) -> None:
                 click.echo(f"  note: {note}")
         if failed == len(targets):
             raise click.ClickException("No household could be trained.")
+
+    @server.cli.command("forecast-issue")
+    @click.option("--household", "household_ids", type=int, multiple=True,
+                  help="Household id, repeatable (default: every household).")
+    @click.option("--hours", type=click.IntRange(1, 168), default=48, show_default=True, help="Hours ahead.")
+    def forecast_issue_command(household_ids: tuple[int, ...], hours: int) -> None:
+        """Issue and store PV and load forecasts, which the battery optimizer plans with (for cron).
+
+        Viewing a forecast (the Forecast page, GET /api/forecast) stores nothing; this command and
+        POST /api/forecast/{household_id} do."""
+        from services.access import visible_household_ids
+        from services.forecasting import forecast_load, forecast_pv
+        from services.households import HouseholdNotFound, get_household
+
+        targets = list(household_ids) or visible_household_ids()
+        if not targets:
+            raise click.ClickException("There are no households to forecast: create one or load the demo.")
+        failed = 0
+        for household_id in targets:
+            try:
+                results = [forecast_pv(household_id, hours, fetch_weather=False)
+                           if get_household(household_id).pv_systems else None,
+                           forecast_load(household_id, hours, fetch_weather=False)]
+            except HouseholdNotFound:
+                click.echo(f"Household {household_id}: does not exist.")
+                failed += 1
+                continue
+            parts = [f"{target} {r.method}, " + (f"stored as forecast {r.forecast_id}" if r.forecast_id
+                                                  else "not stored: " + "; ".join(r.notes))
+                     for target, r in zip(("pv", "load"), results, strict=True) if r is not None]
+            click.echo(f"Household {household_id}: {', '.join(parts)}.")
+        if failed == len(targets):
+            raise click.ClickException("No household could be forecast.")
 
     @server.cli.command("forecast-backtest")
     @click.option("--household", "household_id", type=int, required=True, help="Household id.")

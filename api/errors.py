@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import Iterable
 from http import HTTPStatus
@@ -27,6 +28,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map
 
 from api.models import ErrorBody, ErrorResponse, FieldError
+from services.text_checks import printable
 
 logger = logging.getLogger("api")
 
@@ -75,12 +77,29 @@ def error_response(
 
 
 def invalid_fields(exc: ValidationError, location: str) -> list[FieldError]:
-    """Each error of a pydantic validation of the query, path or body, in words a person can act on."""
-    return [
-        FieldError(field=".".join(str(p) for p in err["loc"]) or "(whole body)", location=location,
-                   message=_human_message(err, quote_strings=location == "body"))
-        for err in exc.errors(include_url=False)
-    ]
+    """Each error of a pydantic validation of the query, path or body, in words a person can act on.
+
+    A value that fits no member of a union (``float | str``) is one field with one reason, the most
+    telling: the model's own sentence (a NUL in a string), else a broken bound (a number too large),
+    else the first member's type.
+    """
+    chosen: dict[str, tuple[int, str]] = {}
+    for err in exc.errors(include_url=False):
+        field = printable(".".join(str(p) for p in err["loc"] if not _is_union_member(p))) or "(whole body)"
+        rank = 2 if err["type"] in ("value_error", "assertion_error") else 0 if err["type"].endswith("_type") else 1
+        if field not in chosen or rank > chosen[field][0]:
+            chosen[field] = (rank, printable(_human_message(err, quote_strings=location == "body")))
+    return [FieldError(field=field, location=location, message=message) for field, (_, message) in chosen.items()]
+
+
+def _is_union_member(part: Any) -> bool:
+    # pydantic names the member of a union in the error's location: `float`, `list[float]`,
+    # `function-after[_single_line(), str]`, `literal['use_stored']`: not a field of the request.
+    return isinstance(part, str) and bool(_UNION_MEMBER.match(part))
+
+
+_UNION_MEMBER = re.compile(r"^(float|int|str|bool|none|list|dict|literal|function-(after|before|wrap|plain)|"
+                           r"constrained-\w+)(\[.*\])?$")
 
 
 def unprocessable(fields: list[FieldError]) -> ApiError:
@@ -101,6 +120,9 @@ def _human_message(err: dict[str, Any], *, quote_strings: bool) -> str:
         return "is required"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return "should be a JSON object"
+    if kind == "string_unicode":  # a lone surrogate such as \ud800, which JSON can carry
+        return ("contains a lone surrogate (a \\ud800-\\udfff escape without its pair), which is not a "
+                "character: remove it")
     if kind == "extra_forbidden":
         return "is not a field of this request: remove it or check its spelling"
     if kind in ("value_error", "assertion_error"):

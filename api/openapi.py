@@ -14,8 +14,10 @@ validates from attributes: dicts, dataclasses), optionally as ``(value, status)`
 The decorated function itself is returned unchanged, so it stays callable in tests.
 
 Errors the wrapper answers by itself, and documents in the spec: 400 malformed JSON,
-415 body not JSON, 422 invalid query/body, 404 for routes with path parameters,
-500 for anything unexpected (logged with its trace, never sent).
+415 body not JSON, 422 invalid query/body (also a body nested deeper than
+:data:`MAX_JSON_DEPTH`, or a key holding a NUL, a lone surrogate or a control character),
+404 for routes with path parameters, 500 for anything unexpected (logged with its trace,
+never sent).
 """
 
 from __future__ import annotations
@@ -35,10 +37,13 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
 from api.errors import ApiError, internal_error, invalid_fields, problems_error, unprocessable
-from api.models import ErrorResponse
+from api.fields import INT32_MAX
+from api.models import ErrorResponse, FieldError
+from services.text_checks import printable, text_problem
 from services.validation import ValidationProblem
 
-INT32_MAX = 2**31 - 1  # ids are 32-bit integer keys on PostgreSQL
+#: Deepest nesting of arrays and objects a body may have; every request model is far shallower.
+MAX_JSON_DEPTH = 32
 _CONVERTER = re.compile(r"<(?:(?P<conv>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 _PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "int": {"type": "integer", "minimum": 0, "maximum": INT32_MAX},
@@ -210,11 +215,57 @@ def _raw_body(model: type[BaseModel]) -> Any:
     if not text.strip():
         raise ApiError(400, "The request body is empty: send a JSON object.")
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:  # Python's decoder recurses: thousands of [[[ exhaust the stack
+        raise _too_deep() from None
     except ValueError as exc:
         where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         raise ApiError(400, f"The request body is not valid JSON{where}: {reason}.") from None
+    deepest, bad_keys = _shape(value)
+    if deepest > MAX_JSON_DEPTH:
+        raise _too_deep()
+    if bad_keys:  # a value's characters are checked by its field; a key has no field to do it
+        raise unprocessable([FieldError(field=printable(path), location="body", message=f"the name {problem}")
+                             for path, problem in bad_keys])
+    return value
+
+
+def _shape(value: Any) -> tuple[int, list[tuple[str, str]]]:
+    """How deeply arrays and objects nest in ``value`` (a scalar is 0), and the object keys that hold
+    a NUL, a lone surrogate or a control character (dotted path, problem); without recursion."""
+    deepest, bad_keys = 0, []
+    stack: list[tuple[Any, int, tuple | None]] = [(value, 1, None)]  # path as (parent path, key): built on need
+    while stack:
+        item, level, path = stack.pop()
+        if isinstance(item, dict):
+            pairs = item.items()
+            for key in item:
+                if (problem := text_problem(key)) is not None:
+                    bad_keys.append((_dotted((path, key)), problem))
+        elif isinstance(item, list):
+            pairs = enumerate(item)
+        else:
+            continue
+        deepest = max(deepest, level)
+        if level <= MAX_JSON_DEPTH:
+            stack.extend((child, level + 1, (path, key)) for key, child in pairs
+                         if isinstance(child, (dict, list)))
+    return deepest, bad_keys
+
+
+def _dotted(path: tuple | None) -> str:
+    parts = []
+    while path is not None:
+        path, key = path
+        parts.append(str(key))
+    return ".".join(reversed(parts))
+
+
+def _too_deep() -> ApiError:
+    return unprocessable([FieldError(field="(whole body)", location="body",
+                                     message=f"nests arrays and objects more than {MAX_JSON_DEPTH} levels deep: "
+                                             "no request of this API needs more than a few")])
 
 
 def _reject_constant(name: str) -> None:

@@ -10,7 +10,9 @@ test day: the figures measure the model given perfect weather, not a real foreca
 Side by side: persistence (same hour yesterday), the physical model alone, a plain
 gradient-boosting model on the raw satellite weather, our model with weather, the same
 without the PV-chain features (what the physics adds) and our model without any weather
-(clear-sky geometry and recent output only). Then the P10-P90 band: the share of actual
+(clear-sky geometry and recent output only), with its skill per season. Then the product's way
+of issuing (a new forecast every hour, as each page view and API call does) scored per lead
+time: a different figure from the day-ahead one, printed beside it, never in its place. Then the P10-P90 band: the share of actual
 hours inside, below P10 and above P90 (10/80/10 when calibrated), and a reference that is
 not a forecast: told only whether each test day is clear or cloudy, how low could nMAE go?
 
@@ -23,7 +25,8 @@ them: on a shared machine the wall clock also counts other processes' turns.
 
 ``--quick`` (every 4th test day, 4 homes) is for iterating; ``pv`` or ``load`` runs one half.
 Last line: ``forecast_accuracy pv_nmae_weather=<x> pv_nmae_noweather=<x> pv_nmae_persistence=<x>
-load_homes_beating_persistence=<n>/17 train_s=<x> predict_ms=<x>`` and extra key=value pairs.
+load_homes_beating_persistence=<n>/17 train_s=<x> predict_ms=<x>`` and extra key=value pairs, among them
+``pv_noweather_goal_met`` (1 when the day-ahead ``pv_nmae_noweather`` is within the goal of 0.120).
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ TZ_GOLDEN = "Etc/GMT+7"  # local standard time, UTC-07:00 all year
 TZ_FONTANA = "Etc/GMT+8"  # CityLearn: fixed UTC-08:00, no daylight saving
 HOUR = pd.Timedelta(hours=1)
 LOAD_RETRAIN_DAYS = 28
+#: The issue's goal for ``pv_nmae_noweather`` (day-ahead from local midnight, no weather).
+NOWEATHER_GOAL = 0.120
 QUICK_HOMES = (1, 5, 9, 13)
 
 
@@ -203,8 +208,18 @@ def pv_benchmark(quick: bool = False) -> dict:
               f"{s.get('skill_persistence', 0):10.3f}")
     coverage = band_report({"ours, with weather": (runs["weather"], model.variants["weather"]),
                             "ours, no weather": (runs["clearsky"], model.variants["clearsky"])}, mask)
-    hour_ahead = hour_ahead_noweather(model, power, weather, peak)
-    print(f"\n  ours, no weather, issued each hour for the next hour (sampled days): nMAE {hour_ahead:.4f}")
+    seasons = season_skill(frame, "clearsky", mask, peak)
+    print("\n  ours, no weather, day-ahead by season (nMAE / skill against persistence): "
+          + "  ".join(f"{k} {v[0]:.4f} / {v[1]:+.3f}" for k, v in seasons.items()))
+    rolling = rolling_noweather(model, power, weather, peak)
+    print("\n  ours, no weather, ISSUED EVERY HOUR as the page and API do (every 3rd test day, daylight, "
+          f"n={rolling['n']}):")
+    print("  a different figure from the day-ahead one above: it scores the forecast a user sees at each "
+          "lead time after an issue")
+    print(f"  {'lead time after issue':30s} {'ours':>7s} {'persistence':>11s}")
+    for key, label in (("lead_0", "next hour (newest forecast)"), ("lead_1_3", "1-3 h"), ("lead_4_11", "4-11 h"),
+                       ("lead_12_23", "12-23 h"), ("all_24h", "all leads 0-23 h")):
+        print(f"  {label:30s} {rolling[key]:7.4f} {rolling[key + '_persistence']:11.4f}")
     clear_kwh = pv_physics(pd.DatetimeIndex(frame.index), setup.arrays, GOLDEN, None,
                                     setup.step)["clearsky_kwh"]
     print("  reference, NOT a forecast: told only whether each test day is clear or cloudy, "
@@ -215,7 +230,9 @@ def pv_benchmark(quick: bool = False) -> dict:
     return {"weather": scores["p50"]["nmae"], "noweather": scores["clearsky"]["nmae"],
             "persistence": scores["persistence"]["nmae"], "train_s": train_s, "predict_ms": predict_ms,
             "train_cpu_s": train_cpu_s, "predict_cpu_ms": predict_cpu_ms,
-            "coverage": coverage["ours, with weather"], "coverage_noweather": coverage["ours, no weather"]}
+            "coverage": coverage["ours, with weather"], "coverage_noweather": coverage["ours, no weather"],
+            "noweather_hourly_24h": rolling["all_24h"], "noweather_next_hour": rolling["lead_0"],
+            "noweather_winter_skill": seasons["DJF"][1]}
 
 
 def band_report(runs: dict, mask: np.ndarray) -> dict[str, float]:
@@ -247,16 +264,47 @@ def plain_model(weather: pd.DataFrame, power: pd.Series) -> pd.Series:
         return pd.Series(np.clip(model.predict(test[columns].to_numpy()), 0, None), index=test.index)
 
 
-def hour_ahead_noweather(model, power: pd.Series, weather: pd.DataFrame, peak: float) -> float:
-    errors = []
-    for day in pd.date_range("2013-01-05", "2013-12-31", freq="12D", tz="UTC"):
+def rolling_noweather(model, power: pd.Series, weather: pd.DataFrame, peak: float,
+                      every_days: int = 3) -> dict[str, float]:
+    """nMAE of the no-weather forecast as the product issues it: a new forecast every hour.
+
+    On every ``every_days``-th test day a forecast is issued at each full hour for the next 24 h
+    (what the forecast page and the API do on each request; readings up to the issue are known).
+    Returns nMAE per lead-time bucket (``lead_0`` is the hour starting at the issue, i.e. the
+    newest forecast of each hour), over all 24 leads (``all_24h``), and persistence on the same rows.
+    Daylight hours only (clear-sky GHI above 20 W/m2), normalised like the day-ahead figure.
+    """
+    parts = []
+    for day in pd.date_range("2013-01-01 07:00", "2013-12-31", freq=f"{every_days}D", tz="UTC"):
         for issue in pd.date_range(day, periods=24, freq="h"):
-            if not weather["ghi_clear"].get(issue, 0) > 20 or pd.isna(power.get(issue)):
-                continue
-            history = power[(power.index < issue) & (power.index >= issue - pd.Timedelta(days=4))]
-            forecast = pv_model.predict_pv(model, history, issue, 1, None).frame["p50"].iloc[0]
-            errors.append(abs(forecast - power[issue]))
-    return float(np.mean(errors)) / peak
+            history = power[(power.index < issue) & (power.index >= issue - pv_model.HISTORY_WINDOW)]
+            p50 = pv_model.predict_pv(model, history, issue, 24, None, variant="clearsky").frame["p50"]
+            parts.append(pd.DataFrame({"lead": (p50.index - issue) / HOUR, "p50": p50.to_numpy(),
+                                       "persistence": power.reindex(p50.index - pd.Timedelta(days=1)).to_numpy(),
+                                       "actual": power.reindex(p50.index).to_numpy()}, index=p50.index))
+    rows = pd.concat(parts)
+    keep = (weather["ghi_clear"].reindex(rows.index) > 20).to_numpy() & rows[["actual", "persistence"]].notna().all(
+        axis=1).to_numpy()
+    rows = rows[keep]
+
+    def nmae(r: pd.DataFrame, column: str = "p50") -> float:
+        return float((r[column] - r["actual"]).abs().mean() / peak)
+
+    out = {"all_24h": nmae(rows), "all_24h_persistence": nmae(rows, "persistence"), "n": len(rows)}
+    for label, lo, hi in (("lead_0", 0, 1), ("lead_1_3", 1, 4), ("lead_4_11", 4, 12), ("lead_12_23", 12, 24)):
+        sel = rows[(rows["lead"] >= lo) & (rows["lead"] < hi)]
+        out[label], out[label + "_persistence"] = nmae(sel), nmae(sel, "persistence")
+    return out
+
+
+def season_skill(frame: pd.DataFrame, column: str, mask: np.ndarray, peak: float) -> dict[str, tuple[float, float]]:
+    """(nMAE, skill against persistence) of ``frame[column]`` per meteorological season (local months)."""
+    month = pd.DatetimeIndex(frame.index).tz_convert(TZ_GOLDEN).month
+    out = {}
+    for season, months in (("DJF", (12, 1, 2)), ("MAM", (3, 4, 5)), ("JJA", (6, 7, 8)), ("SON", (9, 10, 11))):
+        s = accuracy(frame, peak, forecast=column, references=("persistence",), mask=mask & np.isin(month, months))
+        out[season] = (s.get("nmae", float("nan")), s.get("skill_persistence", float("nan")))
+    return out
 
 
 def time_predictions(model, power: pd.Series, wx: pd.DataFrame) -> tuple[float, float]:
@@ -339,16 +387,26 @@ def main() -> None:
     parts = (args - {"--quick"}) or {"pv", "load"}  # `pv` or `load` runs one half while developing
     pv = pv_benchmark(quick) if "pv" in parts else dict.fromkeys(
         ("weather", "noweather", "persistence", "train_s", "predict_ms", "train_cpu_s", "predict_cpu_ms",
-         "coverage", "coverage_noweather"),
+         "coverage", "coverage_noweather", "noweather_hourly_24h", "noweather_next_hour", "noweather_winter_skill"),
         float("nan"))
     homes = QUICK_HOMES if quick else tuple(range(1, 18))
     beating, load_coverage = load_benchmark(homes) if "load" in parts else (0, float("nan"))
+    if "pv" in parts:
+        verdict = "MET" if pv["noweather"] <= NOWEATHER_GOAL else "NOT MET"
+        print(f"# pv_nmae_noweather is the day-ahead figure (issued at local midnight for the next 24 h): goal "
+              f"<= {NOWEATHER_GOAL} {verdict}. pv_nmae_noweather_hourly_issue_24h scores forecasts issued every "
+              "hour over their next 24 h and pv_nmae_noweather_next_hour the newest forecast of each hour; "
+              "they are other figures, not the goal's.")
     print(f"forecast_accuracy pv_nmae_weather={pv['weather']:.4f} pv_nmae_noweather={pv['noweather']:.4f} "
           f"pv_nmae_persistence={pv['persistence']:.4f} load_homes_beating_persistence={beating}/{len(homes)} "
           f"train_s={pv['train_s']:.2f} predict_ms={pv['predict_ms']:.1f} "
           f"p10_p90_coverage={pv['coverage']:.3f} p10_p90_coverage_noweather={pv['coverage_noweather']:.3f} "
           f"load_p10_p90_coverage={load_coverage:.3f} train_cpu_s={pv['train_cpu_s']:.2f} "
-          f"predict_cpu_ms={pv['predict_cpu_ms']:.1f}"
+          f"predict_cpu_ms={pv['predict_cpu_ms']:.1f} "
+          f"pv_noweather_goal_met={int(pv['noweather'] <= NOWEATHER_GOAL)} "
+          f"pv_nmae_noweather_winter_skill={pv['noweather_winter_skill']:.3f} "
+          f"pv_nmae_noweather_hourly_issue_24h={pv['noweather_hourly_24h']:.4f} "
+          f"pv_nmae_noweather_next_hour={pv['noweather_next_hour']:.4f}"
           + (" quick=1" if quick else ""))
 
 

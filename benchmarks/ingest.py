@@ -4,7 +4,8 @@ Run: ``.venv/bin/python benchmarks/ingest.py`` (PostgreSQL from ``TEST_DATABASE_
 ``postgresql+psycopg://postgres@127.0.0.1:5432/test``; scratch databases are created and dropped).
 
 The file: 29 series (7 homes x load, pv, grid import, grid export, and one temperature sensor)
-over one year at 15 minutes, 1,016,160 rows of ``timestamp,series,value`` (ISO 8601 with offset).
+over one year at 15 minutes, 1,016,160 rows of ``timestamp,series,value`` (ISO 8601 with offset);
+PV is 0 while the sun is down (night-time output is refused).
 
 Measured in the same run:
 
@@ -40,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from services import config  # noqa: E402
+from services.ingestion.sun import sun_elevation_deg  # noqa: E402
 from services.store import db  # noqa: E402
 
 HOMES = 7
@@ -61,6 +63,11 @@ def write_file(path: Path) -> int:
     names = [f"home{h}/{q}" for h in range(1, HOMES + 1) for q in ("load", "pv", "grid_import", "grid_export")]
     names.append("home1/outdoor_temperature")
     values = rng.uniform(0.0, 0.6, size=(STEPS, len(names))).round(4)
+    # PV makes nothing while the sun is down at the homes' site (ingestion refuses night-time output).
+    middle = index.as_unit("s").asi8 + 450
+    night = sun_elevation_deg(middle, 52.5, 13.4) < 0
+    pv = [i for i, name in enumerate(names) if name.endswith("/pv")]
+    values[np.ix_(night, pv)] = 0.0
     values[:, -1] = rng.normal(12.0, 8.0, size=STEPS).round(2)
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("timestamp,series,value\n")

@@ -12,6 +12,7 @@ from components import ids
 from components.downloads import grid_csv_button, register_grid_csv
 from components.grid import data_grid
 from components.theme import GRAPH_CONFIG, HIDDEN, SHOWN, empty_figure
+from services.quality import QUALITY_LABELS
 
 BATCH_COLUMNS = [
     {"field": "started", "headerName": "Started (UTC)", "minWidth": 150, "sort": "desc"},
@@ -22,7 +23,10 @@ BATCH_COLUMNS = [
     {"field": "inserted", "headerName": "Inserted", "type": "numericColumn", "minWidth": 100},
     {"field": "updated", "headerName": "Updated", "type": "numericColumn", "minWidth": 100},
     {"field": "unchanged", "headerName": "Unchanged", "type": "numericColumn", "minWidth": 110},
-    {"field": "rejected", "headerName": "Rejected", "type": "numericColumn", "minWidth": 100},
+    {"field": "rejected", "headerName": "Rejected", "type": "numericColumn", "minWidth": 100,
+     "tooltipField": "reasons"},
+    {"field": "meter_events", "headerName": "Meter resets / rollovers", "type": "numericColumn", "minWidth": 120,
+     "tooltipField": "events"},
 ]
 ISSUE_COLUMNS = [
     {"field": "kind", "headerName": "Check", "minWidth": 100, "maxWidth": 130},
@@ -48,10 +52,47 @@ SELECT_ONE = {"rowSelection": {"mode": "singleRow", "checkboxes": False, "enable
 
 
 def batch_rows(batches) -> list[dict[str, Any]]:
-    """Grid rows of :class:`services.batches.BatchSummary` objects."""
+    """Grid rows of :class:`services.batches.BatchSummary` objects; the rejected count's tooltip
+    gives the count of every reason, the meter events' tooltip each reset and rollover."""
     return [{"id": b.id, "key": str(b.id), "started": _when(b.started_at), "source": b.source, "channel": b.channel,
              "status": b.status, "received": b.received, "inserted": b.inserted, "updated": b.updated,
-             "unchanged": b.unchanged, "rejected": b.rejected, "message": b.message} for b in batches]
+             "unchanged": b.unchanged, "rejected": b.rejected, "message": b.message,
+             "reasons": "\n".join(f"{r.count:,} x {r.field or 'row'}: {r.example}" for r in b.rejected_by_reason),
+             "meter_events": b.meter_event_count,
+             "events": "\n".join(e.describe() for e in b.meter_events[:MAX_LISTED])} for b in batches]
+
+
+#: Reasons, examples and meter events listed in a batch report (the rest: the CSV and the history).
+MAX_LISTED = 10
+
+
+def batch_report(report) -> dbc.Alert:
+    """What a batch (:class:`services.ingestion.IngestReport`) did, in one alert: counts, the
+    meter register resets and rollovers (how many, and when), every kind of rejection reason with
+    its count, and the first rejected rows."""
+    color = "success" if not report.rejected else "warning"
+    lines = [html.H2("Batch report", className="h6"),
+             html.P(f"Batch {report.batch_id}: {report.summary()}.", className="mb-1", id=ids.DATA_REPORT_SUMMARY)]
+    events = report.meter_events
+    if events:
+        counts = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in report.event_counts().items())
+        lines.append(html.P(f"Meter registers: {counts}. The energy across a reset or rollover is counted from the "
+                            "register's new start; check that the meter was replaced or wrapped then:",
+                            className="mb-1"))
+        shown = [html.Li(e.describe()) for e in events[:MAX_LISTED]]
+        if len(events) > MAX_LISTED:
+            shown.append(html.Li(f"... and {len(events) - MAX_LISTED} more (Batch history, Meter resets column)"))
+        lines.append(html.Ul(shown, className="mb-2 small", id=ids.DATA_REPORT_EVENTS))
+    if report.rejected:
+        lines.append(html.P(f"The valid rows are stored. {report.rejected:,} rows were rejected, by reason:",
+                            className="mb-1"))
+        lines.append(html.Ul([html.Li(text) for text in report.reason_lines()[:MAX_LISTED]], className="mb-2 small",
+                             id=ids.DATA_REPORT_REASONS))
+        lines.append(html.P(f"First rejected rows ({len(report.rejections):,} examples covering every reason are "
+                            "in the CSV download under Batch history):", className="mb-1"))
+        lines.append(html.Ul([html.Li(f"line {r.line}, {r.field}: {r.reason}") for r in report.rejections[:MAX_LISTED]],
+                             className="mb-0 small"))
+    return dbc.Alert(lines, color=color, className="mb-0")
 
 
 def device_rows(devices) -> list[dict[str, Any]]:
@@ -70,10 +111,8 @@ def issue_rows(issues) -> list[dict[str, Any]]:
 
 def quality_summary(counts: dict[str, int], pv_message: str | None) -> html.Div:
     """Badges with the count of each finding, and the PV verdict in words."""
-    labels = {"gaps": "gaps", "stuck": "stuck periods", "spikes": "spikes", "duplicates": "duplicates",
-              "pv_underperforming": "PV under-performing"}
     badges = [dbc.Badge(f"{counts.get(k, 0)} {label}", color="danger" if counts.get(k) else "success",
-                        className="me-2 mb-1", pill=True) for k, label in labels.items()]
+                        className="me-2 mb-1", pill=True) for k, label in QUALITY_LABELS.items()]
     children = [html.Div(badges)]
     if pv_message:
         children.append(html.P(pv_message[:1].upper() + pv_message[1:] + ".", className="mb-0 mt-1 small"))

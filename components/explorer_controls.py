@@ -177,6 +177,11 @@ def period_note(data) -> list:
         c = data.comparison
         text += f" · compared with {period_text(c.start, c.end)}" + ("" if c.totals.days else " (no data there)")
     out: list = [text]
+    for note in data.notes:
+        out.append(html.Div(note, className="small text-body-secondary"))
+    if data.derived_note:
+        out.append(dbc.Alert(data.derived_note, color="info", className="py-1 px-2 my-1 small",
+                             id=f"{ids.HOUSEHOLD_NOTE}-derived"))
     if choice.note:
         out.append(dbc.Alert(choice.note, color="warning", className="py-1 px-2 my-1 small",
                              id=f"{ids.HOUSEHOLD_NOTE}-refused"))

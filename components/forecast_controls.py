@@ -18,6 +18,8 @@ METHOD_LABELS = {"ml": "ML model", "physical": "Physical model only", "persisten
 REFRESH_HINT = ["Run ", html.Code("flask --app app weather-refresh", className="text-reset"), " to fetch a weather forecast (pages never "
                 "fetch one themselves: they use the weather in the store)."]
 TRAIN_HINT = "Press “Retrain models” to learn from this household's readings."
+BACKTEST_HINT = ("The model is kept but not used while its newest back-test says it does worse: after "
+                 "“Retrain models”, “Run back-test” checks it again.")
 
 
 def controls(options: list[dict], value: str | None) -> dbc.Row:
@@ -135,8 +137,9 @@ def forecast_alerts(data: dict) -> list:
         notes = [n for n in target["notes"] if n not in target["weather_notes"]]
         label = "PV" if key == "pv" else "Load"
         if target["method"] != "ml":
+            hint = BACKTEST_HINT if target.get("overruled_by_backtest") else TRAIN_HINT
             alerts.append(_alert(f"{label} forecast: {METHOD_LABELS[target['method']].lower()}",
-                                 notes, TRAIN_HINT, "warning", f"forecast-alert-{key}"))
+                                 notes, hint, "warning", f"forecast-alert-{key}"))
         elif notes:
             alerts.append(_alert(f"{label} forecast by the ML model", notes, None, "info", f"forecast-alert-{key}"))
     headline = {"none": "No weather forecast for these hours", "stale": "The stored weather forecast is old",

@@ -33,7 +33,7 @@ class FormField:
     label: str
     default: Any = None
     help: str | None = None
-    kind: str = "number"  # number | text | timezone | tariff
+    kind: str = "number"  # number | text | timezone | tariff | curtail
     step: float | str = "any"
 
 
@@ -43,7 +43,12 @@ HOUSEHOLD_FIELDS = (
     FormField("latitude", "Latitude (°N)", help="-90 to 90, north positive"),
     FormField("longitude", "Longitude (°E)", help="-180 to 180, east positive"),
     FormField("tariff_id", "Tariff", kind="tariff"),
+    FormField("export_curtailable", "At a negative feed-in price", True,
+              "what the baseline and the optimizer may do with surplus PV", kind="curtail"),
 )
+#: The choices of ``export_curtailable``: whether the inverter may curtail instead of exporting.
+CURTAIL_OPTIONS = [{"label": "Curtail PV (the inverter can limit feed-in)", "value": True},
+                   {"label": "Export anyway (feed-in cannot be limited)", "value": False}]
 _pv, _bat = PVSystemInput.model_fields, BatteryInput.model_fields
 PV_FIELDS = (
     FormField(PV + "kwp", "Peak power (kWp)"),
@@ -107,6 +112,8 @@ def household_raw(values: dict[str, Any], has_pv: bool, has_battery: bool,
     raw: dict[str, Any] = keep.model_dump() if keep is not None else {}
     for f in HOUSEHOLD_FIELDS:
         raw[f.path] = _clean(values.get(f.path))
+    if raw.get("export_curtailable") is None:  # not chosen: the default
+        raw.pop("export_curtailable", None)
     others = raw.get("pv_systems", [])[1:]
     first = {f.path[len(PV):]: _clean(values.get(f.path)) for f in PV_FIELDS}
     raw["pv_systems"] = ([_without_none(first)] if has_pv else []) + others
@@ -130,6 +137,8 @@ def _field(f: FormField) -> dbc.Col:
                                placeholder="Type to search, e.g. Berlin")
     elif f.kind == "tariff":
         control = dcc.Dropdown(id=field_id, options=[], value=None, placeholder="No tariff")
+    elif f.kind == "curtail":
+        control = dcc.Dropdown(id=field_id, options=CURTAIL_OPTIONS, value=f.default, clearable=False)
     elif f.kind == "text":
         control = dbc.Input(id=field_id, type="text", value=f.default, maxLength=120)
     else:

@@ -91,6 +91,9 @@ def household_columns(currency: str, definitions: dict) -> list[dict]:
         {"field": "energy_cost", "headerName": f"Cost {currency}", "valueFormatter": number_format(2),
          "headerTooltip": definitions["energy_cost"].formula, **num},
         {"field": "tariff", "headerName": "Tariff"},
+        {"field": "derived", "headerName": "Not metered", "minWidth": 170,
+         "headerTooltip": "Quantities derived from the energy balance where a home has no meter for them: "
+                          "consumption = PV + grid import − grid export (± battery), or grid = consumption − PV."},
     ]
 
 

@@ -7,6 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
 
 from components import ids
+from components.callback_errors import callback_error_toast
 
 
 def nav_links() -> list[dbc.NavItem]:
@@ -57,6 +58,7 @@ def shell_layout() -> html.Div:
             dcc.Store(id=ids.THEME_STORE, storage_type="local"),
             dcc.Location(id=ids.URL),
             navbar(),
+            callback_error_toast(),
             dbc.Container(dash.page_container, fluid=True, className="pb-5", id="page-content"),
         ]
     )

@@ -28,6 +28,7 @@ from components.data_forms import (
     preview_table,
 )
 from components.data_sections import (
+    batch_report,
     batch_rows,
     device_rows,
     devices_card,
@@ -38,14 +39,16 @@ from components.data_sections import (
     upload_card,
 )
 from components.figures.quality import gap_timeline_figure
+from components.mqtt_sections import SHOWN_REJECTIONS, mqtt_rejection_rows, mqtt_rejections_card
 from components.theme import HIDDEN, SHOWN, empty_figure
-from services.access import visible_household_ids
+from services.access import browser_id, visible_household_id, visible_household_ids
 from services.batches import list_batches, quantity_units, rejections_csv
 from services.households import HouseholdNotFound, list_households
 from services.ingestion.core import ingest_frames
 from services.ingestion.files import frames_from_file, preview_file
 from services.ingestion.mapping import load_mapping, mapping_from_dict, mapping_names, save_mapping
 from services.iot import DeviceNotFound, confirm_device, list_devices
+from services.mqtt_rejections import recent_mqtt_rejections
 from services.quality import check_household, timeline_spans
 
 dash.register_page(__name__, path="/data", name="Data", title="Data · Energy Dashboard", nav_order=2)
@@ -69,6 +72,7 @@ def layout(**_kwargs):
         history_card(batch_rows(list_batches())),
         quality_card(households, households[0]["value"] if households else None),
         devices_card(device_rows(list_devices(visible_household_ids()))),
+        mqtt_rejections_card(mqtt_rejection_rows(recent_mqtt_rejections(None, SHOWN_REJECTIONS))),
         dcc.Store(id=ids.DATA_FILE),
         dcc.Store(id=ids.DATA_ROW_KEYS, data=[]),
         dcc.Store(id=ids.DATA_LOADED_MAPPING),
@@ -356,19 +360,6 @@ def ingest_upload(set_progress, n_clicks, form, columns, keys, contents, file):
             "history": history()}
 
 
-def batch_report(report) -> dbc.Alert:
-    """What a batch did, in one alert: counts, and the first rejected rows with their reasons."""
-    color = "success" if not report.rejected else "warning"
-    lines = [html.H2("Batch report", className="h6"),
-             html.P(f"Batch {report.batch_id}: {report.summary()}.", className="mb-1", id="data-report-summary")]
-    if report.rejected:
-        lines.append(html.P(f"The valid rows are stored. Rejected rows (first {min(len(report.rejections), 10)}; "
-                            "all are in the CSV download under Batch history):", className="mb-1"))
-        lines.append(html.Ul([html.Li(f"line {r.line}, {r.field}: {r.reason}") for r in report.rejections[:10]],
-                             className="mb-0 small"))
-    return dbc.Alert(lines, color=color, className="mb-0")
-
-
 # --- batch history ------------------------------------------------------------------------------
 
 
@@ -407,9 +398,12 @@ def show_quality(household, theme, _report=None):
     """Gaps, stuck values, spikes and PV against the clear sky for one household."""
     if not household:
         return None, empty_figure("Choose a household", theme), []
+    household_id = visible_household_id(household)
     try:
-        quality = check_household(int(household))
-    except (HouseholdNotFound, ValueError):
+        if household_id is None:
+            raise HouseholdNotFound(household)
+        quality = check_household(household_id)
+    except HouseholdNotFound:
         return html.P("That household no longer exists."), empty_figure("No household", theme), []
     households = {h.id: h for h in list_households([quality.household_id])}
     tz = households[quality.household_id].timezone if quality.household_id in households else "UTC"
@@ -437,10 +431,25 @@ def confirm_selected_device(n_clicks, selected):
     """A person confirms a device that registered itself from a stream."""
     if not selected:
         raise PreventUpdate
-    row = selected[0]
+    row = selected[0] if isinstance(selected[0], dict) else {}
+    household_id, device_id = visible_household_id(row.get("household_id")), browser_id(row.get("id"))
     try:
-        confirm_device(row["household_id"], row["id"])
-        message, color = f"{row['name']} of {row['household']} confirmed.", "success"
+        if household_id is None or device_id is None:  # the row came back from the browser: check it
+            raise DeviceNotFound(household_id, device_id)
+        confirm_device(household_id, device_id)
+        message, color = f"{row.get('name', 'The device')} of {row.get('household', 'its household')} confirmed.", "success"
     except DeviceNotFound:
         message, color = "That device no longer exists.", "warning"
     return device_rows(list_devices(visible_household_ids())), True, message, color
+
+
+# --- MQTT rejections ----------------------------------------------------------------------------
+
+
+@callback(Output(ids.DATA_MQTT_REJECTIONS_GRID, "rowData"), Output(f"{ids.DATA_MQTT_REJECTIONS_GRID}-wrap", "style"),
+          Output(ids.DATA_MQTT_REJECTIONS_EMPTY, "style"), Input(ids.DATA_MQTT_REJECTIONS_REFRESH, "n_clicks"),
+          prevent_initial_call=True)
+def refresh_mqtt_rejections(n_clicks):
+    """The newest MQTT rejections (the local user sees those of every topic, also unknown households)."""
+    rows = mqtt_rejection_rows(recent_mqtt_rejections(None, SHOWN_REJECTIONS))
+    return rows, SHOWN if rows else HIDDEN, HIDDEN if rows else SHOWN

@@ -33,7 +33,7 @@ from components.format import format_ratio
 from components.jobs import progress_job
 from components.kpi_cards import empty_state
 from components.theme import HIDDEN, SHOWN, empty_figure
-from services.access import can_see, visible_household_ids
+from services.access import visible_household_id, visible_household_ids
 from services.forecasting import train_models
 from services.forecasting.overview import accuracy_table, backtest_last_days, forecast_overview
 from services.households import HouseholdNotFound, list_households
@@ -78,15 +78,6 @@ def layout(household: str | None = None, **_kwargs):
     ])
 
 
-def _household_id(value) -> int | None:
-    """The chosen household's id, if it is one the caller may see."""
-    try:
-        household_id = int(value)
-    except (TypeError, ValueError):
-        return None
-    return household_id if can_see(household_id) else None
-
-
 # --- the forecast -------------------------------------------------------------------------------
 
 
@@ -98,7 +89,7 @@ def _household_id(value) -> int | None:
 def load_forecast(household, _trained=None):
     """Forecast the household from its stored models (no training, no weather request) and keep it
     in the page's store; alerts and the model status say how it was made. Re-run after a retrain."""
-    household_id = _household_id(household)
+    household_id = visible_household_id(household)
     if household_id is None:
         return None, dbc.Alert("Choose a household.", color="secondary"), None, None
     try:
@@ -120,7 +111,7 @@ def overview_to_store(overview) -> dict:
         frame = chart_frame(actual, result.frame)
         targets[key] = {
             "method": result.method, "notes": list(result.notes), "weather": result.weather,
-            "weather_notes": list(result.weather_notes),
+            "weather_notes": list(result.weather_notes), "overruled_by_backtest": result.overruled_by_backtest,
             "step_minutes": result.step.total_seconds() / 60, "ts": [t.isoformat() for t in frame.index],
             **{c: [None if pd.isna(v) else float(v) for v in frame[c]] for c in frame.columns},
         }
@@ -213,7 +204,7 @@ def download_load(_n_clicks, data):
 )
 def show_accuracy(household, _backtested=None):
     """The newest stored back-test per target as a table, or what to do to get one."""
-    household_id = _household_id(household)
+    household_id = visible_household_id(household)
     if household_id is None:
         return [], None, HIDDEN, HIDDEN
     table, summaries = accuracy_table(household_id)
@@ -227,7 +218,7 @@ def show_accuracy(household, _backtested=None):
           State(ids.FORECAST_HOUSEHOLD, "value"), prevent_initial_call=True)
 def download_accuracy(_n_clicks, household):
     """The accuracy table as CSV (MAE, RMSE, bias in kWh per step)."""
-    household_id = _household_id(household)
+    household_id = visible_household_id(household)
     table = accuracy_table(household_id)[0] if household_id is not None else pd.DataFrame()
     if table.empty:
         return no_update
@@ -248,7 +239,7 @@ def _stage(set_progress):
 )
 def retrain(set_progress, _n_clicks, household):
     """Train and store the household's PV and load models; the forecast is then made again."""
-    household_id = _household_id(household)
+    household_id = visible_household_id(household)
     if household_id is None:
         return no_update, dbc.Alert("Choose a household first.", color="warning", className="mb-0")
     try:
@@ -278,7 +269,7 @@ def train_message(report) -> html.Div:
 )
 def run_backtest(set_progress, _n_clicks, household, days):
     """Back-test the last days of readings (PV and load) and store the scores for the table."""
-    household_id = _household_id(household)
+    household_id = visible_household_id(household)
     if household_id is None:
         return no_update, dbc.Alert("Choose a household first.", color="warning", className="mb-0")
     try:

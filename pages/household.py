@@ -27,7 +27,7 @@ from components.kpi_cards import empty_state, energy_kpi_cards
 from components.period import picked_day
 from components.theme import HIDDEN, SHOWN, empty_figure
 from services import explorer, households, kpis
-from services.access import can_see
+from services.access import browser_id, visible_household_id
 from services.config import get_settings
 
 dash.register_page(
@@ -72,9 +72,9 @@ def layout(household_id: str | None = None, **_kwargs):
 def _find(household_id: str | None):
     """The household of the URL, or None when the id is not a number, unknown or not visible."""
     try:
-        wanted = int(household_id)
-        return households.get_household(wanted) if can_see(wanted) else None
-    except (TypeError, ValueError, households.HouseholdNotFound):
+        wanted = visible_household_id(household_id)
+        return households.get_household(wanted) if wanted is not None else None
+    except households.HouseholdNotFound:
         return None
 
 
@@ -145,11 +145,12 @@ def sync_period(preset: str | None, start_date: str | None, end_date: str | None
 def update_explorer(start_date, end_date, resolution, view, compare, theme, household_id):
     """KPI cards (with changes against the compared period), stacked flows and the Sankey."""
     period = _period(start_date, end_date)
-    if period is None or not household_id:
+    household_id = browser_id(household_id)  # the page's store, as the browser sent it back
+    if period is None or household_id is None:
         blank = empty_figure("Choose a period: a preset or the first and last day", theme)
         return [], blank, blank, "Choose a period."
     try:
-        data = explorer.explore(int(household_id), *period, resolution or "auto", compare or "none")
+        data = explorer.explore(household_id, *period, resolution or "auto", compare or "none")
     except explorer.HouseholdUnavailable as exc:
         blank = empty_figure("Household not found", theme)
         return [], blank, blank, str(exc)
@@ -157,6 +158,9 @@ def update_explorer(start_date, end_date, resolution, view, compare, theme, hous
     compared = data.comparison is not None and data.comparison.totals.days > 0
     before = kpis.totals_as_dict(data.comparison.totals) if compared else None
     notes = kpi_changes(kpis.totals_as_dict(data.totals), before, compare, currency)
+    for quantity in data.derived:  # from the energy balance, not a meter: say so on its card
+        key = kpis.KPI_OF_QUANTITY[quantity]
+        notes[key] = " · ".join(n for n in ("derived", notes.get(key)) if n)
     cards = energy_kpi_cards(data.totals, kpis.KPI_DEFINITIONS, currency, "household", notes)
     step = data.resolution.resolution
     flows = flows_figure(explorer.in_view(data.flows, data.household.timezone, view), view, step.label, theme)
@@ -171,10 +175,11 @@ def update_explorer(start_date, end_date, resolution, view, compare, theme, hous
 def update_comparison(start_date, end_date, resolution, view, compare, theme, household_id):
     """Consumption and PV of the period overlaid on those of the period compared with (hidden without one)."""
     period = _period(start_date, end_date)
-    if period is None or not household_id or not compare or compare == "none":
+    household_id = browser_id(household_id)  # the page's store, as the browser sent it back
+    if period is None or household_id is None or not compare or compare == "none":
         return empty_figure("Choose a period to compare with", theme), HIDDEN
     try:
-        curves = explorer.comparison_curves(int(household_id), *period, resolution or "auto", compare, view)
+        curves = explorer.comparison_curves(household_id, *period, resolution or "auto", compare, view)
     except explorer.HouseholdUnavailable as exc:
         return empty_figure(str(exc), theme), SHOWN
     figure = comparison_figure(curves.current, curves.earlier, period_text(curves.start, curves.end),
@@ -193,10 +198,11 @@ def update_comparison(start_date, end_date, resolution, view, compare, theme, ho
 def update_heatmap(start_date, end_date, theme, household_id):
     """Consumption per local day and hour of day."""
     period = _period(start_date, end_date)
-    if period is None or not household_id:
+    household_id = browser_id(household_id)  # the page's store, as the browser sent it back
+    if period is None or household_id is None:
         return empty_figure("Choose a period", theme)
     try:
-        return heatmap_figure(explorer.consumption_heatmap(int(household_id), *period), theme)
+        return heatmap_figure(explorer.consumption_heatmap(household_id, *period), theme)
     except explorer.HouseholdUnavailable as exc:
         return empty_figure(str(exc), theme)
 
@@ -213,10 +219,11 @@ def update_heatmap(start_date, end_date, theme, household_id):
 def update_cost(start_date, end_date, resolution, theme, household_id):
     """Import cost, feed-in revenue and the running net cost with the household's tariff."""
     period = _period(start_date, end_date)
-    if period is None or not household_id:
+    household_id = browser_id(household_id)  # the page's store, as the browser sent it back
+    if period is None or household_id is None:
         return empty_figure("Choose a period", theme), ""
     try:
-        cost = explorer.cost_over_period(int(household_id), *period, resolution or "auto")
+        cost = explorer.cost_over_period(household_id, *period, resolution or "auto")
     except explorer.HouseholdUnavailable as exc:
         return empty_figure(str(exc), theme), ""
     currency = cost.currency or get_settings().currency
@@ -249,7 +256,7 @@ def download_csv(*args):
     period = _period(start_date, end_date)
     if chart is None or period is None or not household_id:
         return outputs
-    outputs[ids.HOUSEHOLD_CSV_CHARTS.index(chart)] = csv_download(chart, int(household_id), *period,
+    outputs[ids.HOUSEHOLD_CSV_CHARTS.index(chart)] = csv_download(chart, household_id, *period,
                                                                   resolution or "auto", view or "energy",
                                                                   compare or "none")
     return outputs

@@ -44,7 +44,7 @@ from components.optimize_controls import (
 )
 from components.theme import empty_figure
 from services import kpis
-from services.access import visible_household_ids
+from services.access import browser_id, visible_household_id, visible_household_ids
 from services.config import get_settings
 from services.households import HouseholdNotFound, get_household, list_households, list_tariffs
 from services.optimization import ScheduleInfeasible, savings_table, schedule_battery, store_run
@@ -100,11 +100,12 @@ def layout(household: str | None = None, **_kwargs):
 def choose_household(household):
     """The sliders at the household's stored battery and export limit, its tariff, and the months
     of its history for the back-test."""
-    if not household:
+    household_id = visible_household_id(household)  # as the browser sent it back
+    if household_id is None:
         raise PreventUpdate
     try:
-        h = get_household(int(household))
-    except (HouseholdNotFound, ValueError):
+        h = get_household(household_id)
+    except HouseholdNotFound:
         raise PreventUpdate from None
     b = h.battery
     export = h.grid_export_limit_kw if h.grid_export_limit_kw is not None else EXPORT_NO_LIMIT
@@ -144,15 +145,16 @@ def period_options(available: tuple[date, date] | None) -> list[dict]:
 def load_inputs(household, tariff, day):
     """Read the household's inputs once for the longest horizon (the only database read of the
     what-if); the start SOC slider goes to the measured stored energy."""
-    if not household:
+    household_id = visible_household_id(household)  # as the browser sent it back
+    if household_id is None:
         raise PreventUpdate
     chosen = date.fromisoformat(day[:10]) if day else None
-    tariff_id = int(tariff) if tariff else None
+    tariff_id = browser_id(tariff) if tariff else None
     try:
         try:
-            inputs = inputs_for_day(int(household), chosen, tariff_id=tariff_id, hours=HORIZON_MAX_H)
+            inputs = inputs_for_day(household_id, chosen, tariff_id=tariff_id, hours=HORIZON_MAX_H)
         except InputsUnavailable:  # a recent past day has no metered day after it: that day alone
-            inputs = inputs_for_day(int(household), chosen, tariff_id=tariff_id, hours=24)
+            inputs = inputs_for_day(household_id, chosen, tariff_id=tariff_id, hours=24)
     except (InputsUnavailable, HouseholdNotFound, ValidationProblem) as exc:
         return None, no_update, str(exc), True
     battery = inputs.request.battery
@@ -283,11 +285,12 @@ def _stage(set_progress):
 )
 def run_backtest(set_progress, n_clicks, household, period):
     """Replay the period day by day with perfect foresight and with the 7-day forecast."""
-    if not (household and period):
+    household_id = visible_household_id(household)  # as the browser sent it back
+    if not (household_id and period):
         return {"error": "Choose a household and a period with data first."}
     first, days = _period(period)
     try:
-        report = backtest_period(int(household), first, days, progress=_stage(set_progress))
+        report = backtest_period(household_id, first, days, progress=_stage(set_progress))
     except (InputsUnavailable, HouseholdNotFound, ValidationProblem) as exc:
         return {"error": str(exc)}
     daily = report.daily.reset_index()
@@ -327,19 +330,20 @@ def show_backtest(data, theme):
 )
 def run_sizing(set_progress, n_clicks, household, period, price):
     """Savings and payback of 0 to 20 kWh over the period (perfect foresight, re-planned daily)."""
-    if not (household and period):
+    household_id = visible_household_id(household)  # as the browser sent it back
+    if not (household_id and period):
         return {"error": "Choose a household and a period with data first."}
     if price is None:
         return {"error": "Give the battery price per kWh installed (for example 600)."}
     first, days = _period(period)
     try:
-        report = sizing_for_household(int(household), first, days, battery_price_per_kwh=float(price),
+        report = sizing_for_household(household_id, first, days, battery_price_per_kwh=float(price),
                                       progress=_stage(set_progress))
     except (InputsUnavailable, HouseholdNotFound, ValidationProblem) as exc:
         return {"error": str(exc)}
     rows = [{k: (None if v is None else float(v)) for k, v in row.items()} for row in report.rows()]
     return {"name": report.household_name, "currency": report.currency, "price": float(price), "days": days,
-            "rows": rows}
+            "rows": rows, "notes": list(report.notes)}
 
 
 @callback(
@@ -361,7 +365,8 @@ def show_sizing(data, theme):
                    f"(saves {format_money(best['annual_savings'], c)} a year at {data['price']:g} {c}/kWh).")
     else:
         verdict = "no size saves money over this period."
-    text = [html.Strong(f"{data['name']}, {data['days']} days scaled to a year: "), verdict]
+    text = [html.Strong(f"{data['name']}, {data['days']} days scaled to a year: "), verdict,
+            *[part for n in data.get("notes", []) for part in (html.Br(), html.Small(n, className="text-body-secondary"))]]
     return html.P(text, id="optimize-sizing-text"), sizing_figure(rows, c, theme), JOB_FIGURE_SHOWN
 
 

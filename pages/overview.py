@@ -34,17 +34,17 @@ from components.overview_sections import (
 from components.period import picked_day
 from components.theme import empty_figure
 from services import kpis, portfolio
-from services.access import visible_household_ids
+from services.access import browser_id, visible_household_ids
 from services.alerts import Alert, portfolio_alerts
 from services.config import get_settings
+from services.quality import QUALITY_LABELS
 
 dash.register_page(__name__, path="/", name="Overview", title="Overview · Energy Dashboard", nav_order=0)
 
 DEFAULT_PRESET = "last_30_days"
 DEFAULT_RANK, DEFAULT_MAP_KPI, DEFAULT_MONTHLY = "self_sufficiency", "pv_yield_kwh_per_kwp", "load_kwh"
 #: The data-quality counts on the overview: key in ``quality_counts`` -> label.
-QUALITY_KINDS = {"gaps": "gaps", "stuck": "stuck periods", "spikes": "spikes",
-                 "pv_underperforming": "PV under-performing", "duplicates": "duplicate readings"}
+QUALITY_KINDS = QUALITY_LABELS
 
 
 def layout(**_kwargs):
@@ -253,9 +253,10 @@ def update_map(start_date, end_date, kpi, theme):
 def open_household_from_map(click_data):
     """A click on a household's marker opens its page."""
     points = (click_data or {}).get("points") or []
-    if not points or not points[0].get("customdata"):
+    household_id = browser_id(points[0]["customdata"][0]) if points and points[0].get("customdata") else None
+    if household_id is None:
         raise PreventUpdate
-    return f"/household/{int(points[0]['customdata'][0])}"
+    return f"/household/{household_id}"
 
 
 @callback(Output(ids.csv_download_id(ids.OVERVIEW_MAP), "data"), Input(ids.csv_button_id(ids.OVERVIEW_MAP), "n_clicks"),

@@ -22,7 +22,7 @@ from components.period import picked_day
 from components.reports_controls import download_card, households_card, period_card
 from components.theme import HIDDEN, SHOWN
 from services import kpis
-from services.access import visible_household_ids
+from services.access import browser_id, visible_household_ids
 from services.households import list_households
 from services.reports import (
     FORMATS,
@@ -169,10 +169,10 @@ def visible_choice(households) -> list[int]:
     """The chosen household ids, each one the user may see; raise :class:`ReportInputError` otherwise."""
     if not households:
         raise ReportInputError("Choose at least one household.")
-    try:
-        chosen = list(dict.fromkeys(int(h) for h in households))
-    except (TypeError, ValueError):
-        raise ReportInputError("Choose households from the list.") from None
+    ids_back = [browser_id(h) for h in households] if isinstance(households, list) else [None]
+    if None in ids_back:  # `true`, "1.5", a dict: not what the list offers
+        raise ReportInputError("Choose households from the list.")
+    chosen = list(dict.fromkeys(ids_back))
     visible = set(visible_household_ids())
     if any(h not in visible for h in chosen):
         raise ReportInputError("A chosen household is not available any more (deleted meanwhile?): reload the page.")

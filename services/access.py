@@ -50,6 +50,28 @@ def visible_household_ids() -> list[int]:
         return list(session.scalars(sa.select(Household.id).order_by(Household.name)))
 
 
+#: Ids are 32-bit integer keys on PostgreSQL.
+MAX_ID = 2**31 - 1
+
+
+def browser_id(value: object) -> int | None:
+    """The id in ``value`` as it came back from a browser (a dropdown value, a stored id, a URL part,
+    a table row), or None when it is not one: only a whole number 1..2^31-1, given as an integer
+    or as decimal digits. ``True``, ``1.5``, ``"1; drop"``, a dict or a list are not ids."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if type(value) is not int or not 1 <= value <= MAX_ID:
+        return None
+    return value
+
+
+def visible_household_id(value: object) -> int | None:
+    """The household id in ``value`` from a browser (see :func:`browser_id`), or None unless it is a
+    household the current caller may see. Pages call this before asking any service about it."""
+    household_id = browser_id(value)
+    return household_id if household_id is not None and can_see(household_id) else None
+
+
 def can_see(household_id: int) -> bool:
     """Whether the current caller may see household ``household_id`` (and it exists)."""
     with session_scope() as session:

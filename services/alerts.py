@@ -3,7 +3,8 @@
 Two sources, over one period:
 
 - data quality (:mod:`services.quality`): readings missing (gaps), meters stuck at one value,
-  PV far below what a clear sky allows, spikes and doubled readings;
+  PV far below what a clear sky allows, impossible readings (PV at night or above its rating, grid
+  above the connection: :mod:`services.quality_limits`), spikes and doubled readings;
 - PV under-performance against the neighbours (:mod:`services.portfolio`): a household's PV
   yield [kWh/kWp] in a calendar month far below the median of the other PV households at the
   same site that month. Weather is shared by neighbours, so this needs no irradiance data and
@@ -11,7 +12,8 @@ Two sources, over one period:
 
 Both PV verdicts about one household become one alert. Severity: ``high`` (data or money is
 being lost now: a day or more of readings missing, a stuck meter, PV at half of what it should
-give), ``medium`` (worth a look this week), ``low`` (cosmetic: a spike, a drifting clock).
+give, a reading far above what the equipment can deliver, which distorts every total it enters),
+``medium`` (worth a look this week), ``low`` (cosmetic: a spike, a drifting clock).
 
 The data-quality checks read every reading of the period (seconds for a portfolio), so
 :func:`portfolio_alerts` also returns the counts the overview's data-quality card shows: one
@@ -28,7 +30,8 @@ import pandas as pd
 
 from services import kpis, portfolio
 from services.households import HouseholdNotFound
-from services.quality import HouseholdQuality, check_household
+from services.quality import QUALITY_LABELS, HouseholdQuality, check_household
+from services.quality_limits import FAR_ABOVE, describe
 
 SEVERITIES = ("high", "medium", "low")
 #: Missing readings [h] from which a gap is high severity (a logger down for a day) or medium.
@@ -49,6 +52,10 @@ ACTIONS = {
     "pv": "Inspect the array for shading, soiling or a tripped string, and check the kWp, tilt and "
           "azimuth entered on the Households page.",
     "spikes": "Look at the readings around these times; if a device glitched, upload corrected values.",
+    "implausible": "Open the household's readings on the Data page: a register glitch, a unit slip (Wh sent as "
+                   "kWh) or a wrong time zone (PV every evening) produces these. Upload corrected values for "
+                   "those intervals, with the right unit or time zone, and check the kWp and grid limits on "
+                   "the Households page.",
     "duplicates": "Check the device's clock synchronisation: readings arrive twice in one interval.",
     "no_data": "Check that the household's meters send data, or bring its readings in on the Data page.",
 }
@@ -58,7 +65,7 @@ ACTIONS = {
 class Alert:
     """One thing to look at in one household.
 
-    ``kind`` is ``gap``, ``stuck``, ``pv``, ``spikes``, ``duplicates`` or ``no_data``; ``severity``
+    ``kind`` is ``gap``, ``stuck``, ``pv``, ``implausible``, ``spikes``, ``duplicates`` or ``no_data``; ``severity``
     one of :data:`SEVERITIES`; ``title`` says what in a few words, ``detail`` gives the numbers,
     ``action`` what to do; ``start`` / ``end`` the period concerned (UTC; None: the whole period).
     """
@@ -139,6 +146,17 @@ def quality_alerts(quality: HouseholdQuality) -> list[Alert]:
         out.append(Alert(hid, name, severity, "pv", f"PV at {pv.ratio:.0%} of the clear-sky expectation",
                          f"On its clearest days PV delivered {pv.ratio:.0%} of what a clear sky allows for "
                          f"{pv.kwp:g} kWp (healthy arrays reach 80-100 %).", ACTIONS["pv"], pv.start, pv.end))
+    impossible = [s for s in quality.series if s.implausible_count]
+    if impossible and quality.limits is not None:
+        total = sum(s.implausible_count for s in impossible)
+        listed = [item for s in impossible for item in s.implausible]
+        first = min(listed, key=lambda item: item.ts)
+        severity = "high" if any(item.value > FAR_ABOVE * item.limit for item in listed) else "medium"
+        out.append(Alert(hid, name, severity, "implausible",
+                         f"{total} impossible reading(s) in {', '.join(s.name for s in impossible)}",
+                         " ".join(describe(s.name, s.quantity, list(s.implausible), s.implausible_count,
+                                           quality.limits) + "." for s in impossible),
+                         ACTIONS["implausible"], first.ts, max(item.ts for item in listed)))
     spikes = [s for s in quality.series if s.spike_count]
     if spikes:
         total = sum(s.spike_count for s in spikes)
@@ -212,8 +230,7 @@ def no_data_alerts(checked: dict[int, HouseholdQuality], first: date, last: date
 def _counts(checked: dict[int, HouseholdQuality]) -> dict:
     # The same summary as services.quality.quality_counts, from checks already run.
     by_household = {h: q.counts() for h, q in checked.items()}
-    totals = {kind: sum(c[kind] for c in by_household.values())
-              for kind in ("gaps", "duplicates", "stuck", "spikes", "pv_underperforming")}
+    totals = {kind: sum(c[kind] for c in by_household.values()) for kind in QUALITY_LABELS}
     with_issues = sum(1 for c in by_household.values() if any(c.values()))
     return {"households": len(by_household), "households_with_issues": with_issues, **totals,
             "by_household": by_household}

@@ -8,13 +8,15 @@ refused rows carry no household data beyond what the sender sent.
 
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import sqlalchemy as sa
 
+from services.export import frame_to_csv
+from services.ingestion.rejections import ReasonCount
+from services.ingestion.types import MeterEvent
 from services.store.db import session_scope
 from services.store.models import QUANTITY_UNITS, IngestionBatch, IngestionRejection
 
@@ -40,6 +42,11 @@ class BatchSummary:
     unchanged: int
     rejected: int
     message: str
+    #: Every rejected row counted by kind of reason, most frequent first (see services.ingestion.rejections).
+    rejected_by_reason: list[ReasonCount] = field(default_factory=list)
+    #: Meter register resets, rollovers and jumps found in the batch (the first 500), and how many in all.
+    meter_events: list[MeterEvent] = field(default_factory=list)
+    meter_event_count: int = 0
 
 
 #: A batch still running this long after it started has lost its process.
@@ -64,9 +71,12 @@ def list_batches(limit: int = 100, channel: str | None = None, now: datetime | N
 
 def _summary(batch: IngestionBatch, interrupted: bool) -> BatchSummary:
     status, message = ("interrupted", INTERRUPTED_MESSAGE) if interrupted else (batch.status, batch.message or "")
+    reasons = [ReasonCount(str(r.get("field", "")), str(r.get("example", "")), int(r.get("count", 0)))
+               for r in (batch.rejected_by_reason or []) if isinstance(r, dict)]
+    events = [MeterEvent.from_dict(e) for e in (batch.meter_events or []) if isinstance(e, dict)]
     return BatchSummary(batch.id, batch.source, batch.channel, batch.mapping_name, batch.started_at,
                         batch.finished_at, status, batch.received, batch.inserted, batch.updated, batch.unchanged,
-                        batch.rejected, message)
+                        batch.rejected, message, reasons, events, int(batch.meter_event_count or 0))
 
 
 def rejections_csv(batch_id: int) -> str:
@@ -86,11 +96,9 @@ def rejections_csv(batch_id: int) -> str:
             .where(IngestionRejection.batch_id == batch_id)
             .order_by(IngestionRejection.line, IngestionRejection.id)
         ).all()
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["line", "field", "reason", "raw"])
-    writer.writerows(["" if line is None else line, field, reason, raw] for line, field, reason, raw in rows)
-    return out.getvalue()
+    # The raw excerpts are what the sender sent (a cell of "=HYPERLINK(...)" included): neutralised.
+    frame = pd.DataFrame(rows, columns=["line", "field", "reason", "raw"]).astype({"line": "Int64"})
+    return frame_to_csv(frame)
 
 
 def quantity_units() -> dict[str, str]:

@@ -38,6 +38,12 @@ class Settings(BaseModel):
     - ``CELERY_VISIBILITY_TIMEOUT``: seconds after which Redis hands a task whose worker died
       (unacknowledged) to another worker. Default 3600; keep it above the longest task.
     - ``DEBUG``: ``1`` turns on Dash's dev tools.
+    - Alert notifications (:mod:`services.notifications`): ``SMTP_HOST`` (unset: no email is
+      sent, and each attempt is recorded as failed with that reason), ``SMTP_PORT`` (25),
+      ``SMTP_FROM``, ``SMTP_USER`` / ``SMTP_PASSWORD`` (login when set), ``SMTP_STARTTLS`` (``1``),
+      ``SMTP_TIMEOUT_S`` [s]; ``WEBHOOK_TIMEOUT_S`` [s] per request, ``WEBHOOK_ATTEMPTS`` (tries
+      per delivery, also for email), ``WEBHOOK_BACKOFF_S`` [s] (first wait between tries, doubling);
+      ``NOTIFY_WINDOW_DAYS``: the days before now whose data the alerts are evaluated on.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -49,6 +55,17 @@ class Settings(BaseModel):
     redis_url: str | None = None
     celery_visibility_timeout_s: int = Field(3600, ge=5, le=7 * 86400)
     debug: bool = False
+    smtp_host: str | None = None
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_from: str = "energy-dashboard@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_s: float = Field(10.0, gt=0, le=300)
+    webhook_timeout_s: float = Field(10.0, gt=0, le=300)
+    webhook_attempts: int = Field(4, ge=1, le=10)
+    webhook_backoff_s: float = Field(1.0, ge=0, le=60)
+    notify_window_days: int = Field(7, ge=1, le=366)
 
     @field_validator("database_url")
     @classmethod
@@ -64,6 +81,15 @@ class Settings(BaseModel):
         return url
 
 
+    @field_validator("smtp_from")
+    @classmethod
+    def _an_address(cls, address: str) -> str:
+        local, at, domain = address.strip().partition("@")
+        if not (local and at and domain) or any(c.isspace() for c in address.strip()):
+            raise ValueError(f"must be an email address like alerts@example.org, got {address!r}")
+        return address.strip()
+
+
 _ENV_NAMES = {
     "database_url": "DATABASE_URL",
     "host": "HOST",
@@ -74,6 +100,17 @@ _ENV_NAMES = {
     "redis_url": "REDIS_URL",
     "celery_visibility_timeout_s": "CELERY_VISIBILITY_TIMEOUT",
     "debug": "DEBUG",
+    "smtp_host": "SMTP_HOST",
+    "smtp_port": "SMTP_PORT",
+    "smtp_from": "SMTP_FROM",
+    "smtp_user": "SMTP_USER",
+    "smtp_password": "SMTP_PASSWORD",
+    "smtp_starttls": "SMTP_STARTTLS",
+    "smtp_timeout_s": "SMTP_TIMEOUT_S",
+    "webhook_timeout_s": "WEBHOOK_TIMEOUT_S",
+    "webhook_attempts": "WEBHOOK_ATTEMPTS",
+    "webhook_backoff_s": "WEBHOOK_BACKOFF_S",
+    "notify_window_days": "NOTIFY_WINDOW_DAYS",
 }
 
 

@@ -5,10 +5,16 @@ carriage return as a formula ("CSV injection"). Household names, notes and devic
 come from users and files, so every text cell that leaves the app goes through
 :func:`neutralise_cell`: such a cell gets a leading apostrophe, which spreadsheets show
 as plain text. Numbers are left alone (``-3.2`` stays a negative number).
+
+Where a cell starts depends on the reader: a spreadsheet set to ``;`` as list separator
+(German, French Excel) splits a comma-separated file at every ``;`` and a ``;``-separated
+file at every ``,`` that is not quoted. So text is neutralised at its start and after every
+``,`` and ``;`` in it (``a;=1`` becomes ``a;'=1``), whichever separator the file uses.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
@@ -17,10 +23,15 @@ import pandas as pd
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
+#: A formula character at the start of the text or right after a separator of either kind.
+_FORMULA_START = re.compile(r"(^|[,;])(?=[=+\-@\t\r])")
+
+
 def neutralise_cell(value: Any) -> Any:
-    """``value`` unchanged unless it is text a spreadsheet would evaluate; then ``"'" + value``."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
+    """``value`` unchanged unless it is text a spreadsheet would evaluate, from its start or from a
+    ``,`` or ``;`` on; there it gets an apostrophe (``"=1"`` becomes ``"'=1"``)."""
+    if isinstance(value, str) and (value.startswith(FORMULA_PREFIXES) or _FORMULA_START.search(value)):
+        return _FORMULA_START.sub(lambda m: m.group(1) + "'", value)
     return value
 
 
@@ -35,10 +46,14 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return safe
 
 
-def frame_to_csv(frame: pd.DataFrame, index: bool = False) -> str:
-    """``frame`` as CSV text (comma-separated, ``.`` decimals, ISO 8601 times), formulas neutralised.
+def frame_to_csv(frame: pd.DataFrame, index: bool = False, sep: str = ",") -> str:
+    """``frame`` as CSV text (ISO 8601 times), formulas neutralised for readers of either separator.
 
-    Column names should carry their unit, e.g. ``pv_kwh`` or ``"PV [kWh]"``.
+    ``sep`` is ``","`` (with ``.`` decimals) or ``";"`` (with ``,`` decimals, as European
+    spreadsheets read them). Column names should carry their unit, e.g. ``pv_kwh`` or ``"PV [kWh]"``.
     """
+    if sep not in (",", ";"):
+        raise ValueError(f"sep must be ',' or ';', got {sep!r}")
     safe = neutralise_frame(frame.reset_index() if index else frame)
-    return safe.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S%z", float_format="%.6g")
+    return safe.to_csv(index=False, sep=sep, decimal="." if sep == "," else ",",
+                       date_format="%Y-%m-%dT%H:%M:%S%z", float_format="%.6g")

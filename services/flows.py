@@ -1,8 +1,16 @@
-"""A household's energy flows over time, aggregated in SQL to the resolution wanted."""
+"""A household's energy flows over time, aggregated in SQL to the resolution wanted.
+
+Every reader of flows gets them the same way (:func:`metered_flows_by_household`): readings summed
+per step in SQL, a meter that reads less often than the step (30 or 60 min on 15-min steps) spread
+onto it with its kWh conserved (:mod:`services.resampling`), and a quantity the household has no
+meter for derived from the energy balance (:mod:`services.balance`). :class:`MeteredFlows` says
+what was spread or derived, for the notes a result shows.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,33 +18,85 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from services.balance import derivable, derive_from_balance, derived_note, metered_quantities
+from services.resampling import resampling_note, spread_to_steps
 from services.store.db import session_scope
 from services.store.models import ENERGY_QUANTITIES, DailyEnergy, Reading, Series
 from services.store.types import time_bucket
 
 
 def energy_flows_by_household(household_ids: list[int], bucket_s: int, start: datetime | None = None,
-                               end: datetime | None = None, url: str | None = None,
-                               quantities: Sequence[str] = ENERGY_QUANTITIES) -> dict[int, pd.DataFrame]:
+                               end: datetime | None = None, url: str | None = None) -> dict[int, pd.DataFrame]:
     """Energy flows of several households summed in SQL to ``bucket_s`` UTC buckets, in one query.
 
     Returns, per household with readings, a DataFrame indexed by UTC bucket start with one
-    column per energy quantity present [kWh per bucket]; ``quantities`` narrows the columns read.
+    column per energy quantity present [kWh per bucket], meters coarser than the bucket spread
+    onto it and unmetered quantities derived from the balance (see :func:`metered_flows_by_household`).
     """
-    return _summed_by_bucket(household_ids, quantities, bucket_s, start, end, url)
+    return {h: m.frame for h, m in metered_flows_by_household(household_ids, bucket_s, start, end, url).items()}
 
 
 def quantity_flows(household_id: int, quantities: Sequence[str], bucket_s: int, start: datetime | None = None,
                    end: datetime | None = None) -> pd.DataFrame:
     """Some energy quantities of one household (``("load",)``) summed in SQL to ``bucket_s`` UTC
-    buckets [kWh per bucket]: indexed by UTC bucket start, one column per quantity present."""
-    return _summed_by_bucket([household_id], quantities, bucket_s, start, end, None).get(household_id, pd.DataFrame())
+    buckets [kWh per bucket]: indexed by UTC bucket start, one column per quantity present
+    (derived from the balance where the household has no meter for it)."""
+    found = _summed_by_bucket([household_id], quantities, bucket_s, start, end, None).get(household_id)
+    return pd.DataFrame() if found is None else found.frame
+
+
+@dataclass(frozen=True, eq=False)
+class MeteredFlows:
+    """A household's energy flows on steps of ``step_s`` seconds and how they were obtained.
+
+    frame : indexed by UTC step start, one column per energy quantity [kWh per step], NaN = no reading.
+    derived : quantities the household has no meter for, computed from the energy balance
+        (:func:`derive_from_balance`).
+    resampled : per quantity whose meter reads less often than ``step_s``, the meter's step [s]:
+        its energy was split evenly over the steps (:func:`services.resampling.spread_to_steps`).
+    """
+
+    frame: pd.DataFrame
+    step_s: int
+    derived: tuple[str, ...] = ()
+    resampled: dict[str, int] = field(default_factory=dict)
+
+    def notes(self, used: Sequence[str] | None = None) -> list[str]:
+        """Sentences for the person reading a result built on these flows (on the quantities
+        ``used`` only, when given: a schedule from PV and load need not hear of derived grid flows)."""
+        derived = tuple(d for d in self.derived if used is None or d in used)
+        resampled = {k: v for k, v in self.resampled.items() if used is None or k in used}
+        out = [derived_note(derived)] if derived else []
+        note = resampling_note(resampled, self.step_s)
+        return out + ([note] if note else [])
+
+
+def metered_flows_by_household(household_ids: Sequence[int], bucket_s: int, start: datetime | None = None,
+                               end: datetime | None = None, url: str | None = None,
+                               quantities: Sequence[str] = ENERGY_QUANTITIES) -> dict[int, MeteredFlows]:
+    """Energy flows of several households on ``bucket_s`` steps, in one query, each with how it
+    was obtained (:class:`MeteredFlows`): summed in SQL, spread where a meter is coarser than the
+    step, and completed from the energy balance where a meter is missing. ``quantities`` narrows
+    the columns returned (what they are derived from is read still)."""
+    return _summed_by_bucket(household_ids, quantities, bucket_s, start, end, url)
+
+
+def metered_flows(household_id: int, bucket_s: int, start: datetime | None = None, end: datetime | None = None,
+                  url: str | None = None) -> MeteredFlows:
+    """:func:`metered_flows_by_household` of one household (an empty frame without readings)."""
+    found = _summed_by_bucket([household_id], ENERGY_QUANTITIES, bucket_s, start, end, url).get(household_id)
+    return found if found is not None else MeteredFlows(pd.DataFrame(), bucket_s)
 
 
 def _summed_by_bucket(household_ids: Sequence[int], quantities: Sequence[str], bucket_s: int,
-                      start: datetime | None, end: datetime | None, url: str | None) -> dict[int, pd.DataFrame]:
+                      start: datetime | None, end: datetime | None, url: str | None) -> dict[int, MeteredFlows]:
     if not household_ids:
         return {}
+    wanted = list(quantities)
+    with session_scope(url) as session:
+        meters = metered_quantities(household_ids, session)
+    if any(set(derivable(m)) & set(wanted) for m in meters.values()):
+        quantities = ENERGY_QUANTITIES  # what a missing meter is derived from
     bucket = time_bucket(Reading.ts, bucket_s).label("bucket")
     series_query = sa.select(Series.id, Series.household_id, Series.quantity).where(
         Series.household_id.in_(list(household_ids)), Series.quantity.in_(list(quantities)))
@@ -63,21 +123,20 @@ def _summed_by_bucket(household_ids: Sequence[int], quantities: Sequence[str], b
     if not rows or not named:
         return {}
     sums_array = np.array(rows, dtype=float)
-    ids, households, names = (np.array(c) for c in zip(*named, strict=True))
-    position = np.searchsorted(ids, sums_array[:, 0].astype(np.int64), sorter=np.argsort(ids))
-    position = np.argsort(ids)[position]
-    household, quantity = households[position], names[position]
+    ids, households, names_of = (np.array(c) for c in zip(*named, strict=True))
+    order = np.argsort(ids)
+    position = order[np.searchsorted(ids, sums_array[:, 0].astype(np.int64), sorter=order)]
+    household, quantity = households[position].astype(np.int64), names_of[position]
     buckets, kwh = sums_array[:, 1].astype(np.int64), sums_array[:, 2]
     out = {}
     # Pivot with numpy: pandas' pivot on string columns costs more than the query for a day's rows.
     # Rows sorted by household once, then each household's rows are a slice (many households in
     # one query stay linear in the rows).
-    household = household.astype(np.int64)
     order = np.argsort(household, kind="stable")
     household, quantity, buckets, kwh = household[order], quantity[order], buckets[order], kwh[order]
     bounds = np.flatnonzero(np.diff(household)) + 1
     for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(household)], strict=True):
-        mine_q, mine_kwh = quantity[lo:hi], kwh[lo:hi]
+        household_id, mine_q, mine_kwh = household[lo], quantity[lo:hi], kwh[lo:hi]
         stamps, row = np.unique(buckets[lo:hi], return_inverse=True)
         names = sorted(set(mine_q.tolist()))
         wide = np.zeros((len(stamps), len(names)))
@@ -87,8 +146,12 @@ def _summed_by_bucket(household_ids: Sequence[int], quantities: Sequence[str], b
             np.add.at(wide[:, j], row[chosen], mine_kwh[chosen])  # two series of one quantity add up
             seen[row[chosen], j] = True
         wide[~seen] = np.nan
-        out[int(household[lo])] = pd.DataFrame(wide, columns=names,
-                                               index=pd.to_datetime(stamps, unit="s", utc=True).rename("bucket"))
+        frame = pd.DataFrame(wide, columns=names, index=pd.to_datetime(stamps, unit="s", utc=True).rename("bucket"))
+        frame, resampled = spread_to_steps(frame, bucket_s)
+        frame, derived = derive_from_balance(frame, meters.get(int(household_id), set(names)))
+        keep = [c for c in frame.columns if c in wanted]
+        out[int(household_id)] = MeteredFlows(frame[keep], bucket_s, tuple(d for d in derived if d in wanted),
+                                              {k: v for k, v in resampled.items() if k in wanted})
     return out
 
 
@@ -191,6 +254,7 @@ def split_flows(flows: pd.DataFrame) -> pd.DataFrame:
 
     pv, imp, exp = column("pv"), column("grid_import"), column("grid_export")
     charge, discharge = column("battery_charge"), column("battery_discharge")
+    # Without a load column, the balance (as services.balance derives it) with whatever is there.
     load = column("load") if "load" in flows else np.clip(pv + imp + discharge - exp - charge, 0.0, None)
     pv_exported = np.minimum(exp, pv)
     pv_to_battery = np.minimum(charge, pv - pv_exported)

@@ -26,6 +26,7 @@ battery_soc_min                 no        fraction of capacity (0.1 default)
 battery_soc_max                 no        fraction of capacity (1.0 default)
 grid_import_limit_kw            no        [kW]; empty: no limit
 grid_export_limit_kw            no        [kW]; empty: no limit, 0: no export allowed
+export_curtailable              no        yes/no: may PV be curtailed at a negative feed-in price (yes)
 notes                           no        free text
 ==============================  ========  ====================================================
 
@@ -45,6 +46,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
+from services.export import frame_to_csv
 from services.households import create_household, household_ids_by_name, tariff_ids_by_name
 from services.store.db import session_scope
 from services.validation import FieldProblem, HouseholdInput, ValidationProblem, parse_input
@@ -55,9 +59,9 @@ PV_COLUMNS = {"pv_kwp": "kwp", "pv_tilt_deg": "tilt_deg", "pv_azimuth_deg": "azi
 BATTERY_COLUMNS = {f"battery_{f}": f for f in (
     "capacity_kwh", "max_charge_kw", "max_discharge_kw", "charge_efficiency", "discharge_efficiency",
     "soc_min", "soc_max")}
-OTHER_COLUMNS = ("tariff", "grid_import_limit_kw", "grid_export_limit_kw", "notes")
+OTHER_COLUMNS = ("tariff", "grid_import_limit_kw", "grid_export_limit_kw", "export_curtailable", "notes")
 COLUMNS = REQUIRED_COLUMNS + OTHER_COLUMNS[:1] + tuple(PV_COLUMNS) + tuple(BATTERY_COLUMNS) + OTHER_COLUMNS[1:]
-TEXT_COLUMNS = ("name", "timezone", "tariff", "notes")
+TEXT_COLUMNS = ("name", "timezone", "tariff", "export_curtailable", "notes")
 MAX_ROWS = 5000
 
 
@@ -81,11 +85,7 @@ def csv_template() -> str:
         "battery_charge_efficiency": "0.95", "battery_discharge_efficiency": "0.95",
         "battery_soc_min": "0.1", "battery_soc_max": "1.0",
     }
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerow(example)
-    return out.getvalue()
+    return frame_to_csv(pd.DataFrame([example], columns=list(COLUMNS)).fillna(""))
 
 
 def import_households_csv(content: str | bytes) -> ImportResult:
@@ -221,7 +221,8 @@ def _household_fields(row: dict[str, str], tariffs_lower: dict[str, int], tariff
 
     problems = []
     raw: dict[str, Any] = {k: value(k) for k in ("name", "timezone", "latitude", "longitude",
-                                                  "grid_import_limit_kw", "grid_export_limit_kw")}
+                                                  "grid_import_limit_kw", "grid_export_limit_kw",
+                                                  "export_curtailable")}
     raw = {k: v for k, v in raw.items() if v is not None or k in REQUIRED_COLUMNS}
     if value("notes"):
         raw["notes"] = value("notes")

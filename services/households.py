@@ -105,6 +105,7 @@ class HouseholdDetail:
     battery: BatteryDetail | None
     created_at: datetime
     updated_at: datetime
+    export_curtailable: bool = True  # PV may be curtailed instead of exported at a negative feed-in price
 
     @property
     def pv_kwp(self) -> float:
@@ -122,7 +123,8 @@ class HouseholdDetail:
         return HouseholdInput.model_construct(
             name=self.name, timezone=self.timezone, latitude=self.latitude, longitude=self.longitude,
             tariff_id=self.tariff_id, grid_import_limit_kw=self.grid_import_limit_kw,
-            grid_export_limit_kw=self.grid_export_limit_kw, notes=self.notes, pv_systems=pv, battery=battery,
+            grid_export_limit_kw=self.grid_export_limit_kw, export_curtailable=self.export_curtailable,
+            notes=self.notes, pv_systems=pv, battery=battery,
         )
 
 
@@ -331,6 +333,7 @@ def _apply(session: Session, household: Household, data: HouseholdInput) -> None
     household.tariff_id = data.tariff_id
     household.grid_import_limit_kw = data.grid_import_limit_kw
     household.grid_export_limit_kw = data.grid_export_limit_kw
+    household.export_curtailable = data.export_curtailable
     household.notes = data.notes
     existing = list(household.pv_systems)
     for stored, given in zip(existing, data.pv_systems):
@@ -357,6 +360,7 @@ def _detail(h: Household) -> HouseholdDetail:
         tariff_id=h.tariff_id, tariff_name=h.tariff.name if h.tariff else None,
         grid_import_limit_kw=h.grid_import_limit_kw, grid_export_limit_kw=h.grid_export_limit_kw,
         notes=h.notes or "", pv_systems=pv, battery=battery, created_at=h.created_at, updated_at=h.updated_at,
+        export_curtailable=bool(h.export_curtailable) if h.export_curtailable is not None else True,
     )
 
 

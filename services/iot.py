@@ -41,6 +41,7 @@ from services.store.db import session_scope
 from services.store.frames import rows_frame
 from services.store.models import DEVICE_KINDS, Device, Household, Reading, ReadingRollup, Series
 from services.store.types import epoch_seconds, time_bucket
+from services.text_checks import text_problem
 from services.validation import FieldProblem, ValidationProblem
 
 #: Reporting interval assumed for a device whose series do not say [s].
@@ -270,6 +271,8 @@ def _check(session, household_id: int, kind: str, name: str, device_id: int | No
         problems.append(FieldProblem("name", "give the device a name, e.g. 'PV inverter'"))
     elif len(name) > 120:
         problems.append(FieldProblem("name", f"a name has at most 120 characters, got {len(name)}"))
+    elif text_problem(name):
+        problems.append(FieldProblem("name", f"the name {text_problem(name)}"))
     else:
         clash = session.scalar(sa.select(Device.id).where(Device.household_id == household_id,
                                                           sa.func.lower(Device.name) == name.lower()))

@@ -2,7 +2,10 @@
 
 Definitions (energies in kWh over the period, money in the portfolio's currency):
 
-- consumption: energy used by the household (``load``);
+- consumption: energy used by the household (``load``); where a household has no consumption
+  meter, derived from the balance PV + grid import − grid export (± battery), and grid import and
+  export from consumption − PV where it has no grid meter (:mod:`services.balance`, labelled
+  "derived" by :func:`derived_of` and the ``derived`` column of :func:`household_table`);
 - PV generation: AC energy from the PV system;
 - grid import / export: energy bought from / fed into the grid;
 - self-consumption ratio = (PV generation - grid export) / PV generation:
@@ -16,11 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
 
+from services.balance import derived_label, derived_quantities
 from services.store.db import session_scope
 from services.store.models import Battery, DailyEnergy, Household, PVSystem, Tariff
 
@@ -33,7 +37,8 @@ class KpiDefinition:
 
 
 KPI_DEFINITIONS: dict[str, KpiDefinition] = {
-    "load_kwh": KpiDefinition("Consumption", "kWh", "Energy used by the households (metered load)."),
+    "load_kwh": KpiDefinition("Consumption", "kWh", "Energy used by the households: metered, or where there is "
+                              "no consumption meter PV + grid import − grid export (± battery), marked derived."),
     "pv_kwh": KpiDefinition("PV generation", "kWh", "AC energy produced by the PV systems."),
     "import_kwh": KpiDefinition("Grid import", "kWh", "Energy bought from the grid."),
     "export_kwh": KpiDefinition("Grid export", "kWh", "Energy fed into the grid."),
@@ -79,6 +84,19 @@ class EnergyTotals:
         return self.import_cost - self.export_revenue
 
 
+#: The KPI that shows each derivable quantity.
+KPI_OF_QUANTITY = {"load": "load_kwh", "grid_import": "import_kwh", "grid_export": "export_kwh"}
+
+
+def derived_of(household_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    """Per household whose meters lack one, the quantities derived from the energy balance
+    (``("load",)`` or ``("grid_import", "grid_export")``); households with every meter are absent."""
+    if not household_ids:
+        return {}
+    with session_scope() as session:
+        return derived_quantities(household_ids, session)
+
+
 def ratio(numerator: float, denominator: float) -> float | None:
     """``numerator / denominator`` clipped to [0, 1], or None when the denominator is not positive."""
     if denominator is None or denominator <= 1e-9:
@@ -104,12 +122,18 @@ def _in_period(household_ids: Sequence[int], start: date, end: date):
     )
 
 
-def data_period(household_ids: Sequence[int]) -> tuple[date, date] | None:
-    """First and last local day with data for these households, or None when there is none."""
+def data_period(household_ids: Sequence[int], today: date | None = None) -> tuple[date, date] | None:
+    """First and last local day with data for these households, or None when there is none.
+
+    Days after ``today`` (default: the UTC date) plus one, the most any time zone is ahead, do not
+    count: a reading stamped in the future (a device's wrong clock, stored before ingestion refused
+    such readings) must not move every "latest data" view to an empty window.
+    """
     if not household_ids:
         return None
+    latest = (today or datetime.now(UTC).date()) + timedelta(days=1)
     query = sa.select(sa.func.min(DailyEnergy.day), sa.func.max(DailyEnergy.day)).where(
-        DailyEnergy.household_id.in_(list(household_ids))
+        DailyEnergy.household_id.in_(list(household_ids)), DailyEnergy.day <= latest
     )
     with session_scope() as session:
         first, last = session.execute(query).one()
@@ -133,7 +157,8 @@ def household_table(household_ids: Sequence[int], start: date, end: date) -> pd.
 
     Columns: household_id, name, pv_kwp, battery_kwh, tariff, the energy and money
     columns of :class:`EnergyTotals`, self_consumption and self_sufficiency (fractions,
-    NaN where undefined) and energy_cost. Households without data in the period are
+    NaN where undefined), energy_cost and derived (``derived: consumption`` where a quantity comes
+    from the energy balance rather than a meter, else empty). Households without data in the period are
     included with zero energy.
     """
     if not household_ids:
@@ -175,6 +200,8 @@ def household_table(household_ids: Sequence[int], start: date, end: date) -> pd.
     frame["self_consumption"] = ((pv - export) / pv.where(pv > 1e-9)).clip(0, 1)
     frame["self_sufficiency"] = ((load - imp) / load.where(load > 1e-9)).clip(0, 1)
     frame["energy_cost"] = frame["import_cost"] - frame["export_revenue"]
+    derived = derived_of(ids)
+    frame["derived"] = [derived_label(derived.get(h, ())) for h in frame["household_id"]]
     return frame
 
 

@@ -22,7 +22,19 @@ Loss-free delivery
   the broker re-sends it and that copy is acknowledged.
 - MQTT 5's Receive Maximum is raised to the batch size: with MQTT 3.1.1 brokers allow only
   about 20 unacknowledged messages in flight, which would cap batches at 20.
-- The store failing leaves the batch unacknowledged and retried with back-off.
+- The store failing (down or locked: a probe fails too, see :func:`_store_reachable`) leaves
+  the batch unacknowledged and retried with back-off, for as long as it takes.
+
+One bad message never stalls the stream
+---------------------------------------
+A message the core refuses (not JSON, unknown household, a negative energy ...) is a rejected
+row of its batch. A message on which storing fails outright, whatever the core raises, while the
+store is reachable, is isolated: the failed batch is split in halves, and the halves retried,
+until the failing message is alone. It is then recorded in the dead-letter log
+(:mod:`services.mqtt_rejections`: topic, payload excerpt, reason, time) and acknowledged, and
+the rest of the batch is stored. Errors that look transient (a lost connection, a locked SQLite
+file) are retried :data:`TRANSIENT_RETRIES` times first. Both kinds of rejection are in the
+dead-letter log, which the Data page shows.
 
 Batching: a batch is written when it holds ``batch_size`` messages, when its oldest message
 has waited ``batch_seconds``, or when no message came for ``idle_seconds`` (the stream paused).
@@ -39,9 +51,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
+import sqlalchemy as sa
 
 from services.ingestion.core import IngestOptions, IngestReport, ingest_frame
 from services.iot import device_for_stream
+from services.mqtt_rejections import MessageRejection, printable, record_mqtt_rejections
+from services.store.db import get_engine
 from services.store.models import ENERGY_QUANTITIES, QUANTITY_UNITS
 from services.validation import ValidationProblem
 
@@ -53,6 +68,9 @@ DEFAULT_CLIENT_ID = "energy-dashboard-ingest"
 SESSION_EXPIRY_S = 7 * 24 * 3600
 #: Metrics that are household-wide series rather than a device's own.
 HOUSEHOLD_METRICS = frozenset(ENERGY_QUANTITIES) | {"battery_soc"}
+#: Times a batch failing with a transient-looking error (connection lost, database locked) is
+#: retried with back-off before its failing message is isolated and rejected.
+TRANSIENT_RETRIES = 3
 
 
 @dataclass(frozen=True)
@@ -120,9 +138,11 @@ def topic_reading(topic: str, payload: bytes | str) -> dict:
     if len(parts) < 4 or not all(parts[-3:]):
         return {**row, "problem": f"topic {topic!r} should be energy/<household id>/<device>/<metric>",
                 "problem_field": "topic"}
+    if not topic.isprintable():
+        return {**row, "problem": f"topic {printable(topic, 120)!r} holds control characters", "problem_field": "topic"}
     household, device, metric = parts[-3:]
     row["device"] = device
-    row["household_id"] = int(household) if household.isdigit() else household
+    row["household_id"] = int(household) if household.isascii() and household.isdigit() else household
     try:
         body = json.loads(payload)
     except (ValueError, UnicodeDecodeError):
@@ -131,6 +151,10 @@ def topic_reading(topic: str, payload: bytes | str) -> dict:
         return {**row, "series": metric, "problem_field": "payload",
                 "problem": 'the payload should be JSON like {"ts": "2025-05-01T10:00:00Z", "value": 1.2, '
                            '"unit": "kWh"}'}
+    for key in ("unit", "quantity"):
+        if body.get(key) is not None and not isinstance(body[key], str):
+            return {**row, "series": metric, "problem_field": key,
+                    "problem": f'"{key}" should be a text like "kWh", got {json.dumps(body[key])[:40]}'}
     quantity = body.get("quantity") or (metric if metric in QUANTITY_UNITS else "other")
     row.update(
         series=metric if metric in HOUSEHOLD_METRICS else f"{device}/{metric}", quantity=quantity,
@@ -238,11 +262,11 @@ class MqttListener:
     def _batch_loop(self) -> None:
         batch: list[Message] = []
         first_at = 0.0
-        delay = 1.0
+        delay, attempt = min(1.0, self.config.retry_max_seconds), 0
         while True:
             if self._stop.is_set():
                 if batch:
-                    self._flush(batch)  # what is not stored stays unacknowledged: re-sent later
+                    self._flush(batch, attempt)  # what is not stored stays unacknowledged: re-sent later
                 return
             try:
                 message = self._inbox.get(timeout=self.config.idle_seconds if batch else 0.5)
@@ -259,33 +283,77 @@ class MqttListener:
                     continue
             if not batch:
                 continue
-            if self._flush(batch):
-                batch, delay = [], 1.0
-            else:  # the store failed: keep the batch (unacknowledged) and try again later
+            batch = self._flush(batch, attempt)
+            if not batch:
+                delay, attempt = min(1.0, self.config.retry_max_seconds), 0
+            else:  # the store failed: keep what is left (unacknowledged) and try again later
                 self._stop.wait(delay)
-                delay = min(delay * 2, self.config.retry_max_seconds)
+                delay, attempt = min(delay * 2, self.config.retry_max_seconds), attempt + 1
 
-    def _flush(self, batch: Sequence[Message]) -> bool:
-        """Ingest ``batch`` in one transaction and acknowledge it; False when the store failed."""
-        try:
-            frame = self._frame(batch)
-            report = self._ingest(frame, source=f"mqtt {','.join(self.config.topics)}"[:200], channel="mqtt",
-                                  options=IngestOptions())
-        except Exception:  # noqa: BLE001 - any failure: nothing acknowledged, so nothing lost
-            self.stats.failures += 1
+    def _flush(self, batch: Sequence[Message], attempt: int = 0) -> list[Message]:
+        """Store ``batch`` and acknowledge it, isolating any message that fails on its own.
+
+        Returns the messages still to be stored (unacknowledged) when the store itself failed:
+        empty when every message was stored or rejected. ``attempt`` counts earlier tries of them.
+        """
+        parts = [list(batch)]
+        while parts:
+            part = parts.pop(0)
+            try:
+                self._store(part, isolating=len(part) < len(batch))
+                continue
+            except Exception as exc:  # noqa: BLE001 - whatever the core raises: isolate, never stall
+                failure = exc
             self._devices.clear()  # a device deleted meanwhile would fail every retry with its stale id
-            log.exception("could not store a batch of %d MQTT messages; will retry", len(batch))
-            return False
-        for message in batch:
-            if message.generation == self._generation:
-                self._client.ack(message.mid, message.qos)
+            remaining = part + [m for p in parts for m in p]
+            if not _store_reachable() or (_transient(failure) and attempt < TRANSIENT_RETRIES):
+                self.stats.failures += 1
+                log.warning("could not store %d MQTT message(s), will retry: %s", len(remaining),
+                            _first_line(failure))
+                return remaining
+            if len(part) > 1:  # the store works, so something in this part fails: halve it
+                parts[:0] = [part[: len(part) // 2], part[len(part) // 2:]]
+                continue
+            try:
+                self._reject(part[0], failure)
+            except Exception:  # noqa: BLE001 - the store failed while recording: retry later
+                self.stats.failures += 1
+                log.exception("could not record a rejected MQTT message; will retry")
+                return remaining
+        return []
+
+    def _store(self, part: list[Message], isolating: bool = False) -> None:
+        """Ingest ``part`` as one batch, record its refused rows with their messages, acknowledge it.
+
+        ``isolating``: ``part`` is a piece of a batch that failed (said in the batch's source, so
+        that the batch history explains its run of small and failed batches).
+        """
+        frame = self._frame(part)
+        source = f"mqtt {','.join(self.config.topics)}" + (" (part of a failed batch)" if isolating else "")
+        report = self._ingest(frame, source=source[:200], channel="mqtt", options=IngestOptions())
+        record_mqtt_rejections([MessageRejection(part[r.line - 1].topic, part[r.line - 1].payload, r.field, r.reason)
+                                for r in report.rejections if r.line is not None and 1 <= r.line <= len(part)])
+        self._ack(part)
         self.stats.batches += 1
         self.stats.stored += report.stored
         self.stats.rejected += report.rejected
         self.stats.last_report = report
         if report.rejected:
             log.warning("MQTT batch %s: %s", report.batch_id, report.summary())
-        return True
+
+    def _reject(self, message: Message, failure: BaseException) -> None:
+        """Record ``message`` as rejected because storing it failed, and acknowledge it."""
+        reason = (f"storing this message failed ({_first_line(failure)}); it was set aside so that the stream "
+                  'goes on. Check the payload: {"ts": "2025-05-01T10:00:00Z", "value": 1.2, "unit": "kWh"}')
+        record_mqtt_rejections([MessageRejection(message.topic, message.payload, "message", reason)])
+        self._ack([message])
+        self.stats.rejected += 1
+        log.warning("MQTT message on %s rejected: %s", printable(message.topic, 200), _first_line(failure))
+
+    def _ack(self, messages: Sequence[Message]) -> None:
+        for message in messages:
+            if message.generation == self._generation:
+                self._client.ack(message.mid, message.qos)
 
     def _frame(self, batch: Sequence[Message]) -> pd.DataFrame:
         rows = []
@@ -309,6 +377,38 @@ class MqttListener:
             except ValidationProblem:
                 return None  # unknown household: the core refuses the row with its reason
         return self._devices[key]
+
+
+def _store_reachable() -> bool:
+    """Whether the store takes writes now (a failure while it does is the message's fault).
+
+    PostgreSQL: it answers ``SELECT 1``. SQLite: it also grants the write lock (``BEGIN
+    IMMEDIATE``, waiting the busy timeout), since reads go on while another process holds it.
+    """
+    try:
+        with get_engine().connect() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                conn.rollback()
+            else:
+                conn.execute(sa.text("SELECT 1"))
+        return True
+    except Exception:  # noqa: BLE001 - any failure to answer means: not reachable now
+        return False
+
+
+def _transient(failure: BaseException) -> bool:
+    """Whether ``failure`` looks like the store's passing trouble rather than the message's fault."""
+    if isinstance(failure, sa.exc.DBAPIError) and failure.connection_invalidated:
+        return True
+    return isinstance(failure, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError,
+                                ConnectionError, TimeoutError))
+
+
+def _first_line(failure: BaseException) -> str:
+    cause = getattr(failure, "orig", None) or failure
+    text = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text[0] if text else ''}"[:300]
 
 
 def listen(config: ListenerConfig) -> None:

@@ -25,7 +25,10 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-import pvlib
+
+from services.lazy import lazy_import
+
+pvlib = lazy_import("pvlib")  # about 50 MB with scipy and h5py: loaded when a PV model runs
 
 #: Temperature coefficient of DC power [1/K], crystalline silicon (PVWatts default is -0.0047
 #: for "standard" modules of 2014; -0.0037 matches current modules and the demo data).
@@ -36,7 +39,9 @@ ALBEDO = 0.2
 ETA_INV_NOM = 0.96
 #: SAPM cell-temperature parameters of a roof-mounted array (glass/glass, close mount):
 #: rooftops run hotter than open racks.
-TEMPERATURE_PARAMS = pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]["close_mount_glass_glass"]
+#: pvlib.temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]["close_mount_glass_glass"], written out so that
+#: importing this module does not load pvlib.
+TEMPERATURE_PARAMS = {"a": -2.98, "b": -0.0471, "deltaT": 1}
 #: Fraction by which measured output may exceed the clear-sky bound of :func:`expected_pv`:
 #: cloud-edge enhancement and Linke-turbidity climatology that is hazier than the day
 #: can lift real output about 10 % above the Ineichen clear sky; forecasts are clipped to

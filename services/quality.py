@@ -1,4 +1,5 @@
-"""Data quality of stored series: gaps, duplicates, stuck values, spikes, and PV below what the sun allows.
+"""Data quality of stored series: gaps, duplicates, stuck values, spikes, impossible readings, and PV
+below what the sun allows.
 
 Checks run per series and are summarised per household (for the Data page) and
 as counts over many households (for the overview). What each check means:
@@ -22,6 +23,9 @@ spikes
     Single readings far from their neighbours: a Hampel filter, i.e. the distance
     to the rolling median in units of the rolling scaled MAD, with a floor so that
     a flat baseline does not turn every kettle into a spike.
+impossible readings
+    PV at night or above the array's rating, grid import or export above the connection, for
+    the series' interval: see :mod:`services.quality_limits`.
 PV under-performance
     Measured PV energy against a pvlib clear-sky PVWatts expectation for the
     household's location and arrays, on its clearest days of the year before the period's end
@@ -41,7 +45,9 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from services.households import HouseholdNotFound, get_household
+from services.households import HouseholdDetail, HouseholdNotFound, get_household
+from services.pvmodel import Location
+from services.quality_limits import LIMIT_QUANTITIES, Implausible, ReadingLimits, describe, find_implausible
 from services.quality_pv import PVPerformance, pv_performance, readings_window
 from services.store.db import session_scope
 from services.store.frames import rows_array
@@ -70,6 +76,10 @@ SPIKE_SCALE_FLOOR = 0.25
 SPIKE_RELATIVE_FLOOR = 0.02
 #: At most this many gaps/runs/spikes are listed per series (all are counted).
 MAX_LISTED = 200
+#: What :meth:`HouseholdQuality.counts` counts, with the words the overview and the Data page use.
+QUALITY_LABELS = {"gaps": "gaps", "stuck": "stuck periods", "spikes": "spikes",
+                  "implausible": "impossible readings", "pv_underperforming": "PV under-performing",
+                  "duplicates": "duplicate readings"}
 
 
 @dataclass(frozen=True)
@@ -132,6 +142,8 @@ class SeriesQuality:
     flat_runs: tuple[FlatRun, ...] = ()
     spikes: tuple[Spike, ...] = ()
     spike_count: int = 0
+    implausible: tuple[Implausible, ...] = ()
+    implausible_count: int = 0
 
     @property
     def completeness(self) -> float | None:
@@ -143,7 +155,7 @@ class SeriesQuality:
 
 @dataclass(frozen=True)
 class Issue:
-    """One finding, in words for the Data page: ``kind`` is gap, duplicates, stuck, spikes or pv."""
+    """One finding, in words for the Data page: ``kind`` is gap, duplicates, stuck, spikes, implausible or pv."""
 
     household_id: int
     kind: str
@@ -162,14 +174,17 @@ class HouseholdQuality:
     series: tuple[SeriesQuality, ...]
     pv: PVPerformance | None
     issues: tuple[Issue, ...] = field(default=())
+    limits: ReadingLimits | None = None
 
     def counts(self) -> dict[str, int]:
-        """Findings per kind: ``gaps``, ``duplicates``, ``stuck``, ``spikes``, ``pv_underperforming``."""
+        """Findings per kind of :data:`QUALITY_LABELS`: ``gaps``, ``duplicates``, ``stuck``, ``spikes``,
+        ``implausible`` (readings), ``pv_underperforming`` (0 or 1)."""
         return {
             "gaps": sum(s.gap_count for s in self.series),
             "duplicates": sum(s.duplicates for s in self.series),
             "stuck": sum(len(s.flat_runs) for s in self.series),
             "spikes": sum(s.spike_count for s in self.series),
+            "implausible": sum(s.implausible_count for s in self.series),
             "pv_underperforming": int(bool(self.pv and self.pv.flagged)),
         }
 
@@ -192,12 +207,19 @@ def check_household(household_id: int, start: datetime | None = None, end: datet
             sa.select(Series.id, Series.name, Series.quantity, Series.resolution_s)
             .where(Series.household_id == household_id).order_by(Series.name)
         ).all()
-    results = tuple(check_series(sid, name, quantity, step, start, end, spikes=spikes)
+    limits = household_limits(detail)
+    results = tuple(check_series(sid, name, quantity, step, start, end, spikes=spikes, limits=limits)
                     for sid, name, quantity, step in rows)
     pv_ids = [s.series_id for s in results if s.quantity == "pv" and s.readings]
     pv = pv_performance(household_id, start, end, series_ids=pv_ids, detail=detail) if pv_ids else None
-    issues = _issues(household_id, results, pv)
-    return HouseholdQuality(household_id, detail.name, results, pv, issues)
+    issues = _issues(household_id, results, pv, limits)
+    return HouseholdQuality(household_id, detail.name, results, pv, issues, limits)
+
+
+def household_limits(detail: HouseholdDetail) -> ReadingLimits:
+    """The location and ratings that bound a household's readings (:mod:`services.quality_limits`)."""
+    return ReadingLimits(Location(detail.latitude, detail.longitude), float(detail.pv_kwp or 0.0),
+                         detail.grid_import_limit_kw, detail.grid_export_limit_kw)
 
 
 def quality_counts(household_ids: Sequence[int], start: datetime | None = None,
@@ -208,10 +230,10 @@ def quality_counts(household_ids: Sequence[int], start: datetime | None = None,
     -------
     dict
         ``households`` checked, ``households_with_issues``, totals ``gaps``, ``duplicates``,
-        ``stuck``, ``spikes``, ``pv_underperforming`` (households), and ``by_household``:
+        ``stuck``, ``spikes``, ``implausible``, ``pv_underperforming`` (households), and ``by_household``:
         ``{household_id: {kind: count}}``. Unknown ids are skipped.
     """
-    totals = {"gaps": 0, "duplicates": 0, "stuck": 0, "spikes": 0, "pv_underperforming": 0}
+    totals = dict.fromkeys(QUALITY_LABELS, 0)
     by_household: dict[int, dict[str, int]] = {}
     for household_id in household_ids:
         try:
@@ -231,8 +253,9 @@ def quality_counts(household_ids: Sequence[int], start: datetime | None = None,
 
 def check_series(series_id: int, name: str, quantity: str, step_s: int | None,
                  start: datetime | None = None, end: datetime | None = None,
-                 *, spikes: bool = True) -> SeriesQuality:
-    """Gaps, duplicates, stuck values and spikes of one series over ``[start, end)``."""
+                 *, spikes: bool = True, limits: ReadingLimits | None = None) -> SeriesQuality:
+    """Gaps, duplicates, stuck values, spikes and (with ``limits``) impossible readings of one series
+    over ``[start, end)``."""
     count, first, last = _extent(series_id, start, end)
     if not count:
         return SeriesQuality(series_id, name, quantity, step_s, 0, None, None)
@@ -246,11 +269,15 @@ def check_series(series_id: int, name: str, quantity: str, step_s: int | None,
     found: list[Spike] = []
     if spikes and quantity in SPIKE_QUANTITIES:
         found = find_spikes(series_id, start, end)
+    impossible: list[Implausible] = []
+    if limits is not None and quantity in LIMIT_QUANTITIES and step:
+        impossible = find_implausible(series_id, quantity, step, limits, start, end)
     return SeriesQuality(
         series_id, name, quantity, step, count, first, last,
         gaps=tuple(gaps[:MAX_LISTED]), gap_count=len(gaps), missing=sum(g.missing for g in gaps),
         duplicates=dupes, flat_runs=tuple(runs[:MAX_LISTED]),
         spikes=tuple(found[:MAX_LISTED]), spike_count=len(found),
+        implausible=tuple(impossible[:MAX_LISTED]), implausible_count=len(impossible),
     )
 
 
@@ -402,7 +429,8 @@ def _as_utc(value) -> datetime | None:
         pd.Timestamp(value, tz="UTC").to_pydatetime()
 
 
-def _issues(household_id: int, series: Sequence[SeriesQuality], pv: PVPerformance | None) -> tuple[Issue, ...]:
+def _issues(household_id: int, series: Sequence[SeriesQuality], pv: PVPerformance | None,
+            limits: ReadingLimits | None = None) -> tuple[Issue, ...]:
     issues: list[Issue] = []
     for s in series:
         for gap in s.gaps:
@@ -422,6 +450,9 @@ def _issues(household_id: int, series: Sequence[SeriesQuality], pv: PVPerformanc
             issues.append(Issue(household_id, "spikes", s.name, first.ts, s.spikes[-1].ts,
                                 f"{s.name}: {s.spike_count} spike(s), e.g. {first.value:g} at "
                                 f"{first.ts:%Y-%m-%d %H:%M} UTC where about {first.expected:g} was usual"))
+        if s.implausible_count and limits is not None:
+            issues.append(Issue(household_id, "implausible", s.name, s.implausible[0].ts, s.implausible[-1].ts,
+                                describe(s.name, s.quantity, list(s.implausible), s.implausible_count, limits)))
     if pv is not None and pv.flagged:
         issues.append(Issue(household_id, "pv", "pv", None, None, pv.message))
     return tuple(issues)

@@ -30,6 +30,8 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from services.text_checks import MultiLine, SingleLine
+
 #: Above these a value is more likely a unit slip (W for kW) than a real household.
 MAX_HOUSEHOLD_KWP = 1000.0
 MAX_HOUSEHOLD_KWH = 1000.0
@@ -161,7 +163,7 @@ class PVSystemInput(_Input):
     """A PV array with its inverter: ``kwp`` DC peak power [kWp], tilt and azimuth [degrees],
     system losses [%] as in PVWatts (14 is typical), inverter AC limit [kW] (None = no limit)."""
 
-    name: str = Field("Roof", min_length=1, max_length=80)
+    name: SingleLine = Field("Roof", min_length=1, max_length=80)
     kwp: float
     tilt_deg: float = 30.0
     azimuth_deg: float = 180.0
@@ -258,16 +260,18 @@ class BatteryInput(_Input):
 
 class HouseholdInput(_Input):
     """A household as entered: location [degrees], IANA time zone, optional tariff, grid limits [kW]
-    (None = no limit; export 0 = no export allowed), PV systems and an optional battery."""
+    (None = no limit; export 0 = no export allowed), whether PV may be curtailed rather than exported
+    at a negative feed-in price (``export_curtailable``), PV systems and an optional battery."""
 
-    name: str = Field(min_length=1, max_length=120)
-    timezone: str = Field(min_length=1, max_length=64)
+    name: SingleLine = Field(min_length=1, max_length=120)
+    timezone: SingleLine = Field(min_length=1, max_length=64)
     latitude: float
     longitude: float
     tariff_id: int | None = None
     grid_import_limit_kw: float | None = None
     grid_export_limit_kw: float | None = None
-    notes: str = Field("", max_length=5000)
+    export_curtailable: bool = True
+    notes: MultiLine = Field("", max_length=5000)
     pv_systems: list[PVSystemInput] = Field(default_factory=list, max_length=20)
     battery: BatteryInput | None = None
 
@@ -308,7 +312,7 @@ class TariffPeriodInput(_Input):
     wraps past midnight) on the weekdays set in ``weekdays`` (bit 0 = Monday ... bit 6 = Sunday) in the
     months set in ``months`` (bit 0 = January ... bit 11 = December)."""
 
-    name: str = Field("peak", min_length=1, max_length=40)
+    name: SingleLine = Field("peak", min_length=1, max_length=40)
     start_minute: int = Field(ge=0, lt=MINUTES_PER_DAY)
     end_minute: int = Field(ge=0, le=MINUTES_PER_DAY)
     weekdays: int = Field(ALL_WEEKDAYS, ge=1, le=ALL_WEEKDAYS)
@@ -347,7 +351,7 @@ class TariffInput(_Input):
     ``dynamic`` (``prices``, ``import_price`` where the series has none); ``export_price`` is the
     feed-in remuneration [currency/kWh], paid to the household."""
 
-    name: str = Field(min_length=1, max_length=120)
+    name: SingleLine = Field(min_length=1, max_length=120)
     kind: Literal["flat", "tou", "dynamic"] = "flat"
     currency: str = Field("EUR", min_length=3, max_length=3)
     import_price: float
@@ -393,7 +397,7 @@ M = TypeVar("M", bound=BaseModel)
 LABELS = {
     "name": "Name", "timezone": "Time zone", "latitude": "Latitude", "longitude": "Longitude",
     "tariff_id": "Tariff", "grid_import_limit_kw": "Grid import limit (kW)",
-    "grid_export_limit_kw": "Grid export limit (kW)", "notes": "Notes", "pv_systems": "PV systems",
+    "grid_export_limit_kw": "Grid export limit (kW)", "export_curtailable": "Export curtailable", "notes": "Notes", "pv_systems": "PV systems",
     "battery": "Battery", "kwp": "PV peak power (kWp)", "tilt_deg": "Tilt (degrees)",
     "azimuth_deg": "Azimuth (degrees)", "losses_pct": "System losses (%)", "inverter_kw": "Inverter power (kW)",
     "capacity_kwh": "Battery capacity (kWh)", "max_charge_kw": "Maximum charge power (kW)",
@@ -437,6 +441,8 @@ def _friendly(err: Mapping[str, Any], model: type[BaseModel]) -> FieldProblem:
     kind, value = err["type"], err.get("input")
     if kind == "value_error" and error is not None:
         message = str(error)
+        if message.startswith("contains "):  # services.text_checks: say which field holds the character
+            message = f"{label} {message}"
     elif kind == "missing" or (value is None and kind in ("float_type", "int_type", "string_type")):
         message = f"{label} is required"
     elif kind in ("float_parsing", "float_type", "int_parsing", "int_type"):

@@ -79,6 +79,9 @@ class HouseholdOut(_FromService):
     tariff_name: str | None
     grid_import_limit_kw: float | None = Field(description="Grid import limit [kW]; null = no limit.")
     grid_export_limit_kw: float | None = Field(description="Grid export limit [kW]; null = no limit, 0 = no export.")
+    export_curtailable: bool = Field(True, description="True: PV may be curtailed instead of exported when the "
+                                     "feed-in price is negative (in the no-battery baseline and the optimized "
+                                     "schedule alike); false: surplus PV is always exported (up to the limit).")
     notes: str
     pv_kwp: float = Field(description="Total DC peak power of all PV systems [kWp].")
     pv_systems: list[PVSystemOut]

@@ -10,17 +10,21 @@ nothing stored) can always be retried.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import json
+from typing import Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, SkipValidation, ValidationError
-from sqlalchemy.exc import DBAPIError
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation, StrictBool, ValidationError, field_validator
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 
 from api.errors import ApiError, invalid_fields, unprocessable
+from api.fields import INT32_MAX, Count, Id, Number, Text
 from api.models import ErrorBody, FieldError
-from api.openapi import INT32_MAX, api_route
+from api.openapi import api_route
 from services.ingestion.core import IngestOptions, IngestReport, ingest_frame
+from services.ingestion.timestamps import zone_from_text
 from services.store.models import QUANTITY_UNITS
+from services.text_checks import printable
 
 #: Readings per request; larger back-fills go through the CLI or a file upload.
 MAX_READINGS = 10_000
@@ -28,32 +32,34 @@ MAX_READINGS = 10_000
 RETRY_AFTER_S = 5
 
 Quantity = Literal[tuple(QUANTITY_UNITS)]  # type: ignore[valid-type]
+#: A number as a time: Unix epoch seconds (milliseconds reach the ingestion core, which says so).
+#: Beyond 10^15 no clock is meant, and the conversion to nanoseconds would overflow.
+EpochNumber = Annotated[Count | Number, Field(ge=-10**15, le=10**15)]
 
 
 class ReadingRow(BaseModel):
     """One reading. Energy quantities are the energy of the interval starting at `ts`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    household_id: int = Field(ge=1, le=INT32_MAX, description="The household the reading belongs to.")
-    series: str = Field(min_length=1, max_length=110,
-                        description="Series name, unique per household, e.g. `load` or `kitchen/temperature`; "
-                                    "created on first sight.")
+    household_id: Id = Field(description="The household the reading belongs to.")
+    series: Text = Field(min_length=1, max_length=110,
+                         description="Series name, unique per household, e.g. `load` or `kitchen/temperature`; "
+                                     "created on first sight.")
     quantity: Quantity = Field(description="What is measured; fixes the stored unit (`load`, `pv`: kWh per "
                                            "interval; `power`: kW; `temperature`: degC ...).")
-    ts: str | int | float = Field(
+    ts: Text | EpochNumber = Field(
         description="ISO 8601 with an offset (`2025-03-30T02:15:00+02:00`), Unix epoch seconds, or a naive "
                     "local time read in the household's time zone (or `timezone`).")
-    value: float | str = Field(description="The number; a string may use a decimal comma (`\"3,25\"`).")
-    unit: str = Field(min_length=1, max_length=16,
-                      description="Unit of `value`: W/kW/MW, Wh/kWh/MWh, degC, %, W/m2 ... converted to the "
-                                  "stored unit. Power for an energy quantity is read as the interval's average.")
-    device_id: int | None = Field(default=None, ge=1, le=INT32_MAX,
-                                  description="Device that measured it (set on a new series).")
-    cumulative: bool = Field(default=False, description="`value` is a meter register (energy counted since "
-                                                        "installation), turned into interval energy.")
-    interval_s: int | None = Field(default=None, ge=1, le=86_400,
-                                   description="Interval length [s] for a power given for an energy quantity.")
+    value: Number | Text = Field(description="The number; a string may use a decimal comma (`\"3,25\"`).")
+    unit: Text = Field(min_length=1, max_length=16,
+                       description="Unit of `value`: W/kW/MW, Wh/kWh/MWh, degC, %, W/m2 ... converted to the "
+                                   "stored unit. Power for an energy quantity is read as the interval's average.")
+    device_id: Id | None = Field(default=None, description="Device that measured it (set on a new series).")
+    cumulative: StrictBool = Field(default=False, description="`value` is a meter register (energy counted "
+                                                              "since installation), turned into interval energy.")
+    interval_s: Count | None = Field(default=None, ge=1, le=86_400,
+                                     description="Interval length [s] for a power given for an energy quantity.")
 
 
 class IngestRequest(BaseModel):
@@ -61,17 +67,25 @@ class IngestRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    source: str = Field(default="api", min_length=1, max_length=120,
-                        description="Who sends, recorded with the batch (e.g. `gateway-7`).")
-    timezone: str | None = Field(default=None, max_length=64,
-                                 description="Zone for naive local times (IANA `Europe/Berlin` or `+01:00`); "
-                                             "default: each household's own.")
+    source: Text = Field(default="api", min_length=1, max_length=120,
+                         description="Who sends, recorded with the batch (e.g. `gateway-7`).")
+    timezone: Text | None = Field(default=None, max_length=64,
+                                  description="Zone for naive local times (IANA `Europe/Berlin` or `+01:00`); "
+                                              "default: each household's own.")
     nonexistent: Literal["reject", "shift_forward", "shift_backward"] = Field(
         default="reject", description="A naive local time skipped by the clock change in spring.")
     ambiguous: Literal["reject", "earlier", "later"] = Field(
         default="reject", description="A naive local time repeated by the clock change in autumn.")
-    interval_s: int | None = Field(default=None, ge=1, le=86_400,
-                                   description="Default interval [s] for power given for an energy quantity.")
+    interval_s: Count | None = Field(default=None, ge=1, le=86_400,
+                                     description="Default interval [s] for power given for an energy quantity.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            zone_from_text(value)  # its ValueError says what is accepted
+        return value
+
     # Rows are validated one by one in the view (a bad row must not sink the good ones), so the
     # body model only documents them.
     readings: SkipValidation[list[ReadingRow]] = Field(
@@ -126,7 +140,11 @@ def ingest_readings_api(body: IngestRequest):
                             interval_s=body.interval_s)
     try:
         report = ingest_frame(batch_frame(rows), source=body.source, channel="api", options=options)
-    except DBAPIError:
+    except DataError as exc:  # the store refused a value that passed every check: retrying cannot help
+        reason = printable(str(exc.orig).splitlines()[0])
+        raise ApiError(422, f"The store refused a value of this batch, and nothing from it was stored: {reason}. "
+                            "Fix that reading and send the batch again.") from None
+    except (OperationalError, InterfaceError):  # the store is down or busy: the same batch will succeed
         raise ApiError(503, "The store failed while saving this batch, and nothing from it was stored. "
                             f"Retry in {RETRY_AFTER_S} seconds: sending the same batch again is safe.",
                        headers={"Retry-After": str(RETRY_AFTER_S)}) from None
@@ -159,8 +177,8 @@ def batch_frame(rows: list) -> pd.DataFrame:
             record.update(row.model_dump())
         except ValidationError as exc:
             first = invalid_fields(exc, "body")[0]
-            record.update({k: raw.get(k) for k in ("household_id", "series", "quantity", "ts", "value", "unit")}
-                          if isinstance(raw, dict) else {})
+            record.update({k: _excerpt(k, raw.get(k)) for k in ("household_id", "series", "quantity", "ts", "value",
+                                                                 "unit")} if isinstance(raw, dict) else {})
             record["problem_field"] = first.field.split(".")[0] if first.field != "(whole body)" else ""
             record["problem"] = (f"{first.field} {first.message}" if record["problem_field"]
                                  else "each reading should be a JSON object")
@@ -169,6 +187,18 @@ def batch_frame(rows: list) -> pd.DataFrame:
                "interval_s", "problem", "problem_field"]
     frame = pd.DataFrame.from_records(records, columns=columns)
     return frame.astype({c: object for c in columns if c != "line"})
+
+
+def _excerpt(key: str, value: Any) -> Any:
+    """What a refused row keeps of a raw field, for its rejection: plain scalars as they are, text made
+    printable, anything else (an object, a list, an id out of range) as a short JSON excerpt, or none."""
+    if key == "household_id":  # the core looks it up: only a possible id
+        return value if type(value) is int and 1 <= value <= INT32_MAX else None
+    if isinstance(value, str):
+        return printable(value)[:200]
+    if value is None or type(value) is float or (type(value) is int and abs(value) <= 2**53):
+        return value
+    return json.dumps(value, ensure_ascii=True)[:80]
 
 
 def report_out(report: IngestReport) -> IngestOut:

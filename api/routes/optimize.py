@@ -16,15 +16,16 @@ END of the step.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from api.errors import ApiError
+from api.fields import Count, Id, Number, Text
 from api.models import FieldError
-from api.openapi import INT32_MAX, api_route
+from api.openapi import api_route
 from services.access import can_see
 from services.households import HouseholdNotFound
 from services.optimization import (
@@ -51,65 +52,71 @@ from services.validation import FieldProblem, ValidationProblem
 #: Longest horizon a request may ask for: a week of 5-minute steps.
 MAX_STEPS = 2016
 USE_STORED = "use_stored"
+#: Starts a schedule may have: prices, clocks and calendars are only known within these years.
+EARLIEST_START = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_START = datetime(2199, 12, 31, tzinfo=UTC)
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # 1e400 is valid JSON that Python reads as infinity: no price or power is infinite.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class BatteryIn(_Body):
     """A home battery. Values are checked with messages that say how to fix them (95 for 0.95 ...)."""
 
-    capacity_kwh: float = Field(description="Usable capacity [kWh]; 0 = no battery.")
-    max_charge_kw: float = Field(description="Charging power limit (AC) [kW].")
-    max_discharge_kw: float = Field(description="Discharging power limit (AC) [kW].")
-    charge_efficiency: float = Field(0.95, description="One-way charging efficiency, fraction (0.95, not 95).")
-    discharge_efficiency: float = Field(0.95, description="One-way discharging efficiency, fraction.")
-    soc_min: float = Field(0.1, description="Lowest state of charge, fraction of capacity.")
-    soc_max: float = Field(1.0, description="Highest state of charge, fraction of capacity.")
-    self_discharge_per_h: float = Field(0.0, description="Share of the stored energy lost per hour, fraction.")
-    initial_soc_kwh: float | None = Field(
+    capacity_kwh: Number = Field(description="Usable capacity [kWh]; 0 = no battery.")
+    max_charge_kw: Number = Field(description="Charging power limit (AC) [kW].")
+    max_discharge_kw: Number = Field(description="Discharging power limit (AC) [kW].")
+    charge_efficiency: Number = Field(0.95, description="One-way charging efficiency, fraction (0.95, not 95).")
+    discharge_efficiency: Number = Field(0.95, description="One-way discharging efficiency, fraction.")
+    soc_min: Number = Field(0.1, description="Lowest state of charge, fraction of capacity.")
+    soc_max: Number = Field(1.0, description="Highest state of charge, fraction of capacity.")
+    self_discharge_per_h: Number = Field(0.0, description="Share of the stored energy lost per hour, fraction.")
+    initial_soc_kwh: Number | None = Field(
         None, description="Stored energy at the start [kWh]; default the household's latest measurement "
                           "(with `household_id`), else half full.")
-    wear_cost_per_kwh: float = Field(0.0, description="Wear cost per kWh discharged [currency/kWh].")
+    wear_cost_per_kwh: Number = Field(0.0, description="Wear cost per kWh discharged [currency/kWh].")
 
 
 class GridIn(_Body):
     """The grid connection."""
 
-    import_limit_kw: float | None = Field(None, description="Import limit [kW]; null = no limit.")
-    export_limit_kw: float | None = Field(None, description="Export limit [kW]; null = no limit, 0 = no export.")
-    allow_grid_charging: bool = Field(True, description="false = the battery charges from PV surplus only.")
-    demand_charge_per_kw: float = Field(0.0, description="Charge on the highest import over the horizon "
-                                                         "[currency/kW].")
+    import_limit_kw: Number | None = Field(None, description="Import limit [kW]; null = no limit.")
+    export_limit_kw: Number | None = Field(None, description="Export limit [kW]; null = no limit, 0 = no export.")
+    allow_grid_charging: StrictBool = Field(True, description="false = the battery charges from PV surplus only.")
+    demand_charge_per_kw: Number = Field(0.0, description="Charge on the highest import over the horizon "
+                                                          "[currency/kW].")
+    export_curtailable: StrictBool = Field(True, description="true = at a negative export price PV may be curtailed "
+                                     "instead of exported (the no-battery baseline and the schedule alike); "
+                                     "false = surplus PV is exported whatever the price.")
 
 
 class PricesIn(_Body):
     """Prices per step [currency/kWh]; one number applies to every step."""
 
-    import_per_kwh: float | list[float] = Field(description="What a kWh from the grid costs [currency/kWh]; "
-                                                            "may be negative on dynamic tariffs.")
-    export_per_kwh: float | list[float] = Field(0.0, description="What a kWh fed in earns [currency/kWh].")
-    currency: str = Field("EUR", min_length=3, max_length=3, description="ISO 4217 code.")
+    import_per_kwh: Number | list[Number] = Field(description="What a kWh from the grid costs "
+                                                              "[currency/kWh]; may be negative on dynamic tariffs.")
+    export_per_kwh: Number | list[Number] = Field(0.0, description="What a kWh fed in earns [currency/kWh].")
+    currency: Text = Field("EUR", min_length=3, max_length=3, description="ISO 4217 code.")
 
 
-Series = list[float] | Literal["use_stored"]
+Series = list[Number] | Literal["use_stored"]
 
 
 class OptimizeIn(_Body):
     """A schedule request. With `household_id`, anything not given is read from that household
     (battery, grid limits, tariff, PV and load forecasts or the labelled fallback, measured SOC)."""
 
-    household_id: int | None = Field(None, ge=1, le=INT32_MAX, description="A stored household to read "
-                                                                           "missing inputs from.")
+    household_id: Id | None = Field(None, description="A stored household to read missing inputs from.")
     start: datetime | None = Field(
         None, description="Start of the first step, ISO 8601 with an offset; default the household's next "
                           "local midnight (without a household: the next midnight UTC).")
     dt_minutes: Literal[5, 15, 30, 60] = Field(15, description="Step length [min].")
-    steps: int | None = Field(None, ge=1, le=MAX_STEPS, description="Number of steps; default the length of "
-                                                                    "`load_kw`, else 24 h.")
-    tariff_id: int | None = Field(None, ge=1, le=INT32_MAX, description="Price the horizon with this stored "
-                                                                       "tariff (instead of `prices`).")
+    steps: Count | None = Field(None, ge=1, le=MAX_STEPS, description="Number of steps; default the length "
+                                                                      "of `load_kw`, else 24 h.")
+    tariff_id: Id | None = Field(None, description="Price the horizon with this stored tariff (instead of "
+                                                   "`prices`).")
     prices: PricesIn | None = Field(None, description="Prices per step; default the tariff's.")
     battery: BatteryIn | None = Field(None, description="Default the household's stored battery.")
     grid: GridIn | None = Field(None, description="Default the household's stored limits (none without one).")
@@ -122,15 +129,20 @@ class OptimizeIn(_Body):
         None, description="End with at least the initial stored energy, free, or value what is left at "
                           "`terminal_value_per_kwh`. Default: `value` at the horizon's mean import price with "
                           "`household_id` (as GET does), else `at_least_initial`.")
-    terminal_value_per_kwh: float | None = Field(None, description="Value of a kWh left stored at the end "
-                                                                   "[currency/kWh] (terminal `value`); default "
-                                                                   "the horizon's mean import price.")
+    terminal_value_per_kwh: Number | None = Field(None, description="Value of a kWh left stored at the end "
+                                                                    "[currency/kWh] (terminal `value`); default "
+                                                                    "the horizon's mean import price.")
 
     @field_validator("start")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.utcoffset() is None:
+        if value is None:
+            return value
+        if value.utcoffset() is None:
             raise ValueError("give the start with an offset, e.g. 2026-07-01T00:00:00Z or +02:00")
+        if not EARLIEST_START <= value <= LATEST_START:
+            raise ValueError(f"give a start from {EARLIEST_START:%Y-%m-%d} to {LATEST_START:%Y-%m-%d}, "
+                             f"got {value.isoformat()}")
         return value
 
 
@@ -189,7 +201,7 @@ class StepOut(BaseModel):
 class OptimizeOut(BaseModel):
     """An optimized schedule, compared with no battery and with the simple self-consumption rule."""
 
-    run_id: int = Field(description="The stored run.")
+    run_id: int | None = Field(description="The stored run; null for GET, which stores nothing.")
     household_id: int | None
     status: str = Field(description="`optimal`, or `feasible` when a mixed-integer solve hit its time limit.")
     objective: str
@@ -217,9 +229,10 @@ class OptimizeOut(BaseModel):
 def optimize_household(household_id: int):
     """Tomorrow's battery schedule of a household with its stored settings.
 
-    The next 24 h from the household's next local midnight in 15-minute steps. 404 for an unknown
-    household; 422 when it has no battery, no tariff or no data to plan with, or when its limits
-    cannot be met (the message says which, and when).
+    The next 24 h from the household's next local midnight in 15-minute steps. Read-only: the run
+    is not stored (`run_id` is null); POST /api/optimize with `{"household_id": ...}` plans the
+    same and stores it. 404 for an unknown household; 422 when it has no battery, no tariff or no
+    data to plan with, or when its limits cannot be met (the message says which, and when).
     """
     if not can_see(household_id):
         raise _not_found(household_id)
@@ -229,7 +242,7 @@ def optimize_household(household_id: int):
         raise _not_found(household_id) from None
     except InputsUnavailable as exc:  # no battery, no tariff, no readings: the stored household's, not a field
         raise ApiError(422, str(exc)) from None
-    return _solve_and_store(inputs.request, household_id, _sources(inputs), inputs.notes, kind="day_ahead",
+    return _solve_and_store(inputs.request, household_id, _sources(inputs), inputs.notes, kind=None,
                             infeasible_field=False)
 
 
@@ -332,9 +345,9 @@ def _given_sources() -> dict[str, str]:
 
 
 def _solve_and_store(request: ScheduleRequest, household_id: int | None, sources: dict, notes, *,
-                     kind: str, infeasible_field: bool = True) -> OptimizeOut:
-    """Solve, store the run and answer; an infeasible request is a 422 naming the limit (and, for a
-    body, the field most worth changing)."""
+                     kind: str | None, infeasible_field: bool = True) -> OptimizeOut:
+    """Solve, store the run as ``kind`` (None: do not store) and answer; an infeasible request is a
+    422 naming the limit (and, for a body, the field most worth changing)."""
     try:
         result = schedule_battery(request)
     except ScheduleInfeasible as exc:
@@ -343,11 +356,11 @@ def _solve_and_store(request: ScheduleRequest, household_id: int | None, sources
             fields = [FieldError(field=exc.field, location="body", message=exc.reason)]
         raise ApiError(422, f"No schedule can meet every limit: {exc.reason}", title="Infeasible schedule",
                        fields=fields) from None
-    run_id = store_run(household_id, result, kind=kind)
+    run_id = store_run(household_id, result, kind=kind) if kind is not None else None
     return _response(result, run_id, household_id, sources, [*notes, *result.notes])
 
 
-def _response(result: ScheduleResult, run_id: int, household_id: int | None, sources: dict,
+def _response(result: ScheduleResult, run_id: int | None, household_id: int | None, sources: dict,
               notes: list[str]) -> OptimizeOut:
     r, f = result.request, result.flows
     times = r.times()

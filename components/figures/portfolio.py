@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from components.format import format_value
+from components.format import format_value, plot_text
 from components.theme import apply_theme, empty_figure, normalize_theme
 from services.kpis import KPI_DEFINITIONS
 
@@ -68,7 +68,7 @@ def household_map_figure(frame: pd.DataFrame, kpi: str, label: str, unit: str, t
         fig.add_scattergeo(
             lat=shown["latitude"], lon=shown["longitude"], name=label,
             customdata=np.column_stack([shown["household_id"], np.asarray(text, dtype=object)[known.to_numpy()]]),
-            text=shown["name"], hovertemplate="<b>%{text}</b><br>" + label + ": %{customdata[1]}<extra></extra>",
+            text=shown["name"].map(plot_text), hovertemplate="<b>%{text}</b><br>" + label + ": %{customdata[1]}<extra></extra>",
             marker=dict(size=size, color=values[known], colorscale="Viridis", opacity=0.85,
                         line=dict(width=1, color=colors["water"]), sizemode="diameter",
                         # Below the map, not beside it: on a phone the map keeps the whole width.
@@ -80,7 +80,7 @@ def household_map_figure(frame: pd.DataFrame, kpi: str, label: str, unit: str, t
         fig.add_scattergeo(
             lat=missing["latitude"], lon=missing["longitude"], name="no value",
             customdata=np.column_stack([missing["household_id"], np.full(len(missing), "—", dtype=object)]),
-            text=missing["name"], hovertemplate="<b>%{text}</b><br>" + label + ": —<extra></extra>",
+            text=missing["name"].map(plot_text), hovertemplate="<b>%{text}</b><br>" + label + ": —<extra></extra>",
             marker=dict(size=MARKER_PX[0], color="#adb5bd", opacity=0.8),
         )
     scope, resolution = map_scope(frame["latitude"], frame["longitude"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from components.format import plot_text
 from components.theme import apply_theme, empty_figure
 
 #: Colour and legend label of each kind of span on the timeline.
@@ -28,6 +29,8 @@ def gap_timeline_figure(spans: pd.DataFrame, tz: str, theme: str | None) -> go.F
     frame["end"] = pd.to_datetime(frame["end"], utc=True).dt.tz_convert(tz).dt.tz_localize(None)
     if "label" not in frame:
         frame["label"] = ""
+    # Series names and labels come from senders: shown as written, never as HTML.
+    frame["series"], frame["label"] = frame["series"].map(plot_text), frame["label"].map(plot_text)
     order = list(dict.fromkeys(frame["series"]))
     fig = go.Figure()
     for kind, (color, name) in SPAN_STYLE.items():

@@ -15,12 +15,13 @@ import pandas as pd
 import sqlalchemy as sa
 
 from services import access, kpis
+from services.balance import derived_note
 from services.explorer.periods import Resolution, ResolutionChoice, choose_resolution, comparison_period
 from services.flows import (
     SPLIT_FLOWS,
     daily_flows,
-    energy_flows,
     local_day_bounds,
+    metered_flows,
     quantity_flows,
     split_flows,
 )
@@ -77,6 +78,12 @@ def household_basics(household_id: int) -> HouseholdBasics:
 
 
 def flows_at(household_id: int, tz: str, start: date, end: date, resolution: Resolution) -> pd.DataFrame:
+    """:func:`flows_with_notes` without the notes."""
+    return flows_with_notes(household_id, tz, start, end, resolution)[0]
+
+
+def flows_with_notes(household_id: int, tz: str, start: date, end: date,
+                     resolution: Resolution) -> tuple[pd.DataFrame, list[str]]:
     """A household's flows over local days ``start``..``end`` at ``resolution``.
 
     Returns
@@ -85,22 +92,26 @@ def flows_at(household_id: int, tz: str, start: date, end: date, resolution: Res
     :data:`services.store.models.ENERGY_QUANTITIES` and the split flows of
     :data:`services.flows.SPLIT_FLOWS` [kWh per step] (absent quantities are 0), and ``hours``,
     the length of each step inside the period [h] (23 or 25 on a DST day, less for a month cut
-    by the period). Empty (with those columns) when there are no readings.
+    by the period). Empty (with those columns) when there are no readings. The notes say which
+    meters, coarser than the step, were spread onto it (:mod:`services.resampling`).
     """
     lo, hi = local_day_bounds(tz, start, end)
+    notes: list[str] = []
     if resolution.seconds is not None and resolution.seconds < 86400:
-        measured = energy_flows(household_id, resolution.seconds, lo, hi)
+        metered = metered_flows(household_id, resolution.seconds, lo, hi)
+        measured = metered.frame
+        notes = metered.notes(used=tuple(metered.resampled))  # derived quantities are labelled apart
     else:
         measured = daily_flows(household_id, tz, start, end)
     columns = [*ENERGY_QUANTITIES, *SPLIT_FLOWS, "hours"]
     if measured.empty:
-        return pd.DataFrame(columns=columns, index=pd.DatetimeIndex([], tz="UTC"), dtype=float)
+        return pd.DataFrame(columns=columns, index=pd.DatetimeIndex([], tz="UTC"), dtype=float), notes
     # The split is made per step as read (quarter hour, hour or day), before any monthly sum.
     frame = pd.concat([measured.reindex(columns=list(ENERGY_QUANTITIES)).fillna(0.0), split_flows(measured)], axis=1)
     if resolution.key == "month":
         frame = _by_local_month(frame, tz)
     frame["hours"] = _step_hours(frame.index, tz, resolution, lo, hi)
-    return frame[columns]
+    return frame[columns], notes
 
 
 def _by_local_month(daily: pd.DataFrame, tz: str) -> pd.DataFrame:
@@ -170,6 +181,13 @@ class Exploration:
     flows: pd.DataFrame
     totals: kpis.EnergyTotals
     comparison: Comparison | None
+    derived: tuple[str, ...] = ()  # quantities from the energy balance, not a meter (services.balance)
+    notes: tuple[str, ...] = ()  # meters coarser than the step, spread onto it
+
+    @property
+    def derived_note(self) -> str | None:
+        """How the derived quantities were computed (None when every one is metered)."""
+        return derived_note(self.derived) if self.derived else None
 
     @property
     def days(self) -> int:
@@ -193,13 +211,14 @@ def explore(household_id: int, start: date, end: date, resolution: str = "auto",
         start, end = end, start
     household = household_basics(household_id)
     choice = choose_resolution(start, end, resolution)
-    flows = flows_at(household_id, household.timezone, start, end, choice.resolution)
+    flows, notes = flows_with_notes(household_id, household.timezone, start, end, choice.resolution)
     totals = kpis.portfolio_totals([household_id], start, end)
     comparison = None
     other = comparison_period(start, end, compare)
     if other is not None:
         comparison = Comparison(compare, *other, kpis.portfolio_totals([household_id], *other))
-    return Exploration(household, start, end, choice, flows, totals, comparison)
+    derived = kpis.derived_of([household_id]).get(household_id, ())
+    return Exploration(household, start, end, choice, flows, totals, comparison, derived, tuple(notes))
 
 
 # --- comparison curves, heatmap, cost ---------------------------------------------------------------

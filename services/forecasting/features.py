@@ -153,6 +153,27 @@ def known_lag(grid: pd.Series, ts: pd.DatetimeIndex, issue: pd.DatetimeIndex, pe
     return grid.reindex(lagged).to_numpy()
 
 
+def persistence_quantiles(grid: pd.Series, ts: pd.DatetimeIndex, issue: pd.Timestamp,
+                          step: timedelta) -> np.ndarray:
+    """P10, P50, P90 of persistence for targets ``ts`` issued at ``issue`` (one row per target).
+
+    P50 is the same time on the last day known at the issue (:func:`known_lag`); P10/P90 the
+    10th/90th percentiles of that time over the last known week (missing days left out, P50
+    where none is known). ``grid`` is :func:`regular` and must reach 7 days before the issue.
+    Same unit as ``grid``; NaN where even P50 is unknown.
+    """
+    ts = pd.DatetimeIndex(ts)
+    issues = pd.DatetimeIndex([pd.Timestamp(issue)] * len(ts))
+    p50 = known_lag(grid, ts, issues, DAY, step)
+    week = np.column_stack([known_lag(grid, ts - k * DAY, issues - k * DAY, DAY, step) for k in range(7)])
+    week.sort(axis=1)  # missing days are sorted last (NaN)
+    known = (~np.isnan(week)).sum(axis=1)
+    rows = np.arange(len(ts))
+    p10 = np.where(known > 0, week[rows, np.clip(np.floor(0.1 * (known - 1)).astype(int), 0, 6)], p50)
+    p90 = np.where(known > 0, week[rows, np.clip(np.ceil(0.9 * (known - 1)).astype(int), 0, 6)], p50)
+    return np.column_stack([p10, p50, p90])
+
+
 def window_stats(grid: pd.Series, ends: pd.DatetimeIndex, window: timedelta,
                  min_fraction: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
     """Sum and count of the known values in ``[end - window, end)`` for each end.

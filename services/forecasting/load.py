@@ -40,6 +40,7 @@ from services.forecasting.features import (
     issue_grid,
     known_lag,
     last_known,
+    persistence_quantiles,
     recent,
     regular,
     sun_features,
@@ -158,20 +159,10 @@ def predict_load(model: LoadModel, history: pd.Series, issue: pd.Timestamp, hour
 def persistence_load(history: pd.Series, issue: pd.Timestamp, hours: float = 48,
                      step: timedelta = timedelta(hours=1), reason: str = "") -> Prediction:
     """Persistence [kWh per step]: P50 is the same time on the last known day; P10/P90 the
-    10th/90th percentiles of that time over the last known week."""
+    10th/90th percentiles of that time over the last known week (:func:`persistence_quantiles`)."""
     issue = pd.Timestamp(issue)
     index = forecast_index(issue, hours, step)
-    grid = recent(history, issue, step, HISTORY_WINDOW)
-    issues = pd.DatetimeIndex([issue] * len(index))
-    p50 = known_lag(grid, index, issues, DAY, step)
-    week = np.column_stack([known_lag(grid, index - k * DAY, issues - k * DAY, DAY, step) for k in range(7)])
-    # Missing days are sorted last (NaN) and left out of each row's percentile.
-    week.sort(axis=1)
-    known = (~np.isnan(week)).sum(axis=1)
-    rows = np.arange(len(index))
-    p10 = np.where(known > 0, week[rows, np.clip(np.floor(0.1 * (known - 1)).astype(int), 0, 6)], p50)
-    p90 = np.where(known > 0, week[rows, np.clip(np.ceil(0.9 * (known - 1)).astype(int), 0, 6)], p50)
-    values = np.column_stack([p10, p50, p90])
+    values = persistence_quantiles(recent(history, issue, step, HISTORY_WINDOW), index, issue, step)
     note = f"persistence (same time on the last known day){': ' + reason if reason else ''}"
     return Prediction(_non_negative(values, index, ["p10", "p50", "p90"]), "persistence", "persistence", (note,))
 

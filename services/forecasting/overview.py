@@ -17,7 +17,6 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-import sqlalchemy as sa
 
 from services.flows import energy_flows
 from services.forecasting import load as load_model
@@ -30,10 +29,9 @@ from services.forecasting.service import (
     backtest_household,
     forecast_load,
     forecast_pv,
+    readings_end,
 )
 from services.households import get_household
-from services.store.db import session_scope
-from services.store.models import Reading, Series
 
 #: Days of readings drawn before the forecast.
 ACTUAL_DAYS = 3
@@ -64,10 +62,10 @@ class ModelInfo:
 class ForecastOverview:
     """A household's forecasts as issued at ``as_of`` with the readings around them.
 
-    ``live``: ``as_of`` is now and the forecasts were stored. When the household's readings
-    stop more than :data:`~services.forecasting.service.MAX_READINGS_LAG` before now, ``as_of``
-    is the end of its readings instead (a forecast from months-old readings says nothing), the
-    forecasts are not stored, and ``notes`` says so. ``pv`` is None without a PV system.
+    ``live``: ``as_of`` is now. When the household's readings stop more than
+    :data:`~services.forecasting.service.MAX_READINGS_LAG` before now, ``as_of`` is the end of its
+    readings instead (a forecast from months-old readings says nothing), and ``notes`` says so.
+    Nothing is stored (a page view only reads). ``pv`` is None without a PV system.
     ``actual``: readings by UTC step start, ``pv`` and ``load`` [kWh per step].
     """
 
@@ -84,33 +82,81 @@ class ForecastOverview:
     notes: tuple[str, ...] = ()
 
 
-def forecast_overview(household_id: int, hours: int = 48, now: datetime | None = None,
-                      actual_days: int = ACTUAL_DAYS) -> ForecastOverview:
-    """PV and load forecasts for the ``hours`` after now (or after the readings' end, see
-    :class:`ForecastOverview`) from the stored models and stored weather, never the network.
+#: What a household's forecasts were issued from (:attr:`IssuedForecasts.basis`).
+BASIS_LIVE = "live"  # now, from readings up to now (or up to MAX_READINGS_LAG before)
+BASIS_READINGS_END = "readings_end"  # the readings stop earlier: issued as at their end
+BASIS_NO_READINGS = "no_readings"  # no readings at all: the fallbacks alone
 
-    Raises :class:`~services.households.HouseholdNotFound` for an unknown household.
+
+@dataclass(frozen=True)
+class IssuedForecasts:
+    """A household's PV and load forecasts as the page and the REST API both get them.
+
+    ``basis``: :data:`BASIS_LIVE`, :data:`BASIS_READINGS_END` (``as_of`` is the end of its readings,
+    which stop more than :data:`~services.forecasting.service.MAX_READINGS_LAG` before now: a
+    forecast from no recent readings would be all zeros) or :data:`BASIS_NO_READINGS`.
+    ``pv`` is None without a PV system. ``notes``: why ``as_of`` is not now.
+    """
+
+    household_id: int
+    household_name: str
+    timezone: str
+    as_of: datetime
+    basis: str
+    readings_end: datetime | None
+    pv: ForecastResult | None
+    load: ForecastResult
+    notes: tuple[str, ...] = ()
+
+    @property
+    def live(self) -> bool:
+        return self.basis != BASIS_READINGS_END
+
+
+def issue_forecasts(household_id: int, hours: int = 48, now: datetime | None = None,
+                    store: bool = False) -> IssuedForecasts:
+    """PV and load forecasts for the ``hours`` after now, or after the end of the household's
+    readings where they stop earlier (see :class:`IssuedForecasts`), from the stored models and
+    stored weather, never the network. ``store`` keeps a live forecast for the optimizer (POST
+    /api/forecast/{id}, ``forecast-issue``); a page view or a GET only reads. Raises :class:`~services.households.HouseholdNotFound`.
     """
     now = _utc(now or datetime.now(UTC))
     household = get_household(household_id)
     end = readings_end(household_id)
-    live = end is None or now - end <= MAX_READINGS_LAG
+    basis = BASIS_NO_READINGS if end is None else BASIS_LIVE if now - end <= MAX_READINGS_LAG else BASIS_READINGS_END
+    live = basis != BASIS_READINGS_END
     as_of = now if live else end
+    store = store and live  # a forecast as of the readings' end would plan nothing
     notes = []
     if not live:
         notes.append(f"The readings of this household stop at {_local(end, household.timezone)}, "
                      f"{(now - end).days} days ago: the forecast is shown as it would have been issued then. "
                      "Ingest recent readings (Data page) for a forecast of the coming hours.")
-    pv = forecast_pv(household_id, hours, as_of, store=live, fetch_weather=False) if household.pv_systems else None
-    load = forecast_load(household_id, hours, as_of, store=live, fetch_weather=False)
+    pv = forecast_pv(household_id, hours, as_of, store=store, fetch_weather=False) if household.pv_systems else None
+    load = forecast_load(household_id, hours, as_of, store=store, fetch_weather=False)
+    return IssuedForecasts(household_id, household.name, household.timezone, as_of, basis, end, pv, load,
+                           tuple(notes))
+
+
+def forecast_overview(household_id: int, hours: int = 48, now: datetime | None = None,
+                      actual_days: int = ACTUAL_DAYS) -> ForecastOverview:
+    """PV and load forecasts for the ``hours`` after now (or after the readings' end, see
+    :class:`ForecastOverview`) from the stored models and stored weather, never the network
+    (:func:`issue_forecasts`, as the REST API), with the readings of the days before.
+
+    Raises :class:`~services.households.HouseholdNotFound` for an unknown household.
+    """
+    now = _utc(now or datetime.now(UTC))
+    issued = issue_forecasts(household_id, hours, now)
+    pv, load, as_of, end, live = issued.pv, issued.load, issued.as_of, issued.readings_end, issued.live
     step = (pv or load).step
     flows = energy_flows(household_id, int(step.total_seconds()), as_of - timedelta(days=actual_days),
                          as_of + timedelta(hours=hours))
     actual = flows.reindex(columns=["pv", "load"]) if not flows.empty else pd.DataFrame(
         columns=["pv", "load"], index=pd.DatetimeIndex([], tz="UTC"), dtype=float)
     actual.index.name = "ts"
-    return ForecastOverview(household_id, household.name, household.timezone, as_of, live, end, pv, load, actual,
-                            model_info(household_id, now), tuple(notes))
+    return ForecastOverview(household_id, issued.household_name, issued.timezone, as_of, live, end, pv, load, actual,
+                            model_info(household_id, now), issued.notes)
 
 
 def model_info(household_id: int, now: datetime | None = None) -> dict[str, ModelInfo]:
@@ -127,20 +173,6 @@ def model_info(household_id: int, now: datetime | None = None) -> dict[str, Mode
         out[target] = ModelInfo(target, stored.trained_at, stored.train_start, stored.train_end, stored.version,
                                 float(seconds) if seconds is not None else None, stale, why)
     return out
-
-
-def readings_end(household_id: int) -> datetime | None:
-    """The end of the household's newest PV or load reading interval [UTC] (None: no readings)."""
-    query = (sa.select(sa.func.max(Reading.ts), sa.func.max(Series.resolution_s))
-             .join(Series, Series.id == Reading.series_id)
-             .where(Series.household_id == household_id, Series.quantity.in_(("load", "pv"))))
-    with session_scope() as session:
-        last, resolution_s = session.execute(query).one()
-    if last is None:
-        return None
-    stamp = pd.Timestamp(last, unit="s", tz="UTC") if isinstance(last, (int, float)) else pd.Timestamp(last)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return (stamp + pd.Timedelta(seconds=resolution_s or 0)).to_pydatetime()
 
 
 def accuracy_table(household_id: int) -> tuple[pd.DataFrame, list[str]]:

@@ -51,6 +51,7 @@ from services.forecasting.features import (
     issue_grid,
     known_lag,
     last_known,
+    persistence_quantiles,
     pv_physics,
     recent,
     regular,
@@ -86,6 +87,12 @@ WEATHER_VARIANTS = ("weather", "weather_raw")
 #: of the time: nMAE 0.1416 against 0.1427 with 300 trees on system 50 in 2013, 0.1339
 #: against 0.1330 on the second half of 2012 when trained before it.
 MEDIAN_TREES = {"weather": 1.0, "clearsky": 1 / 3, "weather_raw": 1.0}
+#: Without weather, the first hours follow the sky metered last (:func:`_with_recent_sky`): its weight
+#: falls to 1/e after this many hours. On system 50, the model trained before July 2012 and issued
+#: every hour over the second half of 2012 (before the benchmark's test year), the next hour's nMAE
+#: went from 0.096 to 0.067 at 3 h (2.5-4 h alike; 1 h 0.078, 6 h 0.066 but worse from 2 h ahead),
+#: the next 24 h's from 0.129 to 0.127. The trees alone under-use the last reading at short lead times.
+INTRADAY_TAU_H = 3.0
 
 
 @dataclass(frozen=True)
@@ -194,6 +201,8 @@ def predict_pv(model: PVModel, history: pd.Series, issue: pd.Timestamp, hours: f
         variant = "clearsky"
         notes.append("no weather forecast for these hours: forecast from clear-sky geometry and recent output")
     frame = model.variants[variant].predict(features)
+    if variant not in WEATHER_VARIANTS:
+        frame = _with_recent_sky(frame, grid, physics, setup, step)
     return Prediction(_bounded(frame, features), "ml", variant, tuple(notes))
 
 
@@ -204,7 +213,9 @@ def physical_pv(setup: PVSetup, issue: pd.Timestamp, hours: float = 48, weather:
     With weather: P50 is the PVWatts estimate and the band +-25 % of the clear-sky energy
     (a rule of thumb, not learned). Without: the clear-sky energy times the share of it the
     system delivered over the last :data:`RECENT_DAYS` days of ``history`` (metered kWh per step,
-    UTC; P10/P50/P90 from the daily shares), or, without such history, 70 % (P10 15 %, P90 100 %).
+    UTC; P10/P50/P90 from the daily shares), or, without such history, 70 % (P10 15 %, P90 100 %);
+    the first hours follow the sky metered last (:data:`INTRADAY_TAU_H`; on system 50 in 2013,
+    issued every hour: next hour nMAE 0.075 instead of 0.136).
     """
     step = setup.step
     index = forecast_index(pd.Timestamp(issue), hours, step)
@@ -224,9 +235,35 @@ def physical_pv(setup: PVSetup, issue: pd.Timestamp, hours: float = 48, weather:
             notes.append(f"no weather forecast either: {shares[1]:.0%} of the clear-sky output, as delivered "
                          f"over the last {RECENT_DAYS} days")
         frame = pd.DataFrame({"p10": shares[0] * clear, "p50": shares[1] * clear, "p90": shares[2] * clear})
+        if history is not None:
+            grid = recent(history, pd.Timestamp(issue), step, timedelta(hours=18))
+            span = pd.date_range(grid.index[0], index[-1], freq=step)
+            frame = _with_recent_sky(frame, grid, pv_physics(span, setup.arrays, setup.site.location, None, step),
+                                     setup, step)
     return Prediction(_bounded(frame, physics), "physical", "physical", tuple(notes))
 
 
+def persistence_pv(setup: PVSetup, history: pd.Series, issue: pd.Timestamp, hours: float = 48,
+                   reason: str = "") -> Prediction:
+    """Persistence [kWh per step]: P50 is the same time on the last day known at ``issue``, the
+    band the 10th/90th percentiles of that time over the last known week, all within
+    ``[0, sky bound]`` like every PV forecast. ``history``: metered kWh per step, UTC.
+
+    What the service answers when a back-test scored the learned model worse than this
+    (:mod:`~services.forecasting.trust`); hours whose last day is unknown are 0.
+    """
+    step, issue = setup.step, pd.Timestamp(issue)
+    index = forecast_index(issue, hours, step)
+    grid = recent(history, issue, step, PERSISTENCE_WINDOW)
+    values = np.nan_to_num(persistence_quantiles(grid, index, issue, step))
+    frame = pd.DataFrame(values, index=index, columns=["p10", "p50", "p90"])
+    physics = pv_physics(index, setup.arrays, setup.site.location, None, step)
+    note = f"persistence (same time on the last known day){': ' + reason if reason else ''}"
+    return Prediction(_bounded(frame, physics), "persistence", "persistence", (note,))
+
+
+#: Readings persistence reads back [a week of P10/P90 and the last day].
+PERSISTENCE_WINDOW = timedelta(days=8)
 #: Days of metered output that set the no-weather physical forecast's share of clear sky.
 RECENT_DAYS = 14
 #: P10, P50, P90 shares of the clear-sky energy when neither weather nor recent output is known.
@@ -286,9 +323,7 @@ def _features(ts: pd.DatetimeIndex, issue: pd.DatetimeIndex, grid: pd.Series, ph
     for column in calendar.columns:  # by position: training targets repeat across issues
         frame[column] = calendar[column].to_numpy()
     clear = physics["clearsky_kwh"].reindex(grid.index)
-    # A ratio to clear sky only means something when the sun is well up: 5 % of peak output.
-    threshold = 0.05 * setup.kwp * (pd.Timedelta(step) / pd.Timedelta(hours=1))
-    ratio = (grid / clear).where(clear > threshold).clip(0.0, 1.5)
+    ratio = _clearsky_ratio(grid, physics, setup, step)
     floor = issue.floor(step)
     frame["horizon_h"] = ((ts - issue) / pd.Timedelta(hours=1)).to_numpy()
     frame["ratio_last"] = last_known(ratio, floor, step, timedelta(hours=18))
@@ -303,6 +338,31 @@ def _features(ts: pd.DatetimeIndex, issue: pd.DatetimeIndex, grid: pd.Series, ph
         with np.errstate(divide="ignore", invalid="ignore"):
             frame[name] = np.where(possible > 0, energy / possible, np.nan)
     return frame
+
+
+def _clearsky_ratio(grid: pd.Series, physics: pd.DataFrame, setup: PVSetup, step: timedelta) -> pd.Series:
+    """Metered over clear-sky energy on ``grid``'s intervals [-], NaN where the sun is too low for it
+    to mean something (clear-sky output under 5 % of the peak)."""
+    clear = physics["clearsky_kwh"].reindex(grid.index)
+    threshold = 0.05 * setup.kwp * (pd.Timedelta(step) / pd.Timedelta(hours=1))
+    return (grid / clear).where(clear > threshold).clip(0.0, 1.5)
+
+
+def _with_recent_sky(frame: pd.DataFrame, grid: pd.Series, physics: pd.DataFrame, setup: PVSetup,
+                     step: timedelta) -> pd.DataFrame:
+    """Quantiles [kWh per step] moved toward "smart persistence" for the first hours: the last
+    metered clear-sky index times each target's clear-sky energy, with weight
+    ``exp(-age / INTRADAY_TAU_H)`` where age is the hours from that reading's interval to the
+    target's. The whole band moves with P50. ``grid``: readings ended by the issue only.
+    """
+    ratio = _clearsky_ratio(grid, physics, setup, step).dropna()
+    if ratio.empty:
+        return frame
+    age_h = ((pd.DatetimeIndex(frame.index) - ratio.index[-1]) / pd.Timedelta(hours=1)).to_numpy()
+    weight = np.exp(-np.clip(age_h, 0.0, None) / INTRADAY_TAU_H)
+    smart = ratio.iloc[-1] * physics["clearsky_kwh"].reindex(frame.index).to_numpy()
+    shift = weight * (smart - frame["p50"].to_numpy())
+    return frame + shift[:, None]
 
 
 def _bounded(frame: pd.DataFrame, physics: pd.DataFrame) -> pd.DataFrame:

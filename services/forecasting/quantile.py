@@ -21,11 +21,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import ThreadpoolController
+
+if TYPE_CHECKING:  # scikit-learn (80 MB) loads when a model is trained, not with every process
+    from sklearn.ensemble import HistGradientBoostingRegressor
 
 QUANTILES = (0.1, 0.5, 0.9)
 QUANTILE_COLUMNS = {0.1: "p10", 0.5: "p50", 0.9: "p90"}
@@ -115,6 +118,8 @@ def fit_quantiles(features: pd.DataFrame, target: pd.Series | np.ndarray, column
     y = np.asarray(target, dtype=float)
     if len(y) == 0:
         raise ValueError("no training rows: the history has no usable readings")
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
     # A column never known in training (no cloud cover in this weather source) teaches
     # nothing and breaks the binning: leave it out, and the model will not ask for it.
     columns = [c for c in columns if features[c].notna().any()]

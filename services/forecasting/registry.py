@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
-import sklearn
 import sqlalchemy as sa
 
 from services.store.db import session_scope
@@ -67,15 +66,22 @@ class StoredForecast:
     frame: pd.DataFrame
 
 
+def _sklearn_version() -> str:
+    """scikit-learn's version, importing it only here (80 MB that a process ingesting data never needs)."""
+    import sklearn
+
+    return sklearn.__version__
+
+
 def version_tag(model_version: str) -> str:
     """What is stored in ``ForecastModel.version``: the model's own version and scikit-learn's."""
-    return f"{model_version}/sklearn-{sklearn.__version__}"
+    return f"{model_version}/sklearn-{_sklearn_version()}"
 
 
 def dumps_model(model: object) -> bytes:
     """Header + pickle of ``model`` (see the module docstring for why there is a header)."""
     payload = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
-    version = sklearn.__version__.encode()
+    version = _sklearn_version().encode()
     return _MAGIC + bytes([len(version)]) + version + hashlib.sha256(payload).digest() + payload
 
 
@@ -88,8 +94,8 @@ def loads_model(blob: bytes) -> object:
     version = blob[start:start + n].decode(errors="replace")
     digest = blob[start + n:start + n + 32]
     payload = blob[start + n + 32:]
-    if version != sklearn.__version__:
-        raise ModelBlobError(f"written with scikit-learn {version}, running {sklearn.__version__}: retrain")
+    if version != _sklearn_version():
+        raise ModelBlobError(f"written with scikit-learn {version}, running {_sklearn_version()}: retrain")
     if hashlib.sha256(payload).digest() != digest:
         raise ModelBlobError("model blob is damaged (checksum mismatch): retrain")
     return pickle.loads(payload)  # noqa: S301 - only blobs this app wrote, checked above

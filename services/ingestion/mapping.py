@@ -28,6 +28,7 @@ from services.ingestion.units import UnitError, conversion_for
 from services.store.db import session_scope
 from services.store.models import IngestionMapping
 from services.store.models.readings import QUANTITY_UNITS
+from services.text_checks import SingleLine
 
 
 class ColumnSpec(BaseModel):
@@ -42,7 +43,7 @@ class ColumnSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     column: str = Field(min_length=1)
-    series: str | None = Field(default=None, description="stored series name; default: the column")
+    series: SingleLine | None = Field(default=None, description="stored series name; default: the column")
     quantity: str
     unit: str
     scale: float = 1.0
@@ -123,7 +124,7 @@ class Mapping(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=120)
+    name: SingleLine = Field(min_length=1, max_length=120)
     layout: Literal["wide", "long"] = "wide"
     household_id: int | None = None
     time: TimeSpec

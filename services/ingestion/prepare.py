@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from services.ingestion.cells import screen_cells
 from services.ingestion.frames import complete_frame
+from services.ingestion.rejections import RejectionTally
 from services.ingestion.series import HouseholdFacts, SeriesResolver
 from services.ingestion.timestamps import parse_timestamps
 from services.ingestion.types import IngestOptions, Rejection
 from services.ingestion.units import POWER_KW, canonical_unit, convert
-from services.ingestion.validate import check_values, parse_values
+from services.ingestion.validate import ASSUMED_STEP_S, check_values, parse_values
 from services.store.models.readings import ENERGY_QUANTITIES, QUANTITY_UNITS
 
 #: Suffix of the companion series that keeps a cumulative meter's raw register [kWh].
@@ -65,15 +67,22 @@ class _Problems:
 
 
 def prepare_chunk(frame: pd.DataFrame, *, first_line: int, facts: dict[int, HouseholdFacts],
-                  resolver: SeriesResolver, options: IngestOptions, keep_rejections: int) -> Prepared:
+                  resolver: SeriesResolver, options: IngestOptions, keep_rejections: int | None = None,
+                  tally: RejectionTally | None = None) -> Prepared:
     """Validate and convert one chunk; create its new series through ``resolver``.
 
     ``facts`` must hold every existing household among the chunk's ids (missing ones are refused).
-    At most ``keep_rejections`` :class:`Rejection` objects are built (the count is always exact).
+    :class:`Rejection` objects are built for the examples ``tally`` chooses (it counts every
+    refusal by reason), or without a tally for the first ``keep_rejections``; ``rejected`` is exact.
     """
     f = complete_frame(frame, first_line)
     n = len(f)
     problems = _Problems(n)
+    screened = screen_cells(f)
+    if screened.bad.any():
+        problems.add(screened.bad, "", screened.reason[screened.bad])
+        problems.field[screened.bad] = screened.field[screened.bad]
+        f = screened.frame
 
     given = f["problem"].notna().to_numpy()
     if given.any():
@@ -81,6 +90,7 @@ def prepare_chunk(frame: pd.DataFrame, *, first_line: int, facts: dict[int, Hous
         problems.field[given] = f["problem_field"].fillna("").to_numpy(dtype=object)[given]
 
     household = pd.to_numeric(f["household_id"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    household = np.where(np.abs(household) < 2.0 ** 31, household, np.nan)  # beyond any id the store has
     whole = np.isfinite(household) & (household == np.round(household))
     household_id = np.where(whole, household, -1).astype(np.int64)
     exists = np.isin(household_id, np.fromiter(facts, dtype=np.int64, count=len(facts)))
@@ -117,7 +127,8 @@ def prepare_chunk(frame: pd.DataFrame, *, first_line: int, facts: dict[int, Hous
     zones = options.timezone or pd.Series(household_id).map(
         {h: v.timezone for h, v in facts_of.items()}).astype(object)
     times = parse_timestamps(f["ts"], zones, nonexistent=options.nonexistent, ambiguous=options.ambiguous,
-                             fmt=options.ts_format)
+                             fmt=options.ts_format,
+                             now_s=None if options.now is None else int(options.now.timestamp()))
     problems.add(times.bad, "ts", times.reasons)
     ts_s = times.seconds
 
@@ -142,22 +153,35 @@ def prepare_chunk(frame: pd.DataFrame, *, first_line: int, facts: dict[int, Hous
     names_or_empty = name.names + [""]
     keys = [(int(v) // width, names_or_empty[int(v) % width]) for v in key_values]
     step = _steps(key_codes, ts_s, ~problems.bad, len(keys))
+    resolver.lookup([k for k, s in zip(keys, step) if not np.isfinite(s)])
     known_step = np.array([_known_resolution(resolver, h, s) for h, s in keys], dtype=np.float64)
     step = np.where(np.isfinite(step), step, known_step)
-    row_step = np.where(np.isfinite(interval_s), interval_s, step[key_codes])
+    check_step, assumed = _check_steps(step, keys, key_codes, ts_s, ~problems.bad, resolver)
+    row_step = np.where(np.isfinite(interval_s), interval_s, check_step[key_codes])
+    assumed_row = assumed[key_codes] & ~np.isfinite(interval_s)
     value = converted.values
     plain = ~cumulative
-    # Registers are checked for sign only: their size says nothing about an interval.
+    # Registers are checked for sign here; the energy derived from them is checked as intervals are
+    # (services.ingestion.batch), once the readings around them are known.
     checked_quantity = quantity.categorical(where=plain, otherwise="other")
     checked = check_values(np.where(plain, value, 0.0), checked_quantity,
                            converted.stored_units, row_step, per_household["pv_kwp"], per_household["charge_kw"],
-                           per_household["discharge_kw"], per_household["capacity_kwh"], options.max_value)
-    problems.add(checked.bad, "value", checked.reasons)
+                           per_household["discharge_kw"], per_household["capacity_kwh"], options.max_value,
+                           start_s=ts_s, latitude=per_household["latitude"], longitude=per_household["longitude"],
+                           import_kw=per_household["import_kw"], export_kw=per_household["export_kw"])
+    reasons = np.asarray(checked.reasons, dtype=object)
+    if assumed_row[checked.bad].any():
+        guessed = assumed_row[checked.bad]
+        reasons[guessed] = [r + f" (the interval of this reading is not known, so {ASSUMED_STEP_S // 60} min "
+                            "was assumed: give its interval_s)" for r in reasons[guessed]]
+    problems.add(checked.bad, "value", reasons)
     if cumulative.any():
         problems.add(cumulative & (value < 0), "value", "a meter register cannot be negative")
 
+    _check_cumulative(problems, keys, key_codes, cumulative)
+    device_id = _check_devices(problems, resolver, f["device_id"], household_id)
     series_id = _resolve_series(problems, resolver, keys, key_codes, quantity, converted.stored_units, step,
-                                f["device_id"], cumulative)
+                                device_id, cumulative)
     alive = ~problems.bad
     ok_plain = alive & plain
     sid, ts_ok, val = series_id[ok_plain], ts_s[ok_plain], value[ok_plain]
@@ -173,10 +197,15 @@ def prepare_chunk(frame: pd.DataFrame, *, first_line: int, facts: dict[int, Hous
             "line": _lines(f, first_line)[ok_cumulative], "step_s": step[key_codes[ok_cumulative]],
         })
     rejected = int(problems.bad.sum())
+    bad_rows = np.flatnonzero(problems.bad)
+    if tally is not None:
+        kept = bad_rows[tally.choose(problems.field[bad_rows], problems.reason[bad_rows])]
+    else:
+        kept = bad_rows[:max(keep_rejections or 0, 0)]
     return Prepared(
         series_id=sid[~repeat], ts_s=ts_ok[~repeat], value=val[~repeat], received=n, rejected=rejected,
         duplicates=int(repeat.sum()), registers=registers,
-        rejections=_rejections(f, first_line, problems, keep_rejections),
+        rejections=_rejections(f, first_line, problems, kept),
     )
 
 
@@ -222,7 +251,8 @@ def _flags(column: pd.Series) -> np.ndarray:
 def _per_row(household_id: np.ndarray, facts: dict[int, HouseholdFacts]) -> dict[str, np.ndarray]:
     codes, uniques = pd.factorize(household_id)
     out = {}
-    for attr in ("pv_kwp", "capacity_kwh", "charge_kw", "discharge_kw"):
+    for attr in ("pv_kwp", "capacity_kwh", "charge_kw", "discharge_kw", "latitude", "longitude", "import_kw",
+                 "export_kw"):
         table = np.array([getattr(facts[h], attr) if h in facts else np.nan for h in uniques] + [np.nan])
         out[attr] = table[codes]
     return out
@@ -244,6 +274,75 @@ def _steps(key_codes: np.ndarray, ts_s: np.ndarray, usable: np.ndarray, n_keys: 
         mode = counts.reset_index().drop_duplicates("code")  # sorted by count: first per code is the mode
         step[mode["code"].to_numpy()] = mode["gap"].to_numpy()
     return step
+
+
+def _check_steps(step: np.ndarray, keys: list[tuple[int, str]], key_codes: np.ndarray, ts_s: np.ndarray,
+                 usable: np.ndarray, resolver: SeriesResolver) -> tuple[np.ndarray, np.ndarray]:
+    """Interval [s] per series key for the rating checks, and where it had to be assumed.
+
+    A series with one reading in the chunk and no known step is given the spacing to its nearest
+    stored reading, else its household's usual step, else :data:`ASSUMED_STEP_S`: a reading sent
+    alone is checked as it would be in a batch.
+    """
+    step = step.copy()
+    assumed = np.zeros(len(step), dtype=bool)
+    if np.isfinite(step).all() or not usable.any():
+        return step, assumed
+    first_row = pd.Series(np.flatnonzero(usable)).groupby(key_codes[usable]).first().to_dict()
+    household_steps: dict[int, float] = {}
+    for code in np.flatnonzero(~np.isfinite(step)):
+        household_id, name = int(keys[code][0]), str(keys[code][1])
+        if code not in first_row:
+            continue
+        known = resolver.known.get((household_id, name))
+        spacing = resolver.spacing_near(known.id, int(ts_s[first_row[code]])) if known is not None else np.nan
+        if not (np.isfinite(spacing) and 0 < spacing <= 86_400):
+            if household_id not in household_steps:
+                household_steps[household_id] = resolver.household_step(household_id)
+            spacing = household_steps[household_id]
+        if not np.isfinite(spacing):
+            spacing, assumed[code] = float(ASSUMED_STEP_S), True
+        step[code] = spacing
+    return step, assumed
+
+
+def _check_cumulative(problems: _Problems, keys: list[tuple[int, str]], key_codes: np.ndarray,
+                      cumulative: np.ndarray) -> None:
+    """Refuse rows of a series that disagree with its first row on being a meter register: one
+    series holds interval energy given directly or derived from a register, not both."""
+    alive = ~problems.bad
+    if not alive.any() or not (cumulative[alive].any() and (~cumulative[alive]).any()):
+        return
+    first = pd.Series(cumulative[alive]).groupby(key_codes[alive]).first()
+    expected = np.zeros(len(keys), dtype=bool)
+    expected[first.index.to_numpy()] = first.to_numpy()
+    mixed = alive & (cumulative != expected[key_codes])
+    if mixed.any():
+        problems.add(mixed, "cumulative", [
+            f"series {keys[k][1]!r} gets {'meter registers' if expected[k] else 'interval readings'} in this batch "
+            f"and this row is {'an interval reading' if expected[k] else 'a meter register'}: give each its own "
+            "series name" for k in key_codes[mixed]])
+
+
+def _check_devices(problems: _Problems, resolver: SeriesResolver, device_id: pd.Series,
+                   household_id: np.ndarray) -> pd.Series:
+    """Refuse rows naming a device that does not exist or belongs to another household (a new
+    series would point at it); returns the device ids as given, None where missing."""
+    numbers = pd.to_numeric(device_id, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    given = np.isfinite(numbers)
+    if not given.any():
+        return device_id
+    whole = given & (numbers == np.round(numbers))
+    problems.add(given & ~whole, "device_id", "the device id must be a whole number")
+    ids = np.where(whole & (np.abs(numbers) < 2.0 ** 62), numbers, -1).astype(np.int64)
+    owners = resolver.device_households(sorted({int(i) for i in ids[whole] if 0 < i < 2**31}))
+    owner = np.array([owners.get(int(i), -1) for i in ids], dtype=np.int64)
+    unknown = whole & (owner != household_id)
+    if unknown.any():
+        problems.add(unknown, "device_id", [
+            f"device {i} does not exist in household {h}: register the device first, or leave device_id out"
+            for i, h in zip(ids[unknown], household_id[unknown])])
+    return pd.Series(np.where(whole, ids, None), dtype=object)
 
 
 def _known_resolution(resolver: SeriesResolver, household_id: int, name: str) -> float:
@@ -309,8 +408,7 @@ def _lines(f: pd.DataFrame, first_line: int) -> np.ndarray:
     return np.where(np.isfinite(lines), lines, fallback).astype(np.int64)
 
 
-def _rejections(f: pd.DataFrame, first_line: int, problems: _Problems, keep: int) -> list[Rejection]:
-    rows = np.flatnonzero(problems.bad)[:max(keep, 0)]
+def _rejections(f: pd.DataFrame, first_line: int, problems: _Problems, rows: np.ndarray) -> list[Rejection]:
     if len(rows) == 0:
         return []
     lines = _lines(f, first_line)[rows]

@@ -8,25 +8,31 @@ leaves no empty series behind. Creation is ``INSERT ... ON CONFLICT DO NOTHING``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from services.store.models import Battery, Household, PVSystem, Series
+from services.store.models import Battery, Device, Household, PVSystem, Reading, Series
 
 
 @dataclass(frozen=True)
 class HouseholdFacts:
     """Per household: IANA ``timezone``, PV peak power [kWp] (NaN without PV), battery capacity [kWh]
-    and charge/discharge power [kW] (NaN without a battery)."""
+    and charge/discharge power [kW] (NaN without a battery), the site [deg N, deg E] and the grid
+    connection's import and export limits [kW] (NaN without)."""
 
     timezone: str
     pv_kwp: float
     capacity_kwh: float
     charge_kw: float
     discharge_kw: float
+    latitude: float = float("nan")
+    longitude: float = float("nan")
+    import_kw: float = float("nan")
+    export_kw: float = float("nan")
 
 
 def household_facts(conn: sa.Connection, household_ids: list[int]) -> dict[int, HouseholdFacts]:
@@ -37,17 +43,16 @@ def household_facts(conn: sa.Connection, household_ids: list[int]) -> dict[int, 
           .where(PVSystem.household_id.in_(household_ids)).group_by(PVSystem.household_id).subquery())
     rows = conn.execute(
         sa.select(Household.id, Household.timezone, pv.c.kwp, Battery.capacity_kwh, Battery.max_charge_kw,
-                  Battery.max_discharge_kw)
+                  Battery.max_discharge_kw, Household.latitude, Household.longitude, Household.grid_import_limit_kw,
+                  Household.grid_export_limit_kw)
         .outerjoin(pv, pv.c.household_id == Household.id)
         .outerjoin(Battery, Battery.household_id == Household.id)
         .where(Household.id.in_(household_ids))
     ).all()
-    nan = float("nan")
-    return {
-        int(r[0]): HouseholdFacts(r[1], nan if r[2] is None else float(r[2]), nan if r[3] is None else float(r[3]),
-                                  nan if r[4] is None else float(r[4]), nan if r[5] is None else float(r[5]))
-        for r in rows
-    }
+    def number(value) -> float:
+        return float("nan") if value is None else float(value)
+
+    return {int(r[0]): HouseholdFacts(r[1], *(number(v) for v in r[2:])) for r in rows}
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,42 @@ class SeriesResolver:
     def get(self, household_id: int, name: str) -> KnownSeries:
         return self.known[(household_id, name)]
 
+    def lookup(self, keys: list[tuple[int, str]]) -> None:
+        """Load the series among ``keys`` that exist (nothing is created)."""
+        missing = [k for k in keys if k not in self.known]
+        if missing:
+            self._load(missing)
+
+    def spacing_near(self, series_id: int, ts_s: int) -> float:
+        """Seconds from ``ts_s`` to the series' nearest stored reading before or after it (NaN if none):
+        the interval of a reading that comes alone, as its neighbours in the store tell it."""
+        if self.conn is None or series_id < 0:
+            return float("nan")
+        at = _utc(ts_s)
+        before = self.conn.execute(sa.select(sa.func.max(Reading.ts)).where(
+            Reading.series_id == series_id, Reading.ts < at)).scalar()
+        after = self.conn.execute(sa.select(sa.func.min(Reading.ts)).where(
+            Reading.series_id == series_id, Reading.ts > at)).scalar()
+        gaps = [abs((t - at).total_seconds()) for t in (before, after) if t is not None]
+        return float(min(gaps)) if gaps else float("nan")
+
+    def device_households(self, device_ids: list[int]) -> dict[int, int]:
+        """The household of each existing device among ``device_ids``."""
+        if self.conn is None or not device_ids:
+            return {}
+        rows = self.conn.execute(sa.select(Device.id, Device.household_id).where(Device.id.in_(device_ids))).all()
+        return {int(r[0]): int(r[1]) for r in rows}
+
+    def household_step(self, household_id: int) -> float:
+        """The most common nominal step [s] of a household's stored series (NaN without any)."""
+        if self.conn is None:
+            return float("nan")
+        row = self.conn.execute(
+            sa.select(Series.resolution_s).where(Series.household_id == household_id,
+                                                 Series.resolution_s.is_not(None))
+            .group_by(Series.resolution_s).order_by(sa.func.count().desc(), Series.resolution_s).limit(1)).first()
+        return float(row[0]) if row else float("nan")
+
     def _load(self, keys: list[tuple[int, str]]) -> None:
         by_household: dict[int, list[str]] = {}
         for household_id, name in keys:
@@ -114,6 +155,10 @@ class SeriesResolver:
             ).all()
             for r in rows:
                 self.known[(household_id, r.name)] = KnownSeries(int(r.id), r.quantity, r.unit, r.resolution_s)
+
+
+def _utc(seconds: int) -> datetime:
+    return datetime.fromtimestamp(int(seconds), tz=timezone.utc)
 
 
 def _int_or_none(value) -> int | None:

@@ -21,9 +21,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-#: Instants outside these years are refused: almost always a wrong unit or a typo.
-EARLIEST = int(pd.Timestamp("1970-01-01", tz="UTC").timestamp())
+#: Instants outside these years are refused: almost always a wrong unit, a typo or a value that is no
+#: time at all (``true`` read as the number 1 is 1970-01-01T00:00:01).
+EARLIEST = int(pd.Timestamp("1990-01-01", tz="UTC").timestamp())
 LATEST = int(pd.Timestamp("2100-01-01", tz="UTC").timestamp())
+#: How far ahead of the clock a reading may be [s]: a day covers any time zone slip; beyond it, a
+#: device's clock or a typo in the year (and such a reading would move every "latest data" view).
+MAX_FUTURE_S = 86_400
 _OFFSET_RE = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 _HAS_OFFSET = r"(?:Z|[+-]\d\d(?::?\d\d)?)$"
 _HOW_TO_WRITE = ("use ISO 8601 like 2024-03-31T02:15:00+02:00, Unix seconds, or set the "
@@ -68,7 +72,7 @@ def zone_from_text(text: str) -> tzinfo:
 
 
 def parse_timestamps(values: pd.Series, zones: pd.Series | str | tzinfo, *, nonexistent: str = "reject",
-                     ambiguous: str = "reject", fmt: str | None = None) -> ParsedTimes:
+                     ambiguous: str = "reject", fmt: str | None = None, now_s: int | None = None) -> ParsedTimes:
     """Timestamps to UTC Unix seconds.
 
     Parameters
@@ -82,6 +86,9 @@ def parse_timestamps(values: pd.Series, zones: pd.Series | str | tzinfo, *, none
     fmt : str, optional
         A ``strptime`` format (``'%d.%m.%Y %H:%M'``) or ``'epoch_s'`` / ``'epoch_ms'``;
         None reads ISO 8601 and Unix seconds.
+    now_s : int, optional
+        The current time [UTC Unix seconds]; times more than :data:`MAX_FUTURE_S` after it are
+        refused. None: the clock.
 
     Returns
     -------
@@ -101,6 +108,15 @@ def parse_timestamps(values: pd.Series, zones: pd.Series | str | tzinfo, *, none
         for i in np.flatnonzero(out_of_range):
             reasons[i] = _out_of_range_reason(values.iloc[i], int(seconds[i]))
         bad |= out_of_range
+    now_s = int(datetime.now(timezone.utc).timestamp()) if now_s is None else int(now_s)
+    future = ~bad & (seconds > now_s + MAX_FUTURE_S)
+    if future.any():
+        now_text = datetime.fromtimestamp(now_s, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+        for i in np.flatnonzero(future):
+            shown = datetime.fromtimestamp(int(seconds[i]), tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+            reasons[i] = (f"{_raw_text(values.iloc[i])} is {shown} UTC, more than a day after now ({now_text} UTC): "
+                          "check the year, the time zone or the clock of the device")
+        bad |= future
     return ParsedTimes(seconds=seconds, bad=bad, reasons=[str(r) for r in reasons[bad]])
 
 
@@ -143,7 +159,10 @@ def _objects_into(values, zones, where, seconds, bad, reasons, nonexistent, ambi
         elif kind == "number":
             part = part.astype(np.float64)
         elif kind == "text":
-            part = part.astype("str")
+            try:
+                part = part.astype("str")
+            except UnicodeEncodeError:  # a lone surrogate: no time has one, the row is unreadable either way
+                part = part.map(lambda v: v.encode("utf-8", "replace").decode("utf-8")).astype("str")
         else:
             bad[rows] = True
             reasons[rows] = [_unreadable(v) for v in part]
@@ -165,6 +184,18 @@ def _kind(value) -> str:
 
 def _strings_into(values, zones, where, seconds, bad, reasons, nonexistent, ambiguous, fmt) -> None:
     text = values.str.strip()
+    # pandas reads "now", "today" ... as the parser's clock (naive, so read in the wrong zone): a time
+    # is written with digits.
+    wordy = ~np.asarray(pc.fill_null(pc.match_substring_regex(_arrow(text), r"\d"), True), dtype=bool)
+    if wordy.any():
+        rows = where[wordy]
+        bad[rows] = True
+        reasons[rows] = [_unreadable(v) for v in values[wordy]]
+        keep = ~wordy
+        if not keep.any():
+            return
+        values, zones, where = values[keep].reset_index(drop=True), zones[keep].reset_index(drop=True), where[keep]
+        text = text[keep].reset_index(drop=True)
     if fmt in ("epoch_s", "epoch_ms"):
         numbers = pd.to_numeric(text, errors="coerce")
         _epoch_into(numbers.to_numpy(dtype=np.float64, na_value=np.nan), where, seconds, bad, reasons, values,
@@ -206,8 +237,14 @@ def _strings_into(values, zones, where, seconds, bad, reasons, nonexistent, ambi
 def _arrow(values: pd.Series) -> pa.Array:
     try:
         return pa.array(values.array)  # zero-copy for Arrow-backed strings
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        return pa.array(values.to_numpy(dtype=object, na_value=None), type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, UnicodeEncodeError):
+        pass
+    raw = values.to_numpy(dtype=object, na_value=None)
+    try:
+        return pa.array(raw, type=pa.string())
+    except UnicodeEncodeError:  # a lone surrogate: no time has one, so the row is unreadable either way
+        return pa.array([v.encode("utf-8", "replace").decode("utf-8") if isinstance(v, str) else v for v in raw],
+                        type=pa.string())
 
 
 def _store(index: pd.DatetimeIndex, where, seconds, bad, reasons, raw: pd.Series, how: str) -> None:
@@ -224,7 +261,8 @@ def _store(index: pd.DatetimeIndex, where, seconds, bad, reasons, raw: pd.Series
 def _epoch_into(numbers: np.ndarray, where, seconds, bad, reasons, raw: pd.Series, scale: float) -> None:
     missing = ~np.isfinite(numbers)
     good = ~missing
-    seconds[where[good]] = np.floor(numbers[good] / scale).astype(np.int64)
+    # Clipped first so that a huge number stays huge (and is refused as out of range) instead of wrapping.
+    seconds[where[good]] = np.floor(np.clip(numbers[good] / scale, -1e13, 1e13)).astype(np.int64)
     if missing.any():
         bad[where[missing]] = True
         reasons[where[missing]] = [_unreadable(v) for v in raw.to_numpy(dtype=object)[missing]]
@@ -318,6 +356,11 @@ def _unreadable(value, how: str = "") -> str:
     return f"{value!r} is not a date and time we can read{how}: {_HOW_TO_WRITE}"
 
 
+def _raw_text(value) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _out_of_range_reason(value, seconds: int) -> str:
     if isinstance(value, (int, float, np.integer, np.floating)) or (isinstance(value, str) and value.strip().isdigit()):
         number = float(value)
@@ -325,4 +368,5 @@ def _out_of_range_reason(value, seconds: int) -> str:
             return (f"{value} is not Unix seconds in a sensible range: it looks like milliseconds; "
                     "divide by 1000 or set the timestamp format to epoch_ms")
     shown = datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat() if -6e10 < seconds < 2.5e11 else str(value)
-    return f"{value!r} is {shown} UTC, outside 1970-2099: check the year and the unit of the timestamp"
+    return (f"{value!r} is {shown} UTC, outside 1990-2099: check the year and the unit of the timestamp "
+            "(a value that is no time, such as true, reads as 1970)")

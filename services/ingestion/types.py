@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Literal
+
+from services.ingestion.rejections import ReasonCount, reason_kind
 
 #: What to do with a naive local time that does not exist (the hour skipped when DST starts).
 Nonexistent = Literal["reject", "shift_forward", "shift_backward"]
@@ -74,6 +76,44 @@ class Rejection:
     raw: str = ""
 
 
+@dataclass(frozen=True)
+class MeterEvent:
+    """A cumulative register's reset (back to zero: meter replaced, firmware reset), rollover (it
+    wrapped at its maximum) or jump (it moved to a new level that the readings after it continue
+    from; the energy of that interval is not stored), between the readings at ``before`` and ``at``
+    (UTC), with the register values there [kWh]."""
+
+    household_id: int
+    series: str
+    kind: str  # 'reset' | 'rollover' | 'jump'
+    before: datetime
+    at: datetime
+    value_before: float
+    value_after: float
+
+    def describe(self) -> str:
+        """One line for a person."""
+        what = {"reset": "reset to zero", "rollover": "rolled over at its maximum",
+                "jump": "jumped to a new level (that interval's energy is not stored)"}.get(self.kind, self.kind)
+        return (f"{self.series} of household {self.household_id}: the meter register {what} between "
+                f"{self.before:%Y-%m-%d %H:%M} and {self.at:%Y-%m-%d %H:%M} UTC "
+                f"({self.value_before:g} -> {self.value_after:g} kWh)")
+
+    def as_dict(self) -> dict:
+        return {"household_id": self.household_id, "series": self.series, "kind": self.kind,
+                "before": self.before.isoformat(), "at": self.at.isoformat(), "value_before": self.value_before,
+                "value_after": self.value_after}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> MeterEvent:
+        def instant(text: str) -> datetime:
+            value = datetime.fromisoformat(text)
+            return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+        return cls(int(data["household_id"]), str(data["series"]), str(data["kind"]), instant(data["before"]),
+                   instant(data["at"]), float(data["value_before"]), float(data["value_after"]))
+
+
 @dataclass
 class IngestReport:
     """What one batch did.
@@ -81,6 +121,9 @@ class IngestReport:
     ``received`` = ``inserted + updated + unchanged + rejected`` (+ rows merged as in-batch
     duplicates of a later row, counted in ``duplicates``). ``series_touched`` maps a series id
     to the (min, max) UTC ``ts`` written in this batch (inserted or updated rows only).
+    ``rejections`` are examples of every kind of refusal (see :mod:`.rejections`), while
+    ``rejected_by_reason`` counts all of them by kind; ``meter_events`` lists the resets,
+    rollovers and jumps of cumulative registers found in the batch.
     """
 
     batch_id: int | None
@@ -94,6 +137,8 @@ class IngestReport:
     series_touched: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)
     status: str = "done"  # done | failed
     message: str = ""
+    rejected_by_reason: list[ReasonCount] = field(default_factory=list)
+    meter_events: list[MeterEvent] = field(default_factory=list)
 
     @property
     def stored(self) -> int:
@@ -106,7 +151,28 @@ class IngestReport:
                 f"unchanged {self.unchanged}, rejected {self.rejected}")
         if self.duplicates:
             text += f", {self.duplicates} repeated in the batch (last one kept)"
+        events = self.event_counts()
+        if events:
+            text += ", " + ", ".join(f"{n} meter {kind}{'s' if n > 1 else ''}" for kind, n in events.items())
         return text
+
+    def reason_lines(self) -> list[str]:
+        """Per kind of rejection reason, most frequent first: ``'30,000 x value: the value is empty ...
+        (first at line 2)'``."""
+        first: dict[str, int | None] = {}
+        for rejection in self.rejections:
+            first.setdefault(reason_kind(rejection.field, rejection.reason), rejection.line)
+        lines = []
+        for reason in self.rejected_by_reason:
+            line = first.get(reason_kind(reason.field, reason.example))
+            where = f" (first at line {line})" if line is not None else ""
+            lines.append(f"{reason.count:,} x {reason.field or 'row'}: {reason.example}{where}")
+        return lines
+
+    def event_counts(self) -> dict[str, int]:
+        """Meter events by kind (``{'reset': 2, 'rollover': 1}``), in a fixed order."""
+        counts = {kind: sum(e.kind == kind for e in self.meter_events) for kind in ("reset", "rollover", "jump")}
+        return {k: n for k, n in counts.items() if n}
 
 
 @dataclass(frozen=True)
@@ -131,9 +197,11 @@ class IngestOptions:
         Interval length [s] for an average power given for an energy quantity (e.g. W for
         ``pv``); also the step assumed for rating checks when a batch has one reading per series.
     max_value : dict[str, float]
-        Per quantity, the largest plausible value in the stored unit, overriding
-        :data:`services.ingestion.validate.DEFAULT_MAX_VALUE`. The household's ratings
-        (PV kWp, battery capacity and power) are checked in addition.
+        Per quantity, the largest plausible value in the stored unit (for energies an average
+        power [kW] over the interval, so the limit in kWh scales with its length), overriding
+        :data:`services.ingestion.validate.DEFAULT_MAX_VALUE`. The household's ratings (PV kWp
+        and night, battery capacity and power, grid limits) are checked in addition, on
+        interval readings and on the energy derived from meter registers alike.
     counter_max : float | None
         Register maximum of cumulative meters [kWh] (e.g. 99999.9) for rollover detection;
         None infers it from the register's digits.
@@ -144,7 +212,14 @@ class IngestOptions:
     dry_run : bool
         Validate and report without writing anything (no batch row either).
     max_rejections : int
-        Rejections kept in the report and stored with the batch; ``rejected`` still counts all.
+        Examples of rejections kept in the report and stored with the batch, beyond the first
+        ones of every kind of reason, which are always kept; ``rejected`` and
+        ``rejected_by_reason`` still count all.
+    max_rejections_per_reason : int
+        Examples kept of one kind of reason at most (by default as many as ``max_rejections``: a
+        batch of up to that many refused rows keeps every one of them).
+    now : datetime, optional
+        The current time (aware) that readings may not be more than a day ahead of; None: the clock.
     before_apply : callable, optional
         Test hook, called with the SQLAlchemy connection inside the store transaction once the
         batch is staged and before it is applied (the fault test kills the connection there).
@@ -161,4 +236,6 @@ class IngestOptions:
     refresh_rollups: bool = True
     dry_run: bool = False
     max_rejections: int = 10_000
+    max_rejections_per_reason: int = 10_000
+    now: datetime | None = None
     before_apply: Callable[[object], None] | None = None

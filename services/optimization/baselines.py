@@ -1,7 +1,9 @@
 """The two ways of running a household that an optimized schedule is compared with.
 
 * :func:`no_battery`: PV covers the load first, the grid the rest; surplus is
-  exported up to the export limit and curtailed beyond it.
+  exported up to the export limit and curtailed beyond it, and where the household's export is
+  curtailable (``grid.export_curtailable``) curtailed rather than exported at a negative export
+  price (the optimizer may do the same: :func:`.formulation.curtail_limit_kw`).
 * :func:`self_consumption_rule`: the battery charges from PV surplus and
   discharges to cover load, as far as its power and stored energy allow; it
   never uses the grid or prices. This is what most home batteries do by default.
@@ -62,6 +64,8 @@ def _grid_side(request: ScheduleRequest, need_kw: np.ndarray):
     export_cap = np.inf if grid.export_limit_kw is None else grid.export_limit_kw
     imports = np.minimum(deficit, import_cap)
     exports = np.minimum(surplus, export_cap)
+    if grid.export_curtailable:  # exporting costs money: the inverter curtails instead
+        exports = np.where(request.prices.export_per_kwh < 0, 0.0, exports)
     # Surplus beyond the export limit can only be PV, which the inverter curtails.
     curtail = np.minimum(surplus - exports, request.pv_kw)
     return imports, exports, curtail, deficit - imports

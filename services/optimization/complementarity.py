@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from services.optimization.formulation import curtail_limit_kw
 from services.optimization.problem import ScheduleRequest
 from services.optimization.results import Flows
 
@@ -76,12 +77,13 @@ def tidy(request: ScheduleRequest, flows: Flows, tol: float = FLOW_TOL_KW) -> tu
     p_imp, p_exp = request.prices.import_per_kwh, request.prices.export_per_kwh
     eta = request.battery.charge_efficiency * request.battery.discharge_efficiency
     export_ub = np.inf if request.grid.export_limit_kw is None else request.grid.export_limit_kw
+    curtail_ub = curtail_limit_kw(request)
     stuck_battery: list[int] = []
     for t in np.flatnonzero(np.minimum(c, d) > tol).tolist():
         a = min(c[t], d[t] / eta)
         freed = a * (1.0 - eta)
         from_import = min(g[t], freed) if p_imp[t] >= 0 else 0.0  # less import saves p_imp >= 0
-        to_curtail = min(request.pv_kw[t] - x[t], freed - from_import)
+        to_curtail = max(min(curtail_ub[t] - x[t], freed - from_import), 0.0)
         to_export = min(export_ub - e[t], freed - from_import - to_curtail) if p_exp[t] >= 0 else 0.0
         if freed - from_import - to_curtail - to_export > tol:
             stuck_battery.append(t)

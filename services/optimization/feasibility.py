@@ -6,7 +6,7 @@ beyond the import limit and PV. Keeping the battery as full as possible never
 makes a later step harder (more stored energy only widens what the next step
 can do), so if this walk meets every step and the terminal rule, a schedule
 exists; if it fails, none does, and the walk knows the first step that fails
-and why. Surplus PV never makes a schedule infeasible: it can always be curtailed.
+and why. Surplus PV never makes a schedule infeasible: it can always be exported or curtailed.
 """
 
 from __future__ import annotations

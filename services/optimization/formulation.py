@@ -22,7 +22,9 @@ Rows::
 with k = 1 - self_discharge_per_h * dt. Limits are column bounds: c_t <= max charge power (and,
 without grid charging, <= the PV surplus pv_t - load_t), d_t <= max discharge power, g_t and e_t
 <= the connection limits (and g_t <= load_t + max charge, e_t <= pv_t + max discharge, which any
-schedule that does not import and export at once meets), x_t <= pv_t, soc_min <= s_t <= soc_max.
+schedule that does not import and export at once meets), soc_min <= s_t <= soc_max, and x_t <= the
+curtailment allowed (:func:`curtail_limit_kw`: all of pv_t at a negative export price where the
+household's export is curtailable, else only the surplus the export limit cannot take).
 """
 
 from __future__ import annotations
@@ -138,6 +140,21 @@ def discharge_limit_kw(request: ScheduleRequest) -> np.ndarray:
     return np.full(request.steps, b.max_discharge_kw if b.capacity_kwh > 0 else 0.0)
 
 
+def curtail_limit_kw(request: ScheduleRequest) -> np.ndarray:
+    """Upper bound of curtailment per step [kW], the same for the optimizer and the baselines.
+
+    PV that neither the load nor the export limit can take is always curtailed. Beyond that,
+    a household whose export is curtailable (``grid.export_curtailable``) may curtail all its PV in
+    steps where exporting costs money (export price < 0); otherwise its surplus is exported.
+    """
+    pv, grid = request.pv_kw, request.grid
+    export_cap = INF if grid.export_limit_kw is None else grid.export_limit_kw
+    forced = np.minimum(np.maximum(pv - request.load_kw - export_cap, 0.0), pv)
+    if grid.export_curtailable:
+        return np.where(request.prices.export_per_kwh < 0, pv, forced)
+    return forced
+
+
 def formulate(request: ScheduleRequest, shape: Shape | None = None) -> LPData:
     """The program's numbers for ``request`` in ``shape`` (default: no binaries)."""
     shape = shape or shape_of(request)
@@ -167,7 +184,7 @@ def formulate(request: ScheduleRequest, shape: Shape | None = None) -> LPData:
     col_ub[shape.block("discharge")] = discharge_ub
     col_ub[shape.block("import")] = import_ub
     col_ub[shape.block("export")] = export_ub
-    col_ub[shape.block("curtail")] = pv
+    col_ub[shape.block("curtail")] = curtail_limit_kw(request)
     col_lb[shape.block("soc")] = b.min_kwh
     col_ub[shape.block("soc")] = b.max_kwh
     col_ub[shape.first_binary_col :] = 1.0

@@ -13,6 +13,9 @@ where each series came from, so that nobody mistakes a guess for a forecast:
 
 Units as in :mod:`.problem`: PV and load as mean power per step [kW] (readings and forecasts
 hold kWh per step: divided by the step length), prices [currency/kWh], stored energy [kWh].
+Meters that read every 30 or 60 minutes are spread onto the horizon's steps with their kWh
+conserved, and a consumption the household does not meter comes from the energy balance
+(:func:`services.flows.metered_flows`); ``notes`` say so.
 The initial stored energy is the latest ``battery_soc`` reading at or before the start unless a
 value is given; energy left at the end is valued at the horizon's mean import price
 (:func:`stored_energy_value`). Nothing here writes.
@@ -29,11 +32,12 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from services.flows import energy_flows
+from services.flows import metered_flows
 from services.households import HouseholdNotFound
 from services.optimization.problem import BatteryParams, GridParams, Objective, Prices, ScheduleRequest
 from services.optimization.service import tariff_prices
 from services.optimization.stored_series import forecast_candidates, last_reading_times, latest_soc_readings
+from services.resampling import spread_to_steps
 from services.store.db import session_scope
 from services.store.models import Battery, Household, Tariff
 from services.tariffs import import_prices, load_tariff_spec
@@ -176,7 +180,7 @@ def household_inputs(
         if battery is None:
             battery = stored_battery(household)
         if grid is None:
-            grid = GridParams(household.grid_import_limit_kw, household.grid_export_limit_kw)
+            grid = household_grid(household)
         if prices is None:
             prices, prices_source, tariff_id, unpriced = _tariff_prices(session, household, tariff_id, index, dt_h)
             if len(unpriced):
@@ -196,6 +200,9 @@ def household_inputs(
                 series[target] = _forecast_kw(session, household_id, target, index, dt_h, now)
         has_pv = bool(household.pv_systems)
         name = household.name
+    note = curtailment_note(grid, prices, len(index))
+    if note:
+        notes.append(note)
     missing = [t for t in ("pv", "load") if series.get(t) is None]
     if missing:
         fill = _actuals if mode == "actuals" else _profile
@@ -228,7 +235,10 @@ def stored_energy_value(prices: Prices, steps: int) -> float:
     way: the optimized plan then never looks worse than the self-consumption rule merely because the
     rule ended the day fuller, and a battery may end fuller when tomorrow's energy is worth storing.
     """
-    return float(np.mean(np.broadcast_to(prices.import_per_kwh, (steps,))))
+    values = np.asarray(prices.import_per_kwh, dtype=float)
+    if values.size not in (1, steps):  # the request refuses such prices, with a message, when it is built
+        return float(np.mean(values)) if values.size else 0.0
+    return float(np.mean(np.broadcast_to(values, (steps,))))
 
 
 def unpriced_note(unpriced: int, steps: int) -> str:
@@ -270,6 +280,24 @@ def stored_battery(household: Household) -> BatteryParams:
         )
     return BatteryParams(b.capacity_kwh, b.max_charge_kw, b.max_discharge_kw, b.charge_efficiency,
                          b.discharge_efficiency, b.soc_min, b.soc_max)
+
+
+def household_grid(household: Household) -> GridParams:
+    """The household's grid connection as saved: limits [kW] and whether its export is curtailable."""
+    curtailable = household.export_curtailable if household.export_curtailable is not None else True
+    return GridParams(household.grid_import_limit_kw, household.grid_export_limit_kw,
+                      export_curtailable=bool(curtailable))
+
+
+def curtailment_note(grid: GridParams, prices: Prices, steps: int) -> str | None:
+    """What happens to surplus PV in the steps with a negative export price (None: there are none)."""
+    negative = int((np.broadcast_to(prices.export_per_kwh, (steps,)) < 0).sum())
+    if not negative:
+        return None
+    how = ("PV may be curtailed instead of exported, with and without the battery"
+           if grid.export_curtailable else
+           "surplus PV is exported anyway (this household's export cannot be curtailed), with and without the battery")
+    return f"{negative} of {steps} steps have a negative export price: {how}"
 
 
 def household_ids_with_battery(household_ids: list[int], url: str | None = None) -> list[int]:
@@ -389,7 +417,8 @@ def first_covering(candidates: list[pd.Series], index: pd.DatetimeIndex,
 
 def _on_steps(kwh: pd.Series, index: pd.DatetimeIndex, dt_h: float) -> np.ndarray | None:
     """Energy per forecast step [kWh] as mean power on the horizon's steps [kW]; None unless
-    every step is covered. Finer forecasts are averaged, coarser ones held over their step."""
+    every step is covered. Finer forecasts are averaged, coarser ones held over their step (the
+    power repeated: :func:`services.resampling.spread_to_steps`, as meter readings are spread)."""
     if len(kwh) < 1:
         return None
     stamps = kwh.index.tz_convert("UTC")
@@ -399,7 +428,8 @@ def _on_steps(kwh: pd.Series, index: pd.DatetimeIndex, dt_h: float) -> np.ndarra
     if step <= dt:
         on_steps = kw.groupby(stamps.floor(dt)).mean().reindex(index)
     else:
-        on_steps = kw.reindex(index, method="ffill", tolerance=step - pd.Timedelta(seconds=1))
+        spread, _ = spread_to_steps(kw.to_frame("kw"), int(dt.total_seconds()), {"kw": "power"})
+        on_steps = spread["kw"].reindex(index)
     return None if on_steps.isna().any() else on_steps.to_numpy()
 
 
@@ -409,15 +439,24 @@ def _profile(household_id: int, targets: list[str], index: pd.DatetimeIndex, dt_
     apart where both were seen (a weekend's load is not a weekday's)."""
     with session_scope(url) as session:
         last = last_reading_times(session, [household_id]).get(household_id)
-    lo, hi = profile_window(last, index, dt_h, tz, notes)
-    flows = energy_flows(household_id, int(dt_h * 3600), lo, hi, url)
-    return {t: _profile_of(flows, t, index, dt_h, tz, has_pv) for t in targets}
+    lo, hi = profile_window(last, index, dt_h)
+    metered = metered_flows(household_id, int(dt_h * 3600), lo, hi, url)
+    add_profile_notes(notes, metered, hi, index, tz)
+    return {t: _profile_of(metered.frame, t, index, dt_h, tz, has_pv) for t in targets}
 
 
-def profile_window(last: datetime | None, index: pd.DatetimeIndex, dt_h: float, tz: str,
-                   notes: list[str]) -> tuple[datetime, datetime]:
+def add_profile_notes(notes: list[str], metered, hi: datetime, index: pd.DatetimeIndex, tz: str) -> None:
+    """Say how the profile's readings were read (meters spread, consumption derived) and when
+    they stop, if that is more than a day before the horizon."""
+    notes.extend(n for n in metered.notes(("pv", "load")) if n not in notes)
+    hi = pd.Timestamp(hi)
+    if hi < index[0] - pd.Timedelta(days=1):
+        notes.append(f"readings stop at {hi.tz_convert(tz):%Y-%m-%d %H:%M}: the profile is of the 7 days before")
+
+
+def profile_window(last: datetime | None, index: pd.DatetimeIndex, dt_h: float) -> tuple[datetime, datetime]:
     """``[lo, hi)`` (UTC) of the readings the profile averages: the 7 days before the horizon, or
-    before the last reading (``last``) when readings stop earlier, said so in ``notes``.
+    before the last reading (``last``) when readings stop earlier.
     InputsUnavailable without any reading."""
     if last is None:
         raise InputsUnavailable(
@@ -428,8 +467,6 @@ def profile_window(last: datetime | None, index: pd.DatetimeIndex, dt_h: float, 
     dt = pd.Timedelta(hours=dt_h)
     hi = min(index[0], pd.Timestamp(last).tz_convert("UTC").floor(dt) + dt)
     lo = hi - pd.Timedelta(days=PROFILE_DAYS)
-    if hi < index[0] - pd.Timedelta(days=1):
-        notes.append(f"readings stop at {hi.tz_convert(tz):%Y-%m-%d %H:%M}: the profile is of the 7 days before")
     return lo.to_pydatetime(), hi.to_pydatetime()
 
 
@@ -481,7 +518,9 @@ def _actuals(household_id: int, targets: list[str], index: pd.DatetimeIndex, dt_
              notes: list[str], url: str | None) -> dict[str, tuple[np.ndarray, str]]:
     """What was metered on the horizon's steps [kW]; short gaps interpolated and counted."""
     end = index[-1] + pd.Timedelta(hours=dt_h)
-    flows = energy_flows(household_id, int(dt_h * 3600), index[0].to_pydatetime(), end.to_pydatetime(), url)
+    metered = metered_flows(household_id, int(dt_h * 3600), index[0].to_pydatetime(), end.to_pydatetime(), url)
+    flows = metered.frame
+    notes.extend(n for n in metered.notes(("pv", "load")) if n not in notes)
     out = {}
     day = index[0].tz_convert(tz).strftime("%Y-%m-%d")
     for target in targets:

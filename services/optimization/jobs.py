@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from services.flows import energy_flows
+from services.flows import metered_flows
 from services.households import list_households
 from services.optimization.baselines import no_battery
 from services.optimization.chunk_inputs import chunk_inputs
@@ -30,6 +30,7 @@ from services.optimization.feasibility import ScheduleInfeasible
 from services.optimization.fleet import FleetResult, optimize_fleet
 from services.optimization.inputs import (
     InputsUnavailable,
+    household_grid,
     local_day_start,
     stored_battery,
     stored_household,
@@ -90,7 +91,7 @@ def period_inputs(household_id: int, first_day: date, days: int, url: str | None
         household = stored_household(session, household_id)
         tz, name = household.timezone, household.name
         battery = stored_battery(household) if household.battery is not None else None
-        grid = GridParams(household.grid_import_limit_kw, household.grid_export_limit_kw)
+        grid = household_grid(household)
         if household.tariff_id is None:
             raise InputsUnavailable(f"{name} has no tariff: choose one on the Households page", "tariff_id")
         start = local_day_start(first_day, tz)
@@ -99,8 +100,10 @@ def period_inputs(household_id: int, first_day: date, days: int, url: str | None
         prices = tariff_prices(spec, start, steps, STEP_H, tz)
     lo = start - timedelta(days=HISTORY_DAYS)
     index = pd.date_range(lo, periods=(days + HISTORY_DAYS) * DAY_STEPS, freq="15min")
-    flows = energy_flows(household_id, 900, lo, index[-1].to_pydatetime() + timedelta(minutes=15), url)
-    notes = []
+    metered = metered_flows(household_id, int(STEP_H * 3600), lo, index[-1].to_pydatetime() + timedelta(minutes=15),
+                            url)
+    flows = metered.frame
+    notes = metered.notes(("pv", "load"))
     series = {}
     for target in ("pv", "load"):
         kw = flows[target].reindex(index) / STEP_H if target in flows else pd.Series(np.nan, index=index)
@@ -233,6 +236,7 @@ class SizingReport:
     battery_price_per_kwh: float
     result: SizingResult
     payback_years: tuple[float | None, ...]
+    notes: tuple[str, ...] = ()  # how the metered period was read (resampled meters, derived load, gaps)
 
     def rows(self) -> list[dict]:
         """One row per capacity: savings over the period and per year [currency], cycles, payback [years]."""
@@ -263,7 +267,7 @@ def sizing_for_household(household_id: int, first_day: date, days: int, *, batte
         progress=None if progress is None else (lambda done, total: progress(done, total, "capacities")),
     )
     return SizingReport(household_id, period.household_name, period.prices.currency, battery_price_per_kwh,
-                        result, tuple(result.payback_years(battery_price_per_kwh)))
+                        result, tuple(result.payback_years(battery_price_per_kwh)), period.notes)
 
 
 # --- fleet ---------------------------------------------------------------------------------------

@@ -93,12 +93,18 @@ class GridParams:
         export allowed (surplus PV is then stored or curtailed).
     allow_grid_charging : False = the battery charges only from PV surplus (PV minus load).
     demand_charge_per_kw : charge on the highest import power over the horizon [currency/kW].
+    export_curtailable : True = in steps with a negative export price the inverter may curtail PV
+        instead of exporting it; False = surplus PV is exported whatever the price. Either way PV
+        beyond the export limit is curtailed. The no-battery baseline and the optimizer obey the
+        same rule (:func:`.formulation.curtail_limit_kw`), so curtailment is never counted as a
+        battery's savings.
     """
 
     import_limit_kw: float | None = None
     export_limit_kw: float | None = None
     allow_grid_charging: bool = True
     demand_charge_per_kw: float = 0.0
+    export_curtailable: bool = True
 
     def __post_init__(self) -> None:
         raise_problems(grid_problems(self, "grid"))

@@ -170,7 +170,8 @@ def apply_plan(actual: ScheduleRequest, plan: Flows) -> Flows:
 
     The battery does what it was told as far as its stored energy (and, without grid charging,
     the actual PV surplus) allows; the grid takes the rest. Surplus is exported up to the export
-    limit, or curtailed when exporting would cost money; load beyond the import limit is unserved.
+    limit, or curtailed when exporting would cost money and the household's export is curtailable
+    (as in :func:`.baselines.no_battery`); load beyond the import limit is unserved.
     """
     b, grid, dt = actual.battery, actual.grid, actual.dt_h
     T = actual.steps
@@ -191,7 +192,8 @@ def apply_plan(actual: ScheduleRequest, plan: Flows) -> Flows:
     export_cap = np.inf if grid.export_limit_kw is None else grid.export_limit_kw
     imports = np.minimum(np.maximum(need, 0.0), import_cap)
     spare = np.maximum(-need, 0.0)
-    paid_to_export = actual.prices.export_per_kwh >= 0
+    # Curtailed instead of exported where exporting costs money, if this household's export can be.
+    paid_to_export = (actual.prices.export_per_kwh >= 0) | (not grid.export_curtailable)
     exports = np.where(paid_to_export, np.minimum(spare, export_cap), 0.0)
     curtail = np.minimum(spare - exports, actual.pv_kw)
     unserved = np.maximum(need, 0.0) - imports

@@ -71,7 +71,7 @@ def whatif_request(
         stored.get("self_discharge_per_h", 0.0), fraction * capacity_kwh, stored.get("wear_cost_per_kwh", 0.0),
     )
     grid = GridParams(base["grid"]["import_limit_kw"], export_limit_kw, base["grid"].get("allow_grid_charging", True),
-                      base["grid"].get("demand_charge_per_kw", 0.0))
+                      base["grid"].get("demand_charge_per_kw", 0.0), base["grid"].get("export_curtailable", True))
     pv = np.asarray(base["pv_kw"][:steps], dtype=float) * pv_scale
     prices = Prices(base["import_price"][:steps], base["export_price"][:steps], base["currency"])
     return ScheduleRequest(

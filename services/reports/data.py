@@ -23,7 +23,7 @@ import pandas as pd
 
 from services import kpis
 from services.config import get_settings
-from services.flows import energy_flows, local_day_bounds
+from services.flows import local_day_bounds, metered_flows
 from services.households import HouseholdDetail, HouseholdNotFound, get_household, list_tariffs
 from services.quality import Issue, check_household
 from services.reports.metered import BatterySavings, FlowSplit, battery_savings, flow_totals
@@ -86,6 +86,8 @@ class ReportData:
     savings: BatterySavings | None
     quality: tuple[QualityNote, ...]
     tariff: TariffInfo | None
+    derived: tuple[str, ...] = ()  # quantities from the energy balance, not a meter (services.balance)
+    flow_notes: tuple[str, ...] = ()  # how the flows were obtained: derived, resampled meters
     generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     @property
@@ -126,7 +128,8 @@ def gather_report_data(household_id: int, period: ReportPeriod) -> ReportData:
     lo, hi = local_day_bounds(household.timezone, period.start, period.end)
     fine = period.days <= FINE_STEP_MAX_DAYS
     step_s, step_label = (900, "15 min") if fine else (3600, "hour")
-    flows = energy_flows(household_id, step_s, lo, hi)
+    metered = metered_flows(household_id, step_s, lo, hi)
+    flows = metered.frame
     daily = _daily(household_id, period)
     hourly = _hourly(flows, zone) if period.days <= HOURLY_MAX_DAYS else pd.DataFrame()
     return ReportData(
@@ -135,6 +138,7 @@ def gather_report_data(household_id: int, period: ReportPeriod) -> ReportData:
         daily=daily, monthly=_monthly(daily), hourly=hourly, profile=_profile(flows, zone), split=flow_totals(flows),
         savings=_savings(household, flows, step_s, step_label, lo, hi),
         quality=_quality(household_id, lo, hi), tariff=tariff,
+        derived=kpis.derived_of([household_id]).get(household_id, ()), flow_notes=tuple(metered.notes()),
     )
 
 
@@ -232,7 +236,8 @@ def _savings(household: HouseholdDetail, flows: pd.DataFrame, step_s: int, step_
     prices = import_prices(tariff, flows.index, household.timezone)
     limit = household.grid_export_limit_kw
     return battery_savings(flows, prices, tariff.export_price,
-                           None if limit is None else limit * step_s / 3600.0, step_label)
+                           None if limit is None else limit * step_s / 3600.0, step_label,
+                           household.export_curtailable)
 
 
 def _quality(household_id: int, lo: datetime, hi: datetime) -> tuple[QualityNote, ...]:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from services.export import neutralise_cell
 from services.reports.data import ReportData
-from services.reports.metered import SAVINGS_METHOD
+from services.reports.metered import savings_method
 from services.reports.summary import definitions
 from services.reports.tables import daily_table, households_table, kpi_table, monthly_table, quality_table
 
@@ -98,6 +98,7 @@ def _about_sheet(book, reports: Sequence[ReportData], formats: dict) -> None:
     rows = [("Period", first.period.label), ("First day", first.period.start.isoformat()),
             ("Last day", first.period.end.isoformat()), ("Households", str(len(reports))),
             ("Generated", first.generated_at.strftime("%Y-%m-%d %H:%M UTC")),
-            ("Currency", first.currency), ("Battery savings", SAVINGS_METHOD),
+            ("Currency", first.currency), ("Battery savings", savings_method(first.household.export_curtailable)),
+            *(("Meter data", note) for r in reports for note in r.flow_notes if len(reports) == 1),
             *definitions()]
     write_sheet(book, "About", pd.DataFrame(rows, columns=["Item", "Meaning"]), formats)

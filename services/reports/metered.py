@@ -14,7 +14,9 @@ Battery savings (the method the reports state)
 
         import_without = max(load - pv, 0)        export_without = min(max(pv - load, 0), limit)
 
-    priced with the household's tariff at each step. Savings = cost without - cost with,
+    except that a household whose export is curtailable curtails instead of exporting where the
+    export price is negative (export_without = 0 there), as the optimizer's baseline does; priced
+    with the household's tariff at each step. Savings = cost without - cost with,
     where the cost with the battery is the metered import and export priced the same way.
     This is the optimizer's "no battery" baseline (:func:`services.optimization.baselines.no_battery`)
     applied to what was metered, not to a forecast. Netting over a longer step than the meter's
@@ -39,6 +41,18 @@ SAVINGS_METHOD = (
     "(import = consumption − PV when positive) and surplus PV is exported (up to the export limit), priced with "
     "the household's tariff. Savings = cost without the battery − metered cost with it."
 )
+#: What the cost without the battery does with surplus PV at a negative feed-in price, by ``export_curtailable``.
+CURTAILMENT_METHOD = {
+    True: "At a negative feed-in price surplus PV is curtailed rather than exported (this household's export "
+          "can be curtailed), so curtailment is not counted as a battery saving.",
+    False: "At a negative feed-in price surplus PV is still exported and paid for (this household's export "
+           "cannot be curtailed).",
+}
+
+
+def savings_method(export_curtailable: bool = True) -> str:
+    """The method of :func:`battery_savings` in words, with how surplus PV is treated at negative prices."""
+    return f"{SAVINGS_METHOD} {CURTAILMENT_METHOD[bool(export_curtailable)]}"
 
 
 @dataclass(frozen=True)
@@ -69,6 +83,12 @@ class BatterySavings:
     export_with_kwh: float
     export_without_kwh: float
     step_label: str
+    export_curtailable: bool = True
+
+    @property
+    def method(self) -> str:
+        """How the cost without the battery was computed, in words (:func:`savings_method`)."""
+        return savings_method(self.export_curtailable)
 
     @property
     def savings(self) -> float:
@@ -97,7 +117,7 @@ def flow_totals(flows: pd.DataFrame) -> FlowSplit:
 
 
 def battery_savings(flows: pd.DataFrame, import_price: pd.Series | np.ndarray, export_price: float,
-                    export_limit_kwh: float | None, step_label: str) -> BatterySavings:
+                    export_limit_kwh: float | None, step_label: str, export_curtailable: bool = True) -> BatterySavings:
     """Cost with the metered battery and without it over the same steps (see the module's method).
 
     Parameters
@@ -112,6 +132,8 @@ def battery_savings(flows: pd.DataFrame, import_price: pd.Series | np.ndarray, e
         Most energy the grid connection may take in one step [kWh per step]; None = unlimited.
     step_label : str
         The step of ``flows`` in words, for the report.
+    export_curtailable : bool
+        True: without the battery, surplus PV is curtailed where the feed-in price is negative.
     """
     prices = np.asarray(import_price, dtype=float)
     load, pv = _column(flows, "load"), _column(flows, "pv")
@@ -121,10 +143,12 @@ def battery_savings(flows: pd.DataFrame, import_price: pd.Series | np.ndarray, e
     export_without = np.maximum(-net, 0.0)
     if export_limit_kwh is not None:
         export_without = np.minimum(export_without, export_limit_kwh)
+    if export_curtailable and export_price < 0:
+        export_without = np.zeros_like(export_without)  # curtailed: exporting would cost money
     return BatterySavings(
         cost_with=float((imp * prices).sum() - exp.sum() * export_price),
         cost_without=float((import_without * prices).sum() - export_without.sum() * export_price),
         import_with_kwh=float(imp.sum()), import_without_kwh=float(import_without.sum()),
         export_with_kwh=float(exp.sum()), export_without_kwh=float(export_without.sum()),
-        step_label=step_label,
+        step_label=step_label, export_curtailable=bool(export_curtailable),
     )

@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from services.formatting import MISSING, format_energy, format_money, format_price, format_ratio
 from services.kpis import KPI_DEFINITIONS
 from services.reports.data import QualityNote, ReportData
-from services.reports.metered import SAVINGS_METHOD
+from services.reports.metered import savings_method
 
 #: Quality notes listed in a report; the rest are counted.
 MAX_NOTES = 12
@@ -37,11 +37,14 @@ def kpis(report: ReportData) -> list[Kpi]:
     t, c = report.totals, report.currency
     d = KPI_DEFINITIONS
     tiles = [
-        Kpi("load_kwh", d["load_kwh"].label, format_energy(t.load_kwh)),
+        Kpi("load_kwh", d["load_kwh"].label, format_energy(t.load_kwh),
+            "derived: PV + import − export" if "load" in report.derived else ""),
         Kpi("pv_kwh", d["pv_kwh"].label, format_energy(t.pv_kwh),
             f"{t.pv_kwh / report.household.pv_kwp:,.0f} kWh per kWp" if report.household.pv_kwp else "no PV"),
-        Kpi("import_kwh", d["import_kwh"].label, format_energy(t.import_kwh)),
-        Kpi("export_kwh", d["export_kwh"].label, format_energy(t.export_kwh)),
+        Kpi("import_kwh", d["import_kwh"].label, format_energy(t.import_kwh),
+            "derived: consumption − PV" if "grid_import" in report.derived else ""),
+        Kpi("export_kwh", d["export_kwh"].label, format_energy(t.export_kwh),
+            "derived: PV − consumption" if "grid_export" in report.derived else ""),
         Kpi("self_consumption", d["self_consumption"].label, format_ratio(t.self_consumption), "of PV used on site"),
         Kpi("self_sufficiency", d["self_sufficiency"].label, format_ratio(t.self_sufficiency),
             "of consumption not bought"),
@@ -156,7 +159,9 @@ def report_context(report: ReportData) -> dict:
         "savings_rows": savings_rows(report),
         "savings": None if report.savings is None else format_money(report.savings.savings, report.currency),
         "savings_step": None if report.savings is None else report.savings.step_label,
-        "savings_method": SAVINGS_METHOD,
+        "savings_method": report.savings.method if report.savings else savings_method(
+            report.household.export_curtailable),
+        "data_notes": list(report.flow_notes),
         "coverage": coverage(report),
         "problems": len(report.problems),
         "quality": lines,

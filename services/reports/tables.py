@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from services.balance import derived_label
 from services.reports.data import ReportData
 from services.reports.summary import note_span
 
@@ -67,6 +68,7 @@ def kpi_table(reports: Sequence[ReportData]) -> pd.DataFrame:
             "Battery capacity [kWh]": None if r.household.battery is None else r.household.battery.capacity_kwh,
             "Tariff": "" if r.tariff is None else r.tariff.name,
             "Quality findings": len(r.problems),
+            "Derived (not metered)": derived_label(r.derived).removeprefix("derived: "),
         })
     return pd.DataFrame(rows)
 

@@ -27,7 +27,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import pvlib
+
+from services.lazy import lazy_import
+
+pvlib = lazy_import("pvlib")  # about 50 MB with scipy and h5py: loaded when a PV model runs
 
 WEATHER_COLUMNS = ("ghi", "dni", "dhi", "temp_air", "wind_speed", "cloud_cover")
 """Columns of every weather frame: irradiance [W/m2], air temperature [degC], wind [m/s], cloud cover [%]."""

@@ -71,10 +71,17 @@ def test_pv_is_zero_at_night_and_never_negative(client, homes):
     assert (frame.to_numpy() >= 0).all() and frame["p90"].max() > 0
 
 
-def test_hours_are_respected_and_the_forecast_is_stored(client, homes):
+def test_get_stores_nothing_and_post_stores_the_same_forecast(client, spec, homes):
     home = homes[PV_HOME]
-    body = client.get(f"/api/forecast/{home}?hours=6").get_json()
+    read = client.get(f"/api/forecast/{home}?hours=6").get_json()
+    assert read["pv"]["forecast_id"] is None and read["load"]["forecast_id"] is None
+    assert registry.latest_forecast(home, "load") is None and registry.latest_forecast(home, "pv") is None
+    response = client.post(f"/api/forecast/{home}?hours=6")
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    conforms(spec, body, "ForecastOut")
     assert body["hours"] == 6 and len(body["pv"]["points"]) == len(body["load"]["points"]) == 24
+    assert points(body, "load")["p50"].tolist() == points(read, "load")["p50"].tolist()
     stored = registry.latest_forecast(home, "load")
     assert stored.id == body["load"]["forecast_id"] and stored.method == "persistence"
     np.testing.assert_allclose(stored.frame["p50"].to_numpy(), points(body, "load")["p50"].to_numpy())
@@ -129,7 +136,7 @@ def test_without_readings_the_load_forecast_is_answered_but_not_kept_for_plannin
     from services.households import create_household
 
     home = create_household({"name": "New home", "timezone": "Europe/Berlin", "latitude": 52.5, "longitude": 13.4})
-    body = client.get(f"/api/forecast/{home}?hours=12").get_json()
+    body = client.post(f"/api/forecast/{home}?hours=12").get_json()
     assert body["pv"] is None and body["load"]["method"] == "persistence"
     assert any(n.startswith("no load readings in the 30 days before") for n in body["load"]["notes"])
     assert body["load"]["forecast_id"] is None and registry.latest_forecast(home, "load") is None

@@ -42,7 +42,7 @@ def full_request(**changes) -> dict:
     return body
 
 
-def test_get_plans_tomorrow_with_the_stored_settings_and_keeps_the_run(client, db_url, spec):
+def test_get_plans_tomorrow_with_the_stored_settings_and_stores_nothing(client, db_url, spec):
     home = add_battery_home()
     response = client.get(f"/api/optimize/{home}")
     assert response.status_code == 200, response.get_json()
@@ -63,8 +63,10 @@ def test_get_plans_tomorrow_with_the_stored_settings_and_keeps_the_run(client, d
     # is never worse than the simple rule.
     assert body["stored_energy_value_per_kwh"] == pytest.approx(0.30)
     assert body["savings_vs_rule"] >= -1e-9
-    assert runs() == [(home, "day_ahead", 96)]
-    assert body["run_id"] > 0
+    assert runs() == [] and body["run_id"] is None  # GET only reads
+    stored = client.post("/api/optimize", json={"household_id": home}).get_json()  # plans the same, and keeps it
+    assert runs() == [(home, "api", 96)] and stored["run_id"] > 0
+    assert [s["soc_kwh"] for s in stored["schedule"]] == pytest.approx([s["soc_kwh"] for s in body["schedule"]])
 
 
 def test_get_unknown_household_is_404_and_no_battery_is_422_saying_so(client, db_url, spec):

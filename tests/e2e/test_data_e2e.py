@@ -45,7 +45,8 @@ def test_upload_map_and_ingest_a_csv(scratch_server, page, tmp_path):
     household_id = _household(scratch_server.database_url)
     lines = ["Zeitpunkt;Verbrauch;PV Ertrag"]
     for h in range(24):
-        load, pv = f"{0.2 + h / 100:.2f}".replace(".", ","), f"{max(0, h - 6) / 10:.1f}".replace(".", ",")
+        # PV by day only (ingestion refuses output while the sun is down).
+        load, pv = f"{0.2 + h / 100:.2f}".replace(".", ","), f"{max(0, 6 - abs(h - 13)) / 10:.1f}".replace(".", ",")
         lines += [f"01.05.2025 {h:02d}:{m:02d};{load};{pv}" for m in (0, 15, 30, 45)]
     lines.append("02.05.2025 00:00;-1,5;0,0")  # a meter cannot run backwards: refused with a reason
     csv_file = tmp_path / FILE_NAME

@@ -67,7 +67,7 @@ def test_counts_for_the_quality_card_come_from_the_same_checks(demo_ids):
     assert counts["households"] == 4 and counts["households_with_issues"] == 3
     assert counts["stuck"] == 1 and counts["pv_underperforming"] == 1 and counts["gaps"] >= 1
     assert counts["by_household"][demo_ids[HEALTHY]] == {"gaps": 0, "duplicates": 0, "stuck": 0, "spikes": 0,
-                                                         "pv_underperforming": 0}
+                                                         "implausible": 0, "pv_underperforming": 0}
 
 
 def test_a_period_without_the_gap_and_stuck_meter_only_reports_the_pv(demo_ids):

@@ -26,3 +26,29 @@ def test_a_batch_running_long_after_its_start_is_reported_interrupted_and_others
     assert "Send the same data again" in shown["killed.csv"].message
     assert shown["busy.csv"].status == "running"
     assert (shown["old-but-done.csv"].status, shown["old-but-done.csv"].message) == ("done", "1,000 readings stored")
+
+
+def test_the_rejected_rows_csv_neutralises_formulas_the_sender_sent(db_url):
+    import io
+
+    import pandas as pd
+
+    from services.batches import rejections_csv
+    from services.store.models import IngestionRejection
+
+    with session_scope() as session:
+        batch = IngestionBatch(source="evil.csv", channel="file", started_at=NOW, status="done")
+        session.add(batch)
+        session.flush()
+        session.add_all([
+            IngestionRejection(batch_id=batch.id, line=2, field="unit", reason="unknown unit '=cmd'",
+                               raw='2026-06-01T00:00:00Z,load,1,=HYPERLINK("http://evil")'),
+            IngestionRejection(batch_id=batch.id, line=3, field="series", reason="-5 is not a series",
+                               raw="@SUM(A1);x"),
+        ])
+        batch_id = batch.id
+    text = rejections_csv(batch_id)
+    back = pd.read_csv(io.StringIO(text), keep_default_na=False)
+    assert back["line"].tolist() == [2, 3]
+    assert back["raw"].tolist() == ['2026-06-01T00:00:00Z,load,1,\'=HYPERLINK("http://evil")', "'@SUM(A1);x"]
+    assert back["reason"].tolist() == ["unknown unit '=cmd'", "'-5 is not a series"]

@@ -16,7 +16,7 @@ from services.iot import create_device, device_for_stream, list_devices
 from tests.dash_tree import find
 
 CSV = "time;Verbrauch;pv_kwh\n" + "".join(
-    f"2025-05-01T{h:02d}:00:00+02:00;0,{20 + h};{max(0, h - 6)},5\n" for h in range(12)
+    f"2025-05-01T{h:02d}:00:00+02:00;0,{20 + h};{f'{h - 6},5' if h >= 6 else '0'}\n" for h in range(12)
 ) + "2025-05-01T12:00:00+02:00;-3;0\n"
 
 

@@ -43,3 +43,34 @@ def test_send_csv_payload_names_the_file_and_carries_the_text():
     payload = send_csv(pd.DataFrame({"a": ["=1"]}), "x.csv")
     assert payload["filename"] == "x.csv"
     assert payload["content"].splitlines() == ["a", "'=1"]
+
+
+@pytest.mark.parametrize(("text", "safe"), [
+    ("Huber;=HYPERLINK(\"http://x\")", "Huber;'=HYPERLINK(\"http://x\")"),  # a ;-reader starts a cell at ;
+    ("a,+1", "a,'+1"), ("x;@y,-z", "x;'@y,'-z"), ("a; -1", "a; -1"), ("a;b", "a;b"),
+])
+def test_text_is_neutralised_after_either_separator_too(text, safe):
+    assert neutralise_cell(text) == safe
+
+
+@pytest.mark.parametrize("sep", [",", ";"])
+def test_no_cell_of_either_reader_starts_a_formula(sep):
+    frame = pd.DataFrame({"name": ["Huber;=1+1", "Kim,@SUM(A1)", "=2"], "kwh": [-1.5, 2.25, 3.0]})
+    text = frame_to_csv(frame, sep=sep)
+    for reader_sep in (",", ";"):  # the file read by a spreadsheet of either locale, quotes ignored
+        cells = [cell for line in text.splitlines() for cell in line.replace('"', "").split(reader_sep)]
+        assert not [c for c in cells if c.startswith(("=", "+", "@", "\t", "\r"))], (reader_sep, cells)
+    back = pd.read_csv(io.StringIO(text), sep=sep, decimal="." if sep == "," else ",")
+    assert back["kwh"].tolist() == [-1.5, 2.25, 3.0]  # numbers stay numbers, negative ones too
+    assert back["name"].tolist() == ["Huber;'=1+1", "Kim,'@SUM(A1)", "'=2"]
+
+
+def test_every_csv_the_app_writes_goes_through_services_export():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    writers = ("csv.writer(", "csv.DictWriter(", ".to_csv(", "send_data_frame(")
+    offenders = [f"{path.relative_to(root)}: {w}" for folder in ("services", "pages", "components", "api")
+                 for path in (root / folder).rglob("*.py") if path.name != "export.py"
+                 for w in writers if w in path.read_text(encoding="utf-8")]
+    assert not offenders, offenders

@@ -170,3 +170,14 @@ def test_refresh_without_sites_says_so_and_can_add_one_per_household(cli, db_url
     assert f"Created weather site Alpha (household {home})." in added.output
     assert f"Alpha (household {home}): fresh" in added.output
     assert site_for_household(home).name == f"Alpha (household {home})"
+
+
+def test_forecast_issue_stores_what_the_optimizer_plans_with_and_says_what_it_did_not(cli, demo):
+    home = demo[PV_HOME]
+    result = cli("forecast-issue", "--household", home, "--hours", 6)
+    assert result.exit_code == 0, result.output
+    pv = registry.latest_forecast(home, "pv")
+    assert pv is not None and f"pv {pv.method}, stored as forecast {pv.id}" in result.output
+    # The demo's readings end months before now: a load forecast from them would plan nothing.
+    assert registry.latest_forecast(home, "load") is None and "load persistence, not stored: " in result.output
+    assert "does not exist" in cli("forecast-issue", "--household", 999999).output

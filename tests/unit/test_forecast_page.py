@@ -236,7 +236,7 @@ def test_a_backtest_fills_the_accuracy_table(page, demo, fast_models):  # noqa: 
     assert len(csv) == len(table) and "nmae" in csv.columns
 
 
-def test_with_readings_up_to_today_the_forecast_is_of_the_coming_hours_and_stored(page, db_url):
+def test_with_readings_up_to_today_the_forecast_is_of_the_coming_hours_and_viewing_it_stores_nothing(page, db_url):
     from services.forecasting import registry
     from services.forecasting.overview import readings_end
 
@@ -255,5 +255,5 @@ def test_with_readings_up_to_today_the_forecast_is_of_the_coming_hours_and_store
     assert (future["p50"] > 0).all()
     if as_of - readings_end(home) > timedelta(minutes=15):  # not in the first quarter hour after midnight
         assert "readings stop at" in texts(alerts) and "the forecast starts from them" in texts(alerts)
-    stored = registry.latest_forecast(home, "load")  # kept for the battery optimizer
-    assert stored is not None and stored.method == "persistence" and len(stored.frame) == 192
+    # A page view only reads: POST /api/forecast/{id} or `flask forecast-issue` stores forecasts to plan with.
+    assert registry.latest_forecast(home, "load") is None and registry.latest_forecast(home, "pv") is None

@@ -88,10 +88,10 @@ def test_explicit_format_and_epoch_milliseconds():
     assert millis.seconds.tolist() == [1711847700]
 
 
-def test_years_outside_1970_to_2099_are_refused():
+def test_years_outside_1990_to_2099_are_refused():
     parsed = parse_timestamps(pd.Series(["2150-01-01T00:00:00Z"]), "UTC")
     assert parsed.bad.tolist() == [True]
-    assert "outside 1970-2099" in parsed.reasons[0]
+    assert "outside 1990-2099" in parsed.reasons[0]
 
 
 def test_naive_time_without_any_zone_is_refused():

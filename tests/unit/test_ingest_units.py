@@ -101,4 +101,38 @@ def test_values_beyond_the_household_ratings_are_refused():
 def test_generic_limit_catches_unit_slips_and_can_be_overridden():
     assert _check([5000.0], ["load"]).bad.tolist() == [True]
     assert "check the unit (Wh or kWh?" in _check([5000.0], ["load"]).reasons[0]
-    assert _check([5000.0], ["load"], max_value={"load": 10_000}).bad.tolist() == [False]
+    # Overrides are an average power [kW] as well: 30 MW for 15 min is 7,500 kWh.
+    assert _check([5000.0], ["load"], max_value={"load": 30_000}).bad.tolist() == [False]
+
+
+def test_generic_energy_limit_scales_with_the_interval():
+    # 250 kW average: 62.5 kWh in 15 min, 250 kWh in an hour, 6,000 kWh in a day.
+    assert _check([70.0], ["grid_import"], step_s=900.0).bad.tolist() == [True]
+    assert "70 kWh in 15 min is more than a plausible grid_import value (at most 62.5 kWh" in \
+        _check([70.0], ["grid_import"], step_s=900.0).reasons[0]
+    assert _check([70.0], ["grid_import"], step_s=3600.0).bad.tolist() == [False]
+    assert _check([804.0], ["grid_import"], step_s=3600.0).bad.tolist() == [True]
+    assert _check([1500.0], ["load"], step_s=86_400.0).bad.tolist() == [False]
+
+
+def test_sun_elevation_and_darkness_at_a_known_site():
+    from services.ingestion.sun import dark_throughout, sun_elevation_deg
+
+    berlin = (52.5, 13.4)
+    noon = int(pd.Timestamp("2024-06-21T11:10:00Z").timestamp())
+    midnight = int(pd.Timestamp("2024-06-21T23:00:00Z").timestamp())
+    assert sun_elevation_deg(np.array([noon]), *berlin)[0] == pytest.approx(61.0, abs=0.5)
+    assert sun_elevation_deg(np.array([midnight]), *berlin)[0] < -10
+    dark = dark_throughout(np.array([midnight, noon, midnight]), np.array([900.0, 900.0, 86_400.0]),
+                           np.full(3, berlin[0]), np.full(3, berlin[1]))
+    assert dark.tolist() == [True, False, False]  # a whole day is never dark throughout
+
+
+def test_pv_at_night_is_refused_with_the_time_zone_as_the_likely_cause():
+    n = 2
+    start = np.array([int(pd.Timestamp(t).timestamp()) for t in ("2024-06-21T23:00:00Z", "2024-06-21T11:00:00Z")])
+    checked = check_values(np.array([0.5, 0.5]), np.array(["pv"] * n, dtype=object), np.array(["kWh"] * n, dtype=object),
+                           np.full(n, 900.0), np.full(n, 4.0), np.full(n, np.nan), np.full(n, np.nan),
+                           np.full(n, np.nan), start_s=start, latitude=np.full(n, 52.5), longitude=np.full(n, 13.4))
+    assert checked.bad.tolist() == [True, False]
+    assert "while the sun is below the horizon" in checked.reasons[0] and "time zone" in checked.reasons[0]

@@ -1,24 +1,19 @@
 """The MQTT listener against a real Mosquitto: exactly-once storage across a listener crash and a
 broker restart, refused messages recorded (and acknowledged), devices registered for review.
 
-The shared broker at 127.0.0.1:1883 is used for the listener-restart test (each test has its own
-topic prefix and client id, and removes its persistent session afterwards); the broker-restart test
-starts a private ``mosquitto`` on a free port so that it can stop and start it.
+Each module starts its own broker from the shipped ``deploy/mosquitto/mosquitto.conf`` on a free
+port (each test has its own topic prefix and client id, and removes its persistent session
+afterwards); the broker-restart test starts one of its own so that it can stop and start it.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import pwd
 import signal
-import socket
 import subprocess
 import sys
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -27,90 +22,32 @@ import sqlalchemy as sa
 
 from services.households import create_household
 from services.iot import read_series
-from services.mqtt_listener import ListenerConfig, MqttListener, topic_reading
+from services.mqtt_listener import ListenerConfig, topic_reading
 from services.store.db import session_scope
 from services.store.models import Device, IngestionBatch, Reading, ReadingRollup, Series
+from tests.unit.mqtt_support import Broker, Publisher, forget_session
+from tests.unit.mqtt_support import RunningListener as _running
+from tests.unit.mqtt_support import wait_for as _wait_for
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-MOSQUITTO = Path("/usr/sbin/mosquitto")
-SHARED_BROKER = ("127.0.0.1", 1883)
-DEADLINE_S = 90  # a wait that takes longer than this is a hang, not a slow machine
 T0 = 1_746_093_600  # 2025-05-01 10:00 UTC
 
 
-def _reachable(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-def _wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.1)
+@pytest.fixture(scope="module")
+def shared_broker(tmp_path_factory) -> Iterator[tuple[str, int]]:
+    """One broker from the shipped configuration for the module's tests."""
+    broker = Broker(tmp_path_factory.mktemp("broker")).start()
+    yield broker.host, broker.port
+    broker.stop()
 
 
 @pytest.fixture
-def shared_broker() -> tuple[str, int]:
-    if not _reachable(*SHARED_BROKER):
-        pytest.skip("MQTT tests need Mosquitto at 127.0.0.1:1883 (apt-get install mosquitto; .ci/run starts it)")
-    return SHARED_BROKER
-
-
-@pytest.fixture
-def names() -> Iterator[tuple[str, str]]:
+def names(shared_broker) -> Iterator[tuple[str, str]]:
     """A topic prefix and a client id of this test's own; the broker forgets the session afterwards."""
     tag = uuid.uuid4().hex[:8]
     prefix, client_id = f"test-{tag}", f"test-listener-{tag}"
     yield prefix, client_id
-    if _reachable(*SHARED_BROKER):
-        _forget_session(*SHARED_BROKER, client_id)
-
-
-def _forget_session(host: str, port: int, client_id: str) -> None:
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
-
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    client.connect(host, port, clean_start=True)  # session expiry 0: the session ends with this connection
-    client.loop(timeout=1.0)
-    client.disconnect()
-
-
-class Publisher:
-    """A QoS 1 publisher that returns only once the broker has each message."""
-
-    def __init__(self, host: str, port: int) -> None:
-        import paho.mqtt.client as mqtt
-        from paho.mqtt.enums import CallbackAPIVersion
-
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-        self.client.reconnect_delay_set(min_delay=0.2, max_delay=1)
-        self.client.connect(host, port)
-        self.client.loop_start()
-
-    def send(self, topic: str, payload: dict | bytes) -> None:
-        data = payload if isinstance(payload, bytes) else json.dumps(payload)
-        deadline = time.monotonic() + DEADLINE_S
-        while True:
-            info = self.client.publish(topic, data, qos=1)
-            try:
-                info.wait_for_publish(timeout=5)
-                if info.is_published():
-                    return
-            except RuntimeError:  # not connected (broker restarting): publish again once it is
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the broker never took a message on {topic}")
-            time.sleep(0.2)
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+    forget_session(*shared_broker, client_id)
 
 
 def _reading(i: int) -> dict:
@@ -237,56 +174,14 @@ def test_refused_messages_are_recorded_and_not_delivered_again(db_url, shared_br
     assert reasons == ["household_id", "payload", "value"]
 
 
-class _running:
-    """An in-process listener in a thread for the duration of a ``with`` block."""
-
-    def __init__(self, config: ListenerConfig) -> None:
-        self.listener = MqttListener(config)
-        self.thread = threading.Thread(target=self.listener.run, daemon=True)
-
-    def __enter__(self) -> MqttListener:
-        self.thread.start()
-        assert self.listener.wait_connected(DEADLINE_S), "the listener did not connect"
-        return self.listener
-
-    def __exit__(self, *exc) -> None:
-        self.listener.stop()
-        self.thread.join(DEADLINE_S)
-        assert not self.thread.is_alive(), "the listener did not stop"
-
-
 # --- a broker restart, on a private broker -------------------------------------------------------
 
 
 @pytest.fixture
 def private_broker(tmp_path) -> Iterator[dict]:
-    if not MOSQUITTO.exists():
-        pytest.skip(f"the broker-restart test needs {MOSQUITTO} (apt-get install mosquitto)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    conf = tmp_path / "mosquitto.conf"
-    # Started as root, mosquitto would switch to its own user and could not save its sessions here.
-    user = pwd.getpwuid(os.getuid()).pw_name
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\nuser {user}\n"
-                    f"persistence_location {tmp_path}/\nlog_dest file {tmp_path}/broker.log\n")
-    broker = {"port": port, "process": None}
-
-    def start() -> None:
-        broker["process"] = subprocess.Popen([str(MOSQUITTO), "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                             stderr=subprocess.DEVNULL)
-        _wait_for(lambda: _reachable("127.0.0.1", port), "the private broker to listen")
-
-    def stop() -> None:
-        broker["process"].send_signal(signal.SIGTERM)  # saves its persistence file on the way out
-        broker["process"].wait(timeout=30)
-
-    broker.update(start=start, stop=stop)
-    start()
-    yield broker
-    if broker["process"].poll() is None:
-        broker["process"].kill()
-        broker["process"].wait(timeout=30)
+    broker = Broker(tmp_path).start()
+    yield {"port": broker.port, "start": broker.start, "stop": broker.stop}
+    broker.stop()
 
 
 def test_the_listener_reconnects_after_a_broker_restart(db_url, private_broker):

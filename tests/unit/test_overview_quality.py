@@ -102,7 +102,7 @@ def test_duplicates_get_a_badge_when_they_make_a_household_count(dash_app):
     from pages.overview import quality_summary
 
     counts = {"households": 3, "households_with_issues": 1, "gaps": 0, "duplicates": 5, "stuck": 0,
-              "spikes": 0, "pv_underperforming": 0}
+              "spikes": 0, "implausible": 0, "pv_underperforming": 0}
     card = quality_summary(counts)
     assert "1 / 3" in _text(card)
     assert _text(_find(card, "overview-quality-duplicates")) == "5 duplicate readings"

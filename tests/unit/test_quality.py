@@ -54,7 +54,8 @@ def test_gaps_are_listed_with_their_missing_intervals(db_url):
 
 def test_a_complete_series_has_no_gaps_and_no_duplicates(db_url):
     quality = check_household(_series("Complete", "load", _varying(96)))
-    assert quality.counts() == {"gaps": 0, "duplicates": 0, "stuck": 0, "spikes": 0, "pv_underperforming": 0}
+    assert quality.counts() == {"gaps": 0, "duplicates": 0, "stuck": 0, "spikes": 0, "implausible": 0,
+                                "pv_underperforming": 0}
     assert quality.issues == ()
 
 

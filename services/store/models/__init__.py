@@ -3,6 +3,7 @@
 from services.store.models.base import Base, utcnow
 from services.store.models.fleet import FleetRun, FleetRunHousehold
 from services.store.models.households import Battery, Household, PVSystem, Tariff, TariffPeriod, TariffPrice
+from services.store.models.notifications import NotificationLog, NotificationRule
 from services.store.models.planning import (
     Forecast,
     ForecastBacktest,
@@ -26,6 +27,7 @@ from services.store.models.readings import (
     ReadingRollup,
     Series,
 )
+from services.store.models.streaming import MqttRejection
 
 __all__ = [
     "Base",
@@ -44,6 +46,9 @@ __all__ = [
     "IngestionBatch",
     "IngestionMapping",
     "IngestionRejection",
+    "MqttRejection",
+    "NotificationLog",
+    "NotificationRule",
     "OptimizationRun",
     "PVSystem",
     "QUANTITY_UNITS",

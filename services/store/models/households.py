@@ -96,6 +96,10 @@ class Household(Base):
     grid_export_limit_kw: Mapped[float | None] = mapped_column(
         sa.Float, doc="kW, None = no limit, 0 = no export allowed"
     )
+    export_curtailable: Mapped[bool] = mapped_column(
+        sa.Boolean, default=True, server_default=sa.true(),
+        doc="the inverter may curtail PV instead of exporting when the feed-in price is negative",
+    )
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -173,6 +173,12 @@ class IngestionBatch(Base):
     unchanged: Mapped[int] = mapped_column(sa.Integer, default=0)
     rejected: Mapped[int] = mapped_column(sa.Integer, default=0)
     message: Mapped[str] = mapped_column(sa.Text, default="")
+    rejected_by_reason: Mapped[list | None] = mapped_column(
+        sa.JSON, doc="[{field, example, count}]: every rejected row counted by kind of reason, most frequent first")
+    meter_events: Mapped[list | None] = mapped_column(
+        sa.JSON, doc="[{household_id, series, kind, before, at, value_before, value_after}]: register resets, "
+                     "rollovers and jumps (the first 500)")
+    meter_event_count: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
 
     __table_args__ = (sa.Index("ix_ingestion_batches_started_at", "started_at"),)
 
