@@ -13,6 +13,7 @@ import os
 # thread. Read once, when scikit-learn loads: it must be set before the imports below.
 os.environ["OMP_NUM_THREADS"] = "1"
 
+import dash  # noqa: E402
 import diskcache  # noqa: E402
 from dash import Dash, DiskcacheManager  # noqa: E402
 
@@ -20,15 +21,30 @@ from services.config import CACHE_DIR, PROJECT_ROOT, Settings, get_settings  # n
 
 
 def background_manager(settings: Settings):
-    """Where long callbacks run: Diskcache in-process by default, Celery + Redis with ``REDIS_URL``."""
+    """Where long callbacks run: Diskcache in-process by default, the Celery workers with ``REDIS_URL``.
+
+    With Redis the manager uses the one Celery app (``services.tasks.celery_app``), whose routes
+    send background callbacks to the ``interactive`` queue; ``worker.py`` imports this module so
+    that workers know the callbacks.
+    """
     if settings.redis_url:
-        from celery import Celery  # optional dependency, installed where Redis is used
         from dash import CeleryManager
 
-        celery_app = Celery(__name__, broker=settings.redis_url, backend=settings.redis_url)
-        return CeleryManager(celery_app)
+        from services.tasks.celery_app import celery_app
+
+        return CeleryManager(celery_app, cache_by=result_keys())
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     return DiskcacheManager(diskcache.Cache(str(CACHE_DIR)))
+
+
+def result_keys() -> list | None:
+    """Dash's ``cache_by``: zero-argument functions whose values go into background results' keys.
+
+    ``None`` today (results are not cached, each run is keyed by its own call). When sign-in
+    lands, return ``[lambda: current_scope().label]`` here so that a cached result is only
+    ever served to the user whose request made it.
+    """
+    return None
 
 
 def create_app(settings: Settings | None = None) -> Dash:
@@ -62,6 +78,9 @@ def create_app(settings: Settings | None = None) -> Dash:
     from cli import register_cli
 
     register_cli(app.server)
+    from services.observability import instrument_web
+
+    instrument_web(app.server, settings, [p.get("path_template") or p["path"] for p in dash.page_registry.values()])
     return app
 
 

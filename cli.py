@@ -360,6 +360,40 @@ def register_cli(server: Flask) -> None:
                     "weather. Check the internet connection (or a proxy) and run weather-refresh again.")
             click.echo("Open-Meteo could not be reached: forecasts keep using the weather stored before.")
 
+    # --- jobs and schedules (services.jobs) ---
+
+    @server.cli.command("job")
+    @click.argument("kind")
+    @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+                  help="A job parameter (repeatable); values are read as JSON where they parse (7, [1, 2], true).")
+    def job_command(kind: str, params: tuple[str, ...]) -> None:
+        """Start a job of KIND (weather_refresh, forecast_retrain_stale, sweep, fleet_tomorrow, alerts, ...):
+        queued for the workers with REDIS_URL, run here otherwise. It shows on the Jobs page."""
+        import json
+
+        from services.access import AccessScope
+        from services.jobs import start_job
+
+        values = {}
+        for item in params:
+            key, sep, raw = item.partition("=")
+            if not sep or not key:
+                raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--param")
+            try:
+                values[key] = json.loads(raw)
+            except ValueError:
+                values[key] = raw
+        try:
+            job = start_job(kind, values, AccessScope(label="command line"))
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        if not job.finished:
+            click.echo(f"Job {job.id} ({kind}) queued for the workers (task {job.celery_task_id}).")
+            return
+        click.echo(f"Job {job.id} ({kind}) {job.state}: {json.dumps(job.result) if job.result else job.error or ''}")
+        if job.state != "done":
+            raise click.exceptions.Exit(1)
+
     @server.cli.command("fleet-run")
     @click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
                   help="Local day to plan, YYYY-MM-DD (default: tomorrow, by today's UTC date).")

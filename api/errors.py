@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map
 
 from api.models import ErrorBody, ErrorResponse, FieldError
+from services.observability.logs import current_request_id
 from services.text_checks import printable
 
 logger = logging.getLogger("api")
@@ -68,7 +69,8 @@ def error_response(
 ) -> Response:
     """The JSON error response with ``status``; ``detail`` says what happened and how to fix it."""
     body = ErrorResponse(
-        error=ErrorBody(status=status, title=title or HTTPStatus(status).phrase, detail=detail, fields=list(fields))
+        error=ErrorBody(status=status, title=title or HTTPStatus(status).phrase, detail=detail, fields=list(fields),
+                        request_id=current_request_id())
     )
     response = Response(body.model_dump_json(), status=status, mimetype="application/json")
     for name, value in (headers or {}).items():

@@ -27,6 +27,7 @@ class ErrorBody(BaseModel):
     title: str = Field(description="The HTTP status phrase, e.g. `Not Found`.")
     detail: str = Field(description="What happened, in words a person can act on.")
     fields: list[FieldError] = Field(default_factory=list, description="Field-level reasons (422), else empty.")
+    request_id: str | None = Field(None, description="The request's X-Request-ID: quote it when reporting a problem.")
 
 
 class ErrorResponse(BaseModel):

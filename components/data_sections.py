@@ -66,32 +66,32 @@ def batch_rows(batches) -> list[dict[str, Any]]:
 MAX_LISTED = 10
 
 
-def batch_report(report) -> dbc.Alert:
-    """What a batch (:class:`services.ingestion.IngestReport`) did, in one alert: counts, the
-    meter register resets and rollovers (how many, and when), every kind of rejection reason with
-    its count, and the first rejected rows."""
-    color = "success" if not report.rejected else "warning"
+def batch_report(report: dict) -> dbc.Alert:
+    """What a batch did (:meth:`services.ingestion.IngestReport.as_result`, an ``ingest_upload``
+    job's result), in one alert: counts, the meter register resets and rollovers (how many, and
+    when), every kind of rejection reason with its count, and the first rejected rows."""
+    color = "success" if not report["rejected"] else "warning"
     lines = [html.H2("Batch report", className="h6"),
-             html.P(f"Batch {report.batch_id}: {report.summary()}.", className="mb-1", id=ids.DATA_REPORT_SUMMARY)]
-    events = report.meter_events
-    if events:
-        counts = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in report.event_counts().items())
+             html.P(f"Batch {report['batch_id']}: {report['summary']}.", className="mb-1", id=ids.DATA_REPORT_SUMMARY)]
+    events, total = report.get("events", []), report.get("event_total", 0)
+    if total:
+        counts = ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in report["event_counts"].items())
         lines.append(html.P(f"Meter registers: {counts}. The energy across a reset or rollover is counted from the "
                             "register's new start; check that the meter was replaced or wrapped then:",
                             className="mb-1"))
-        shown = [html.Li(e.describe()) for e in events[:MAX_LISTED]]
-        if len(events) > MAX_LISTED:
-            shown.append(html.Li(f"... and {len(events) - MAX_LISTED} more (Batch history, Meter resets column)"))
+        shown = [html.Li(text) for text in events[:MAX_LISTED]]
+        if total > len(shown):
+            shown.append(html.Li(f"... and {total - len(shown)} more (Batch history, Meter resets column)"))
         lines.append(html.Ul(shown, className="mb-2 small", id=ids.DATA_REPORT_EVENTS))
-    if report.rejected:
-        lines.append(html.P(f"The valid rows are stored. {report.rejected:,} rows were rejected, by reason:",
+    if report["rejected"]:
+        lines.append(html.P(f"The valid rows are stored. {report['rejected']:,} rows were rejected, by reason:",
                             className="mb-1"))
-        lines.append(html.Ul([html.Li(text) for text in report.reason_lines()[:MAX_LISTED]], className="mb-2 small",
-                             id=ids.DATA_REPORT_REASONS))
-        lines.append(html.P(f"First rejected rows ({len(report.rejections):,} examples covering every reason are "
-                            "in the CSV download under Batch history):", className="mb-1"))
-        lines.append(html.Ul([html.Li(f"line {r.line}, {r.field}: {r.reason}") for r in report.rejections[:MAX_LISTED]],
-                             className="mb-0 small"))
+        lines.append(html.Ul([html.Li(text) for text in report.get("reason_lines", [])[:MAX_LISTED]],
+                             className="mb-2 small", id=ids.DATA_REPORT_REASONS))
+        lines.append(html.P(f"First rejected rows ({report.get('rejection_total', 0):,} examples covering every "
+                            "reason are in the CSV download under Batch history):", className="mb-1"))
+        lines.append(html.Ul([html.Li(f"line {r['line']}, {r['field']}: {r['reason']}")
+                              for r in report["rejections"][:MAX_LISTED]], className="mb-0 small"))
     return dbc.Alert(lines, color=color, className="mb-0")
 
 

@@ -6,7 +6,8 @@ process; the page stays responsive and shows how far the job is.
 
 from __future__ import annotations
 
-from dash import Output
+from dash import Output, set_props
+from dash.exceptions import MissingCallbackContextException
 
 from components.theme import HIDDEN, SHOWN
 
@@ -23,3 +24,24 @@ def progress_job(button_id: str, progress_id: str) -> dict:
         "progress": [Output(progress_id, "value"), Output(progress_id, "label")],
         "prevent_initial_call": True,
     }
+
+
+def job_outcome(job) -> str:
+    """Why a job did not end ``done``, in words for an alert (the Jobs page has the details)."""
+    if job.state == "cancelled":
+        return "the job was cancelled"
+    return (job.error or f"the job ended {job.state}").rstrip(".")
+
+
+def announce_job(store_id: str):
+    """``on_start`` for :func:`services.jobs.start_job` in a background callback: puts the job's id in
+    the ``dcc.Store`` ``store_id`` while the job runs, so that the page's Cancel button can end the job
+    record too (Dash's cancel stops the process, which then cannot record it)."""
+
+    def on_start(job) -> None:
+        try:
+            set_props(store_id, {"data": job.id})
+        except MissingCallbackContextException:  # called as a plain function (a test): no page to tell
+            pass
+
+    return on_start

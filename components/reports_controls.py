@@ -80,6 +80,8 @@ def download_card() -> dbc.Card:
         html.Div(id=ids.REPORTS_JOB_STATUS, className="mt-2", role="status"),
         dcc.Download(id=ids.REPORTS_DOWNLOAD),
         dcc.Download(id=ids.REPORTS_DOWNLOAD_MANY),
+        dcc.Store(id=ids.REPORTS_MANY_FILE),  # the id of the file a background job stored
+        dcc.Store(id=ids.REPORTS_JOB_ID),  # the running report job, for Cancel
         dcc.Store(id=ids.REPORTS_REQUEST_ONE),
         dcc.Store(id=ids.REPORTS_REQUEST_MANY),
     ]), className="shadow-sm mt-3")

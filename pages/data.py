@@ -39,15 +39,16 @@ from components.data_sections import (
     upload_card,
 )
 from components.figures.quality import gap_timeline_figure
+from components.jobs import announce_job, job_outcome
 from components.mqtt_sections import SHOWN_REJECTIONS, mqtt_rejection_rows, mqtt_rejections_card
 from components.theme import HIDDEN, SHOWN, empty_figure
-from services.access import browser_id, visible_household_id, visible_household_ids
+from services.access import LOCAL_SCOPE, browser_id, visible_household_id, visible_household_ids
 from services.batches import list_batches, quantity_units, rejections_csv
 from services.households import HouseholdNotFound, list_households
-from services.ingestion.core import ingest_frames
-from services.ingestion.files import frames_from_file, preview_file
+from services.ingestion.files import preview_file
 from services.ingestion.mapping import load_mapping, mapping_from_dict, mapping_names, save_mapping
 from services.iot import DeviceNotFound, confirm_device, list_devices
+from services.jobs import cancel_job, save_file, start_job
 from services.mqtt_rejections import recent_mqtt_rejections
 from services.quality import check_household, timeline_spans
 
@@ -56,7 +57,6 @@ dash.register_page(__name__, path="/data", name="Data", title="Data · Energy Da
 #: Largest file the page takes [MB]; the CLI streams larger ones.
 MAX_UPLOAD_MB = 20
 #: Rows per chunk when ingesting an upload: small enough for the progress bar to move.
-PROGRESS_CHUNK_ROWS = 20_000
 #: Rows read to list the series of a long file.
 LONG_PREVIEW_ROWS = 5_000
 
@@ -74,6 +74,7 @@ def layout(**_kwargs):
         devices_card(device_rows(list_devices(visible_household_ids()))),
         mqtt_rejections_card(mqtt_rejection_rows(recent_mqtt_rejections(None, SHOWN_REJECTIONS))),
         dcc.Store(id=ids.DATA_FILE),
+        dcc.Store(id=ids.DATA_JOB_ID),  # the running ingestion job, for Cancel
         dcc.Store(id=ids.DATA_ROW_KEYS, data=[]),
         dcc.Store(id=ids.DATA_LOADED_MAPPING),
         dcc.Store(id=ids.DATA_QUANTITIES, data=quantities),
@@ -196,7 +197,9 @@ def preview_upload(contents, filename):
     return {
         "preview": [html.P(note, className="small mb-1"),
                     preview_table(preview.columns, preview.rows.to_dict("records"))],
-        "file": {"filename": filename, "columns": preview.columns, "kind": preview.kind},
+        # The file itself waits in the store: ingestion (a job, maybe on a worker) gets only its id.
+        "file": {"filename": filename, "columns": preview.columns, "kind": preview.kind,
+                 "file_id": save_file(filename, data)},
         "alert_open": False, "alert": None, "alert_color": "info", "ts_options": options, "ts_column": ts_column,
         "time_source": "column" if ts_column else "start", "series_options": options, "value_options": options,
         "ingest_disabled": False,
@@ -320,8 +323,7 @@ def _unchanged_history() -> dict[str, Any]:
 @callback(
     output={"report": Output(ids.DATA_REPORT, "children"), "alert": MAPPING_ALERT, "history": HISTORY},
     inputs={"n_clicks": Input(ids.DATA_INGEST, "n_clicks"), "form": FORM, "columns": COLUMNS,
-            "keys": State(ids.DATA_ROW_KEYS, "data"), "contents": State(ids.DATA_UPLOAD, "contents"),
-            "file": State(ids.DATA_FILE, "data")},
+            "keys": State(ids.DATA_ROW_KEYS, "data"), "file": State(ids.DATA_FILE, "data")},
     background=True,
     running=[(Output(ids.DATA_INGEST, "disabled"), True, False), (Output(ids.DATA_CANCEL, "style"), SHOWN, HIDDEN),
              (Output(ids.DATA_PROGRESS, "style"), SHOWN, HIDDEN)],
@@ -329,35 +331,38 @@ def _unchanged_history() -> dict[str, Any]:
     cancel=[Input(ids.DATA_CANCEL, "n_clicks")],
     prevent_initial_call=True,
 )
-def ingest_upload(set_progress, n_clicks, form, columns, keys, contents, file):
-    """Ingest the uploaded file through the mapping on the form, as one batch, with progress."""
-    if not contents or not file:
+def ingest_upload(set_progress, n_clicks, form, columns, keys, file):
+    """Ingest the uploaded file (kept in the store since its preview) through the mapping on the form,
+    as one batch in an ``ingest_upload`` job, with progress."""
+    if not file or not file.get("file_id"):
         return {"report": no_update, "alert": _alert("warning", "Upload a file first."), "history": _unchanged_history()}
     try:
-        mapping = mapping_from_dict(mapping_spec(form, keys or [], columns))
-        data = decode_upload(contents, file["filename"])
+        spec = mapping_spec(form, keys or [], columns)
+        mapping_from_dict(spec)  # checked here, so that the form's problems show before a job starts
     except ValueError as exc:
         return {"report": no_update, "alert": _alert("danger", _problems(str(exc))), "history": _unchanged_history()}
-    total = max(data.count(b"\n") - 1, 1) if file["kind"] == "csv" else None
-    set_progress((0, "reading"))
 
-    def with_progress(frames):
-        done = 0
-        for frame in frames:
-            yield frame
-            done += int(frame["line"].nunique()) if "line" in frame else len(frame)
-            share = min(done / total, 1.0) if total else None
-            set_progress((round(100 * share) if share is not None else 50, f"{done:,} rows read"))
+    def progress(done: int, total: int, label: str) -> None:
+        set_progress((round(100 * done / max(total, 1)), label))
 
-    try:
-        frames = frames_from_file(data, mapping, filename=file["filename"], chunk_rows=PROGRESS_CHUNK_ROWS)
-        report = ingest_frames(with_progress(frames), source=file["filename"], channel="file",
-                               options=mapping.options())
-    except (ValueError, LookupError) as exc:
-        return {"report": no_update, "alert": _alert("danger", _problems(str(exc))), "history": _unchanged_history()}
+    job = start_job("ingest_upload", {"file_id": file["file_id"], "mapping": spec, "file_kind": file["kind"],
+                                      "filename": file["filename"]}, LOCAL_SCOPE, here=True, on_progress=progress,
+                    on_start=announce_job(ids.DATA_JOB_ID))
+    if job.state != "done":
+        return {"report": no_update, "alert": _alert("danger", _problems(job_outcome(job))),
+                "history": _unchanged_history()}
     set_progress((100, "done"))
-    return {"report": batch_report(report), "alert": {"is_open": False, "color": no_update, "children": no_update},
+    return {"report": batch_report(job.result), "alert": {"is_open": False, "color": no_update, "children": no_update},
             "history": history()}
+
+
+@callback(Output(ids.DATA_JOB_ID, "data", allow_duplicate=True), Input(ids.DATA_CANCEL, "n_clicks"),
+          State(ids.DATA_JOB_ID, "data"), prevent_initial_call=True)
+def cancel_ingestion(n_clicks, job_id):
+    """Dash's cancel stops the ingestion's process (nothing of its batch is stored); record its job as cancelled."""
+    if job_id:
+        cancel_job(int(job_id), LOCAL_SCOPE, process_stopped=True)
+    return None
 
 
 # --- batch history ------------------------------------------------------------------------------

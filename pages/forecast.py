@@ -30,13 +30,13 @@ from components.forecast_controls import (
     model_status,
 )
 from components.format import format_ratio
-from components.jobs import progress_job
+from components.jobs import job_outcome, progress_job
 from components.kpi_cards import empty_state
 from components.theme import HIDDEN, SHOWN, empty_figure
-from services.access import visible_household_id, visible_household_ids
-from services.forecasting import train_models
-from services.forecasting.overview import accuracy_table, backtest_last_days, forecast_overview
+from services.access import LOCAL_SCOPE, visible_household_id, visible_household_ids
+from services.forecasting.overview import accuracy_table, forecast_overview
 from services.households import HouseholdNotFound, list_households
+from services.jobs import start_job
 
 dash.register_page(__name__, path="/forecast", name="Forecast", title="Forecast · Energy Dashboard", nav_order=5)
 
@@ -238,26 +238,26 @@ def _stage(set_progress):
     **progress_job(ids.FORECAST_TRAIN_RUN, ids.FORECAST_TRAIN_PROGRESS),
 )
 def retrain(set_progress, _n_clicks, household):
-    """Train and store the household's PV and load models; the forecast is then made again."""
+    """Train and store the household's PV and load models (a job); the forecast is then made again."""
     household_id = visible_household_id(household)
     if household_id is None:
         return no_update, dbc.Alert("Choose a household first.", color="warning", className="mb-0")
-    try:
-        report = train_models(household_id, progress=_stage(set_progress))
-    except HouseholdNotFound:
-        return no_update, dbc.Alert("This household no longer exists.", color="warning", className="mb-0")
-    return ({"household_id": household_id, "trained": report.trained, "at": datetime.now(UTC).isoformat()},
-            train_message(report))
+    job = start_job("forecast_train", {"household_id": household_id}, LOCAL_SCOPE, here=True,
+                    on_progress=_stage(set_progress))
+    if job.state != "done":
+        return no_update, dbc.Alert(f"Not trained: {job_outcome(job)}.", color="warning", className="mb-0")
+    return ({"household_id": household_id, "trained": job.result["trained"], "at": datetime.now(UTC).isoformat(),
+             "job_id": job.id}, train_message(job.result))
 
 
-def train_message(report) -> html.Div:
-    """What training did, per target, in words."""
+def train_message(report: dict) -> html.Div:
+    """What training did (a ``forecast_train`` job's result), per target, in words."""
     labels = {"pv": "PV", "load": "load"}
-    done = [f"the {labels[t]} model ({report.seconds.get(t, 0):.1f} s)" for t in report.trained]
+    done = [f"the {labels[t]} model ({report['seconds'].get(t, 0):.1f} s)" for t in report["trained"]]
     parts = [f"Trained {' and '.join(done)}." if done else "No model trained."]
-    parts += [f"{labels[t].capitalize()} not trained: {why}." for t, why in report.skipped.items()]
-    parts += [n[:1].upper() + n[1:] + "." for n in report.notes]
-    color = "success" if done and not report.skipped else "warning"
+    parts += [f"{labels[t].capitalize()} not trained: {why}." for t, why in report["skipped"].items()]
+    parts += [n[:1].upper() + n[1:] + "." for n in report["notes"]]
+    color = "success" if done and not report["skipped"] else "warning"
     return dbc.Alert(" ".join(parts), color=color, className="mb-0", id="forecast-train-message")
 
 
@@ -279,16 +279,15 @@ def run_backtest(set_progress, _n_clicks, household, days):
     if n_days not in BACKTEST_DAYS:
         return no_update, dbc.Alert(f"Choose a period of {', '.join(map(str, BACKTEST_DAYS))} days.",
                                     color="warning", className="mb-0")
-    try:
-        results = backtest_last_days(household_id, n_days, progress=_stage(set_progress))
-    except (ValueError, HouseholdNotFound) as exc:
-        return no_update, dbc.Alert(f"No back-test: {exc}.", color="warning", className="mb-0")
+    job = start_job("forecast_backtest", {"household_id": household_id, "days": n_days}, LOCAL_SCOPE, here=True,
+                    on_progress=_stage(set_progress))
+    if job.state != "done":
+        return no_update, dbc.Alert(f"No back-test: {job_outcome(job)}.", color="warning", className="mb-0")
     parts = []
-    for target, metrics in results.items():
-        overall = metrics["overall"]
+    for target, overall in job.result["overall"].items():
         base = overall.get("nmae_persistence")
         parts.append(f"{'PV' if target == 'pv' else 'Load'} nMAE {format_ratio(overall.get('nmae'))} "
                      f"(persistence {format_ratio(base)})")
     text = f"Back-tested the last {n_days} days: {'; '.join(parts)}. See the table below."
-    return ({"household_id": household_id, "at": datetime.now(UTC).isoformat()},
+    return ({"household_id": household_id, "at": datetime.now(UTC).isoformat(), "job_id": job.id},
             dbc.Alert(text, color="success", className="mb-0", id="forecast-backtest-message"))

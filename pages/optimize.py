@@ -30,7 +30,7 @@ from components.figures.optimize import (
     sizing_figure,
 )
 from components.format import format_energy, format_money, format_ratio
-from components.jobs import progress_job
+from components.jobs import job_outcome, progress_job
 from components.kpi_cards import empty_state, kpi_card
 from components.optimize_controls import (
     EXPORT_NO_LIMIT,
@@ -44,12 +44,13 @@ from components.optimize_controls import (
 )
 from components.theme import empty_figure
 from services import kpis
-from services.access import browser_id, visible_household_id, visible_household_ids
+from services.access import LOCAL_SCOPE, browser_id, visible_household_id, visible_household_ids
 from services.config import get_settings
 from services.households import HouseholdNotFound, get_household, list_households, list_tariffs
+from services.jobs import start_job
 from services.optimization import ScheduleInfeasible, savings_table, schedule_battery, store_run
 from services.optimization.inputs import InputsUnavailable, household_ids_with_battery, inputs_for_day
-from services.optimization.jobs import backtest_period, fleet_tomorrow, sizing_for_household
+from services.optimization.jobs import fleet_tomorrow
 from services.optimization.whatif import inputs_to_json, whatif_notes, whatif_request
 from services.validation import ValidationProblem
 
@@ -289,15 +290,9 @@ def run_backtest(set_progress, n_clicks, household, period):
     if not (household_id and period):
         return {"error": "Choose a household and a period with data first."}
     first, days = _period(period)
-    try:
-        report = backtest_period(household_id, first, days, progress=_stage(set_progress))
-    except (InputsUnavailable, HouseholdNotFound, ValidationProblem) as exc:
-        return {"error": str(exc)}
-    daily = report.daily.reset_index()
-    daily["day"] = daily["day"].astype(str)
-    return {"name": report.household_name, "currency": report.currency, "first": str(first), "days": days,
-            "no_battery": report.cost_no_battery, "perfect": report.cost_perfect, "forecast": report.cost_forecast,
-            "label": report.forecast_label, "notes": list(report.notes), "daily": daily.to_dict("list")}
+    job = start_job("battery_backtest", {"household_id": household_id, "first": first.isoformat(), "days": days},
+                    LOCAL_SCOPE, here=True, on_progress=_stage(set_progress))
+    return job.result if job.state == "done" else {"error": job_outcome(job)}
 
 
 @callback(
@@ -336,14 +331,9 @@ def run_sizing(set_progress, n_clicks, household, period, price):
     if price is None:
         return {"error": "Give the battery price per kWh installed (for example 600)."}
     first, days = _period(period)
-    try:
-        report = sizing_for_household(household_id, first, days, battery_price_per_kwh=float(price),
-                                      progress=_stage(set_progress))
-    except (InputsUnavailable, HouseholdNotFound, ValidationProblem) as exc:
-        return {"error": str(exc)}
-    rows = [{k: (None if v is None else float(v)) for k, v in row.items()} for row in report.rows()]
-    return {"name": report.household_name, "currency": report.currency, "price": float(price), "days": days,
-            "rows": rows, "notes": list(report.notes)}
+    job = start_job("battery_sizing", {"household_id": household_id, "first": first.isoformat(), "days": days,
+                                       "price": float(price)}, LOCAL_SCOPE, here=True, on_progress=_stage(set_progress))
+    return job.result if job.state == "done" else {"error": job_outcome(job)}
 
 
 @callback(

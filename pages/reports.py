@@ -17,13 +17,15 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components import ids
+from components.jobs import announce_job, job_outcome
 from components.kpi_cards import empty_state
 from components.period import picked_day
 from components.reports_controls import download_card, households_card, period_card
 from components.theme import HIDDEN, SHOWN
 from services import kpis
-from services.access import browser_id, visible_household_ids
+from services.access import LOCAL_SCOPE, browser_id, visible_household_ids
 from services.households import list_households
+from services.jobs import cancel_job, read_file, start_job
 from services.reports import (
     FORMATS,
     RendererUnavailable,
@@ -135,7 +137,7 @@ def build_one(request):
 
 
 @callback(
-    Output(ids.REPORTS_DOWNLOAD_MANY, "data"), Output(ids.REPORTS_JOB_STATUS, "children"),
+    Output(ids.REPORTS_MANY_FILE, "data"), Output(ids.REPORTS_JOB_STATUS, "children"),
     Input(ids.REPORTS_REQUEST_MANY, "data"),
     background=True,
     running=[*[(Output(ids.reports_button(fmt), "disabled"), True, False) for fmt in ids.REPORTS_FORMATS],
@@ -147,7 +149,11 @@ def build_one(request):
     prevent_initial_call=True,
 )
 def build_many(set_progress, request):
-    """Several households' reports, built in the background with a progress bar."""
+    """Several households' reports, built by a ``report`` job with a progress bar.
+
+    The file stays in the store: the job returns its id, which :func:`send_many` downloads, so
+    that no report travels through a Celery result backend.
+    """
     if not request:
         raise PreventUpdate
 
@@ -155,11 +161,37 @@ def build_many(set_progress, request):
         set_progress((round(100 * done / max(total, 1)), f"{label} {min(done, total)}/{total}"))
 
     try:
-        file = build_report_file(request["fmt"], visible_choice(request["households"]), request_period(request),
-                                 progress=progress)
-    except (ReportInputError, RendererUnavailable) as exc:
+        chosen, period = visible_choice(request["households"]), request_period(request)
+    except ReportInputError as exc:
         return no_update, _alert(str(exc), "warning")
-    return _send(file), _done(file)
+    params = {"fmt": request["fmt"], "households": chosen, "kind": period.kind, "start": period.start.isoformat(),
+              "end": period.end.isoformat()}
+    job = start_job("report", params, LOCAL_SCOPE, here=True, on_progress=progress,
+                    on_start=announce_job(ids.REPORTS_JOB_ID))
+    if job.state != "done":
+        return no_update, _alert(job_outcome(job), "warning")
+    return {"file_id": job.result_file_id, "job_id": job.id}, _done(job.result)
+
+
+@callback(Output(ids.REPORTS_JOB_ID, "data", allow_duplicate=True), Input(ids.REPORTS_CANCEL, "n_clicks"),
+          State(ids.REPORTS_JOB_ID, "data"), prevent_initial_call=True)
+def cancel_reports(n_clicks, job_id):
+    """Dash's cancel stops the report job's process; record the job as cancelled."""
+    if job_id:
+        cancel_job(int(job_id), LOCAL_SCOPE, process_stopped=True)
+    return None
+
+
+@callback(Output(ids.REPORTS_DOWNLOAD_MANY, "data"), Input(ids.REPORTS_MANY_FILE, "data"), prevent_initial_call=True)
+def send_many(ref):
+    """The file a ``report`` job stored, as a download."""
+    if not ref:
+        raise PreventUpdate
+    try:
+        file = read_file(ref["file_id"])
+    except LookupError:
+        raise PreventUpdate from None
+    return dcc.send_bytes(file.content, file.filename, type=file.mimetype)
 
 
 # --- helpers ----------------------------------------------------------------------------------------
@@ -198,12 +230,17 @@ def _send(file: ReportFile) -> dict:
     return dcc.send_bytes(file.content, file.filename, type=file.mimetype)
 
 
-def _done(file: ReportFile):
-    size = f"{len(file.content) / 1e6:.1f} MB" if len(file.content) >= 1e6 else f"{len(file.content) / 1e3:.0f} kB"
-    text = [html.Strong("Ready: "), f"{file.filename} ({size}, {file.households} "
-                                    f"household{'s' if file.households != 1 else ''})."]
-    if file.skipped:
-        text.append(f" Left out for lack of data in this period: {', '.join(file.skipped)}.")
+def _done(file: ReportFile | dict):
+    """"Ready" with the file's name, size and households (a :class:`ReportFile` or a report job's result)."""
+    if isinstance(file, ReportFile):
+        file = {"filename": file.filename, "size_bytes": len(file.content), "households": file.households,
+                "skipped": list(file.skipped)}
+    n = file["size_bytes"]
+    size = f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
+    text = [html.Strong("Ready: "), f"{file['filename']} ({size}, {file['households']} "
+                                    f"household{'s' if file['households'] != 1 else ''})."]
+    if file["skipped"]:
+        text.append(f" Left out for lack of data in this period: {', '.join(file['skipped'])}.")
     return _alert(text, "success")
 
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from services.export import frame_to_csv
 from services.ingestion.rejections import ReasonCount
 from services.ingestion.types import MeterEvent
+from services.observability.tracing import traced
 from services.store.db import session_scope
 from services.store.models import QUANTITY_UNITS, IngestionBatch, IngestionRejection
 
@@ -55,6 +56,7 @@ INTERRUPTED_MESSAGE = ("No end was recorded: the process stopped during this bat
                        "are missing. Send the same data again: readings already stored are not duplicated.")
 
 
+@traced("batches.list_batches")
 def list_batches(limit: int = 100, channel: str | None = None, now: datetime | None = None) -> list[BatchSummary]:
     """The newest ``limit`` batches, newest first (only ``channel`` when given); ``now`` [UTC] judges
     which running batches were interrupted (default: the current time)."""
@@ -104,3 +106,17 @@ def rejections_csv(batch_id: int) -> str:
 def quantity_units() -> dict[str, str]:
     """The stored unit of each quantity (``{"load": "kWh", ...}``), for forms that map file columns."""
     return dict(QUANTITY_UNITS)
+
+
+def close_interrupted_batches(now: datetime | None = None) -> int:
+    """Record as failed every batch still ``running`` :data:`INTERRUPTED_AFTER` after it started
+    (its process died before it could record its end); how many were closed. The sweep schedule
+    runs this so that the history and the alerts need not guess."""
+    now = now or datetime.now(UTC)
+    with session_scope() as session:
+        closed = session.execute(
+            sa.update(IngestionBatch)
+            .where(IngestionBatch.status == "running", IngestionBatch.started_at < now - INTERRUPTED_AFTER)
+            .values(status="failed", finished_at=now, message=INTERRUPTED_MESSAGE)
+        )
+        return closed.rowcount

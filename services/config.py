@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
@@ -34,10 +35,21 @@ class Settings(BaseModel):
     - ``DEMO_HOUSEHOLDS``: households in the generated demo portfolio. Default 24.
     - ``DEMO_SEED``: seed of the demo generator, so that the portfolio is reproducible.
     - ``CURRENCY``: the portfolio's currency code shown next to costs. Default EUR.
-    - ``REDIS_URL``: when set, background callbacks run on Celery + Redis (later).
     - ``CELERY_VISIBILITY_TIMEOUT``: seconds after which Redis hands a task whose worker died
       (unacknowledged) to another worker. Default 3600; keep it above the longest task.
+    - ``REDIS_URL``: when set (``redis://127.0.0.1:6379/0``), background callbacks and jobs run on
+      Celery workers (``celery -A worker worker``) and beat runs the schedules; without it they
+      run in processes of the web server and nothing is scheduled.
+    - ``SCHEDULE_TIMEZONE``: IANA zone of the schedules' clock times. Default UTC.
+    - ``FLEET_PLAN_AT`` / ``RETRAIN_AT``: local ``HH:MM`` of tomorrow's fleet plan (default 14:00,
+      after day-ahead prices are out) and of the nightly retraining of stale models (default 02:30).
+    - ``WEATHER_REFRESH_MINUTES`` / ``SWEEP_MINUTES`` / ``ALERTS_MINUTES``: how often the weather is
+      refreshed (60), interrupted batches and jobs are swept (15) and alerts are evaluated (15) [min].
     - ``DEBUG``: ``1`` turns on Dash's dev tools.
+    - ``METRICS_TOKEN``: bearer token that ``GET /metrics`` requires; unset, only loopback clients get it
+      (``METRICS_TOKEN_FILE``: read it from that file, e.g. a compose secret).
+    - ``METRICS_PORT``: the Celery worker and the MQTT listener serve their metrics on this port.
+    - ``LOG_FORMAT``: ``text`` (default) or ``json`` (one object per line); ``LOG_LEVEL``: INFO by default.
     - Alert notifications (:mod:`services.notifications`): ``SMTP_HOST`` (unset: no email is
       sent, and each attempt is recorded as failed with that reason), ``SMTP_PORT`` (25),
       ``SMTP_FROM``, ``SMTP_USER`` / ``SMTP_PASSWORD`` (login when set), ``SMTP_STARTTLS`` (``1``),
@@ -54,7 +66,17 @@ class Settings(BaseModel):
     currency: str = Field("EUR", min_length=3, max_length=3)
     redis_url: str | None = None
     celery_visibility_timeout_s: int = Field(3600, ge=5, le=7 * 86400)
+    schedule_timezone: str = "UTC"
+    fleet_plan_at: str = "14:00"
+    retrain_at: str = "02:30"
+    weather_refresh_minutes: int = Field(60, ge=1, le=24 * 60)
+    sweep_minutes: int = Field(15, ge=1, le=24 * 60)
+    alerts_minutes: int = Field(15, ge=1, le=24 * 60)
     debug: bool = False
+    metrics_token: str | None = Field(None, min_length=16)
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     smtp_host: str | None = None
     smtp_port: int = Field(25, ge=1, le=65535)
     smtp_from: str = "energy-dashboard@localhost"
@@ -66,6 +88,25 @@ class Settings(BaseModel):
     webhook_attempts: int = Field(4, ge=1, le=10)
     webhook_backoff_s: float = Field(1.0, ge=0, le=60)
     notify_window_days: int = Field(7, ge=1, le=366)
+
+    @field_validator("schedule_timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{zone!r} is not an IANA time zone (for example Europe/Berlin)") from None
+        return zone
+
+    @field_validator("fleet_plan_at", "retrain_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        hour, _, minute = value.strip().partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            raise ValueError(f"must be a time of day as HH:MM (for example 14:00), got {value!r}")
+        return f"{int(hour):02d}:{int(minute):02d}"
 
     @field_validator("database_url")
     @classmethod
@@ -99,7 +140,17 @@ _ENV_NAMES = {
     "currency": "CURRENCY",
     "redis_url": "REDIS_URL",
     "celery_visibility_timeout_s": "CELERY_VISIBILITY_TIMEOUT",
+    "schedule_timezone": "SCHEDULE_TIMEZONE",
+    "fleet_plan_at": "FLEET_PLAN_AT",
+    "retrain_at": "RETRAIN_AT",
+    "weather_refresh_minutes": "WEATHER_REFRESH_MINUTES",
+    "sweep_minutes": "SWEEP_MINUTES",
+    "alerts_minutes": "ALERTS_MINUTES",
     "debug": "DEBUG",
+    "metrics_token": "METRICS_TOKEN",
+    "metrics_port": "METRICS_PORT",
+    "log_format": "LOG_FORMAT",
+    "log_level": "LOG_LEVEL",
     "smtp_host": "SMTP_HOST",
     "smtp_port": "SMTP_PORT",
     "smtp_from": "SMTP_FROM",
@@ -118,6 +169,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from environment variables; raise :class:`SettingsError` on bad values."""
     env = os.environ if environ is None else environ
     raw = {field: env[name] for field, name in _ENV_NAMES.items() if env.get(name, "") != ""}
+    if "metrics_token" not in raw and env.get("METRICS_TOKEN_FILE"):
+        raw["metrics_token"] = _read_secret(env["METRICS_TOKEN_FILE"], "METRICS_TOKEN_FILE")
     try:
         return Settings(**raw)
     except ValidationError as exc:
@@ -126,6 +179,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             field = str(err["loc"][0]) if err["loc"] else "?"
             problems.append(f"{_ENV_NAMES.get(field, field)}: {err['msg']}")
         raise SettingsError("Invalid configuration: " + "; ".join(problems)) from None
+
+
+def _read_secret(path: str, name: str) -> str:
+    """A secret from a file (compose and Kubernetes mount them so), without its trailing newline."""
+    try:
+        return Path(path).read_text().strip()
+    except OSError as exc:
+        raise SettingsError(f"Invalid configuration: {name}: cannot read {path} ({exc.strerror})") from None
 
 
 @lru_cache(maxsize=1)

@@ -228,7 +228,7 @@ def check_solver(settings: Settings) -> tuple[Status, str]:
 def check_background_workers(settings: Settings, cache_dir: Path = CACHE_DIR) -> tuple[Status, str]:
     """The manager behind long callbacks: Redis PING when ``REDIS_URL`` is set, else the Diskcache folder.
 
-    With Redis only the broker is checked; whether Celery workers consume from it is not.
+    With Redis only the broker is checked here; :func:`check_workers` asks the Celery workers.
     """
     if settings.redis_url:
         return _check_redis(settings.redis_url)
@@ -272,7 +272,7 @@ def _check_redis(redis_url: str) -> tuple[Status, str]:
         return "down", f"cannot reach {where}: {exc}"
     if reply != "+PONG":
         return "down", f"{where} answered PING with {reply!r}"
-    return "ok", f"{where} answered PING (broker only; Celery workers are not probed)"
+    return "ok", f"{where} answered PING"
 
 
 def _redis_call(sock: socket.socket, command: list[str]) -> str:
@@ -306,11 +306,81 @@ def check_weather_source(settings: Settings) -> tuple[Status, str]:
     return check(settings)
 
 
+# --- Celery workers, queues and beat (with REDIS_URL) -------------------------------------------
+
+NO_REDIS = "not used: without REDIS_URL jobs run in the web server's processes"
+
+
+def check_workers(settings: Settings) -> tuple[Status, str]:
+    """``celery inspect ping`` with a short timeout: which workers answer."""
+    if not settings.redis_url:
+        return "ok", NO_REDIS
+    status, detail = _check_redis(settings.redis_url)
+    if status != "ok":  # without a broker there is no one to ask; say why instead of waiting for retries
+        return status, detail
+    from services.tasks.celery_app import make_celery
+
+    app = make_celery(settings.redis_url, name="health")
+    app.conf.update(broker_connection_retry=False, broker_connection_timeout=CHECK_TIMEOUT_S,
+                    broker_transport_options={"socket_timeout": CHECK_TIMEOUT_S,
+                                              "socket_connect_timeout": CHECK_TIMEOUT_S})
+    try:
+        replies = app.control.ping(timeout=min(1.0, CHECK_TIMEOUT_S))
+    finally:
+        app.close()
+    names = sorted(name for reply in replies for name in reply)
+    if not names:
+        return "down", ("no Celery worker answered: start one with "
+                        "`celery -A worker worker -Q interactive,bulk`; jobs wait in the queues meanwhile")
+    return "ok", f"{len(names)} worker{'s' if len(names) != 1 else ''} answered: {', '.join(names)}"
+
+
+def check_queues(settings: Settings) -> tuple[Status, str]:
+    """Tasks waiting in the ``interactive`` and ``bulk`` queues (Redis LLEN)."""
+    if not settings.redis_url:
+        return "ok", NO_REDIS
+    status, detail = _check_redis(settings.redis_url)
+    if status != "ok":
+        return status, detail
+    import redis
+
+    from services.tasks.celery_app import BULK_QUEUE, INTERACTIVE_QUEUE
+
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=CHECK_TIMEOUT_S,
+                                  socket_connect_timeout=CHECK_TIMEOUT_S)
+    try:
+        depth = {q: int(client.llen(q)) for q in (INTERACTIVE_QUEUE, BULK_QUEUE)}
+    finally:
+        client.close()
+    return "ok", ", ".join(f"{q}: {n} waiting" for q, n in depth.items())
+
+
+def check_beat(settings: Settings) -> tuple[Status, str]:
+    """When beat's schedules last ran (recorded in the store by the worker that ran them)."""
+    if not settings.redis_url:
+        return "ok", NO_REDIS + " (nothing is scheduled)"
+    from services.tasks.schedules import last_runs, schedules
+
+    runs = last_runs(settings.database_url)
+    if not runs:
+        return "degraded", "no schedule has run yet: start beat with `celery -A worker beat`"
+    name, (at, job_id, detail) = max(runs.items(), key=lambda item: item[1][0])
+    shortest = min(s.every for s in schedules(settings) if s.every)
+    age = datetime.now(UTC) - at
+    text = f"last run {name} at {at:%Y-%m-%d %H:%M} UTC ({detail})"
+    if age > 2 * shortest:
+        return "degraded", f"{text}, {age.total_seconds() / 60:.0f} min ago: is `celery -A worker beat` running?"
+    return "ok", text
+
+
 SERVICE_CHECKS: tuple[tuple[str, HealthCheck], ...] = (
     ("store", check_store),
     ("solver", check_solver),
     ("forecaster", check_forecaster),
     ("weather_source", check_weather_source),
     ("background_workers", check_background_workers),
+    ("workers", check_workers),
+    ("queues", check_queues),
+    ("beat", check_beat),
 )
 """The checks behind ``GET /api/services/health``, in the order they are reported."""

@@ -56,6 +56,7 @@ import sqlalchemy as sa
 from services.ingestion.core import IngestOptions, IngestReport, ingest_frame
 from services.iot import device_for_stream
 from services.mqtt_rejections import MessageRejection, printable, record_mqtt_rejections
+from services.observability.metrics import mqtt_heartbeat, observe_mqtt_batch, serve_metrics_from_settings
 from services.store.db import get_engine
 from services.store.models import ENERGY_QUANTITIES, QUANTITY_UNITS
 from services.validation import ValidationProblem
@@ -264,6 +265,7 @@ class MqttListener:
         first_at = 0.0
         delay, attempt = min(1.0, self.config.retry_max_seconds), 0
         while True:
+            mqtt_heartbeat(self._connected.is_set())
             if self._stop.is_set():
                 if batch:
                     self._flush(batch, attempt)  # what is not stored stays unacknowledged: re-sent later
@@ -334,6 +336,7 @@ class MqttListener:
         record_mqtt_rejections([MessageRejection(part[r.line - 1].topic, part[r.line - 1].payload, r.field, r.reason)
                                 for r in report.rejections if r.line is not None and 1 <= r.line <= len(part)])
         self._ack(part)
+        observe_mqtt_batch(frame)
         self.stats.batches += 1
         self.stats.stored += report.stored
         self.stats.rejected += report.rejected
@@ -416,6 +419,7 @@ def listen(config: ListenerConfig) -> None:
     import signal
 
     listener = MqttListener(config)
+    serve_metrics_from_settings()
 
     def stop(_signum, _frame):
         listener.stop()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from services.store.models import Household, PVSystem, Reading, Series
 
@@ -29,3 +29,16 @@ def add_series(session, household_id: int, quantity: str, start: datetime, value
         for i, v in enumerate(values)
     )
     return series
+
+
+def wide_load_csv(rows: int, start: datetime = datetime(2024, 1, 1, tzinfo=timezone.utc)) -> bytes:
+    """A CSV of ``rows`` quarter-hour load readings, columns ``time`` (ISO, UTC) and ``load`` [kWh]."""
+    lines = ["time,load"] + [f"{(start + timedelta(minutes=15 * i)).isoformat()},{0.1 + (i % 7) / 10:.2f}"
+                             for i in range(rows)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def load_mapping_spec(household_id: int) -> dict:
+    """The ingestion mapping of :func:`wide_load_csv` for household ``household_id``."""
+    return {"name": "upload", "layout": "wide", "household_id": household_id, "time": {"column": "time"},
+            "columns": [{"column": "load", "series": "load", "quantity": "load", "unit": "kWh"}]}

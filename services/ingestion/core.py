@@ -36,6 +36,7 @@ from services.ingestion.types import (
     ReadingIn,
     Rejection,
 )
+from services.observability.hooks import observed_ingestion
 
 __all__ = [
     "Ambiguous", "IngestOptions", "IngestReport", "Nonexistent", "ReadingIn", "Rejection",
@@ -80,6 +81,7 @@ def ingest_frame(frame: pd.DataFrame, *, source: str, channel: str,
     return ingest_frames([frame], source=source, channel=channel, options=options)
 
 
+@observed_ingestion
 def ingest_frames(chunks: Iterable[pd.DataFrame], *, source: str, channel: str,
                   options: IngestOptions | None = None) -> IngestReport:
     """One batch given as a stream of DataFrames (as :func:`ingest_frame`), e.g. a large file read

@@ -174,6 +174,16 @@ class IngestReport:
         counts = {kind: sum(e.kind == kind for e in self.meter_events) for kind in ("reset", "rollover", "jump")}
         return {k: n for k, n in counts.items() if n}
 
+    def as_result(self, listed: int = 10) -> dict:
+        """The report as plain JSON data (a job's result, what a page shows): counts, the summary,
+        reason lines, meter events (the first ``listed`` described) and the first ``listed``
+        rejected rows."""
+        return {"batch_id": self.batch_id, "summary": self.summary(), "rejected": self.rejected,
+                "reason_lines": self.reason_lines(), "event_counts": self.event_counts(),
+                "events": [e.describe() for e in self.meter_events[:listed]], "event_total": len(self.meter_events),
+                "rejection_total": len(self.rejections),
+                "rejections": [{"line": r.line, "field": r.field, "reason": r.reason} for r in self.rejections[:listed]]}
+
 
 @dataclass(frozen=True)
 class IngestOptions:

@@ -18,6 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from services.observability.hooks import observed_solve
 from services.optimization.formulation import LPData, Shape
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class ProgramCache:
         self._entries: OrderedDict[Shape, _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
+    @observed_solve
     def solve(self, lp: LPData, time_limit_s: float | None = None) -> tuple[LPSolution, float]:
         """Solve ``lp`` with the program of its shape; returns the solution and the build time
         [ms] (0 when the program existed)."""

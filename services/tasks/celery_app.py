@@ -11,13 +11,15 @@ from __future__ import annotations
 from celery import Celery
 
 from services.config import get_settings
+from services.observability import celery_signals  # noqa: F401 - job metrics, request ids, worker logs
 
 INTERACTIVE_QUEUE = "interactive"
 BULK_QUEUE = "bulk"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 # Task modules a worker imports; each feature adds its own module here.
-TASK_MODULES: list[str] = ["services.tasks.fleet"]
+TASK_MODULES: list[str] = ["services.tasks.fleet", "services.tasks.jobs", "services.tasks.schedules",
+                           "services.observability.tasks"]
 
 
 def make_celery(redis_url: str, name: str = "energy_dashboard", visibility_timeout_s: int = 3600) -> Celery:
@@ -29,6 +31,9 @@ def make_celery(redis_url: str, name: str = "energy_dashboard", visibility_timeo
         result_serializer="json",
         accept_content=["json"],
         task_default_queue=BULK_QUEUE,
+        # Dash names the tasks of background callbacks ``background_callback_<key>``: a person waits for them.
+        # Jobs and schedules go to the default queue, bulk.
+        task_routes={"background_callback_*": {"queue": INTERACTIVE_QUEUE}},
         task_acks_late=True,  # a task whose worker dies is delivered again...
         task_reject_on_worker_lost=True,  # ...instead of being acknowledged as failed
         worker_prefetch_multiplier=1,  # a dying worker holds at most one unstarted task

@@ -7,7 +7,8 @@
 - :func:`forecast_for_site` is what callers use: it answers from the store while the
   last forecast is fresh (the cache), asks the provider otherwise, and when the provider
   fails or the breaker is open it answers with whatever the store knows and says so.
-- The breaker's state is *recomputed from the store* on every call: each attempt is
+- Retries are tenacity's, the breaker is pybreaker's (:func:`provider_breaker`), with its
+  state *recomputed from the store* on every call (:class:`FetchLogStorage`): each attempt is
   logged as an :class:`~services.store.models.IngestionBatch` (channel ``api``, source
   :data:`SOURCE`), and the breaker is open while the last :data:`FAILURES_TO_OPEN`
   attempts failed and the newest failure is younger than :data:`COOLDOWN`. Every
@@ -32,8 +33,10 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
+import pybreaker
 import requests
 import sqlalchemy as sa
+import tenacity
 
 from services.store.db import session_scope
 from services.store.models import IngestionBatch
@@ -130,19 +133,13 @@ class OpenMeteoClient:
             "hourly": ",".join(HOURLY_VARIABLES), "timezone": "GMT", "wind_speed_unit": "ms",
             "forecast_days": min(16, math.ceil(hours / 24) + 1),
         }
-        error: WeatherProviderError | None = None
-        for attempt in range(self.attempts):
-            if attempt:
-                self.sleep(self.backoff_s * 2 ** (attempt - 1))
-            try:
-                return parse_forecast(self._get(params))
-            except WeatherProviderError as exc:
-                error = exc
-                logger.info("Open-Meteo attempt %d/%d failed: %s", attempt + 1, self.attempts, exc)
-                if not exc.retryable:
-                    break
-        assert error is not None
-        raise error
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.attempts),
+            wait=tenacity.wait_exponential(multiplier=self.backoff_s, exp_base=2, min=self.backoff_s),
+            retry=tenacity.retry_if_exception(lambda exc: isinstance(exc, WeatherProviderError) and exc.retryable),
+            sleep=self.sleep, reraise=True, before_sleep=_log_retry,
+        )
+        return retrying(lambda: parse_forecast(self._get(params)))
 
     def _get(self, params: dict) -> dict:
         try:
@@ -228,19 +225,23 @@ def forecast_for_site(site_id: int, hours: int = 48, now: datetime | None = None
     if issued is not None and now - issued < max_age:
         frame = _stored(site_id, start, end, now, url)
         return WeatherForecast(site_id, frame, "cached", issued, f"Open-Meteo forecast issued {_fmt(issued)}")
-    breaker = breaker_state(now, url)
-    if breaker.open:
-        return _degraded(site_id, start, end, now, issued, url,
-                         f"Open-Meteo skipped after {breaker.consecutive_failures} failed attempts "
-                         f"({breaker.last_failure}); next try after {_fmt(breaker.retry_after)}")
+    breaker = provider_breaker(now, url)
     site = get_site(site_id, url)
     client = client or OpenMeteoClient()
     started = datetime.now(UTC)
     try:
-        frame = client.fetch(site.latitude, site.longitude, hours)
+        frame = breaker.call(client.fetch, site.latitude, site.longitude, hours)
+    except pybreaker.CircuitBreakerError:
+        _count_call("rejected")
+        state = breaker._state_storage.snapshot  # noqa: SLF001 - the snapshot this call decided on
+        return _degraded(site_id, start, end, now, issued, url,
+                         f"Open-Meteo skipped after {state.consecutive_failures} failed attempts "
+                         f"({state.last_failure}); next try after {_fmt(state.retry_after)}")
     except WeatherProviderError as exc:
+        _count_call("failed")
         _log_attempt(url, started, "failed", 0, 0, f"site {site_id}: {exc}")
         return _degraded(site_id, start, end, now, issued, url, f"Open-Meteo unavailable ({exc})")
+    _count_call("ok")
     # The issue time is when we learned it (to the minute): a back-test must not see a
     # forecast before it was fetched. Two workers fetching in the same minute update the same rows.
     issued_at = pd.Timestamp(now).floor("min").to_pydatetime()
@@ -277,6 +278,73 @@ def breaker_state(now: datetime | None = None, url: str | None = None) -> Breake
         retry_after = _utc(recent[0].finished_at) + COOLDOWN
         is_open = now < retry_after  # after the cool-down one trial call goes through (half-open)
     return BreakerState(is_open, failures, last_failure, _utc(last_success) if last_success else None, retry_after)
+
+
+class FetchLogStorage(pybreaker.CircuitBreakerStorage):
+    """pybreaker's state read from the fetch log in the store (:func:`breaker_state`), so that every
+    gunicorn worker, Celery worker and CLI run shares one breaker. The log is written by
+    :func:`forecast_for_site` for each attempt; pybreaker's own writes are therefore ignored."""
+
+    def __init__(self, now: datetime | None = None, url: str | None = None):
+        super().__init__(SOURCE)
+        self.snapshot = breaker_state(now, url)
+
+    @property
+    def state(self) -> str:
+        snap = self.snapshot
+        if snap.open:
+            return pybreaker.STATE_OPEN
+        if snap.consecutive_failures >= FAILURES_TO_OPEN:
+            return pybreaker.STATE_HALF_OPEN  # cooled down: one trial call goes through
+        return pybreaker.STATE_CLOSED
+
+    @state.setter
+    def state(self, state: str) -> None:  # the fetch log is the state
+        pass
+
+    def increment_counter(self) -> None:
+        pass
+
+    def reset_counter(self) -> None:
+        pass
+
+    def increment_success_counter(self) -> None:
+        pass
+
+    def reset_success_counter(self) -> None:
+        pass
+
+    @property
+    def counter(self) -> int:
+        return self.snapshot.consecutive_failures
+
+    @property
+    def success_counter(self) -> int:
+        return 0
+
+    @property
+    def opened_at(self) -> datetime | None:
+        # Open means "refuse now": pybreaker compares with its own clock, the snapshot with ``now``.
+        return datetime.now(UTC) if self.snapshot.open else None
+
+    @opened_at.setter
+    def opened_at(self, value: datetime) -> None:
+        pass
+
+
+def provider_breaker(now: datetime | None = None, url: str | None = None) -> pybreaker.CircuitBreaker:
+    """The provider's circuit breaker as the fetch log says it is at ``now``."""
+    return pybreaker.CircuitBreaker(
+        fail_max=FAILURES_TO_OPEN, reset_timeout=COOLDOWN.total_seconds(), name=SOURCE,
+        state_storage=FetchLogStorage(now, url), throw_new_error_on_trip=False,
+        exclude=[lambda exc: not isinstance(exc, WeatherProviderError)],
+    )
+
+
+def breaker_gauges(url: str | None = None) -> dict[str, int]:
+    """The breaker for metrics: 0 closed, 1 half-open (cooled down, next call is a trial), 2 open."""
+    state = FetchLogStorage(None, url).state
+    return {SOURCE: {pybreaker.STATE_CLOSED: 0, pybreaker.STATE_HALF_OPEN: 1, pybreaker.STATE_OPEN: 2}[state]}
 
 
 def weather_source_status(site_id: int | None = None, now: datetime | None = None,
@@ -372,3 +440,15 @@ def _connection_failure(exc: Exception) -> str:
     if "timed out" in text:
         return "timed out"
     return type(exc).__name__
+
+
+def _log_retry(retry_state: tenacity.RetryCallState) -> None:
+    _count_call("retry")
+    logger.info("Open-Meteo attempt %d failed: %s; retrying", retry_state.attempt_number,
+                retry_state.outcome.exception() if retry_state.outcome else "?")
+
+
+def _count_call(outcome: str) -> None:
+    from services.observability.metrics import OUTSIDE_CALLS
+
+    OUTSIDE_CALLS.labels(SOURCE, outcome).inc()

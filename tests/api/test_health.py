@@ -28,7 +28,8 @@ def test_services_health_reports_the_store_ok(client, db_url):
     assert response.status_code == 200
     report = ServicesHealthOut.model_validate(response.get_json())
     by_name = {s.name: s for s in report.services}
-    assert set(by_name) == {"store", "solver", "forecaster", "weather_source", "background_workers"}
+    assert set(by_name) == {"store", "solver", "forecaster", "weather_source", "background_workers", "workers",
+                            "queues", "beat"}
     backend = db_url.split(":", 1)[0].split("+")[0]
     assert by_name["store"].status == "ok"
     assert by_name["store"].detail.startswith(f"{backend}: schema at revision {HEAD}")

@@ -13,6 +13,7 @@ from services.batches import list_batches, quantity_units
 from services.households import create_household
 from services.ingestion.mapping import mapping_names
 from services.iot import create_device, device_for_stream, list_devices
+from services.jobs import read_file
 from tests.dash_tree import find
 
 CSV = "time;Verbrauch;pv_kwh\n" + "".join(
@@ -69,7 +70,9 @@ def test_an_empty_store_shows_empty_states(db_url, page):
 
 def test_an_upload_is_previewed_and_its_columns_offered(db_url, page):
     out = page.preview_upload(upload(CSV), "meter.csv")
+    file_id = out["file"].pop("file_id")
     assert out["file"] == {"filename": "meter.csv", "columns": ["time", "Verbrauch", "pv_kwh"], "kind": "csv"}
+    assert read_file(file_id).content == CSV.encode()  # ingestion gets the file from the store, by id
     assert out["ts_column"] == "time" and out["time_source"] == "column" and out["ingest_disabled"] is False
     assert "separator ';', decimal ','" in str(out["preview"]) and "0,20" in str(out["preview"])
     table, keys = page.mapping_rows(out["file"], "wide", None, "time", "column", None, None, upload(CSV),
@@ -143,8 +146,8 @@ def test_save_and_reuse_a_mapping(page, home):
 def test_ingest_reports_the_batch_and_lists_it(page, home):
     keys, columns = mapped_columns()
     progress = []
-    out = page.ingest_upload(progress.append, 1, form(home), columns, keys, upload(CSV),
-                             {"filename": "meter.csv", "kind": "csv", "columns": ["time", "Verbrauch", "pv_kwh"]})
+    file = page.preview_upload(upload(CSV), "meter.csv")["file"]  # keeps the file in the store, by id
+    out = page.ingest_upload(progress.append, 1, form(home), columns, keys, file)
     summary = str(out["report"])
     assert "received 26, inserted 25, updated 0, unchanged 0, rejected 1" in summary
     assert "negative" in summary and "The valid rows are stored" in summary
@@ -153,8 +156,7 @@ def test_ingest_reports_the_batch_and_lists_it(page, home):
     assert rows[0]["source"] == "meter.csv" and rows[0]["rejected"] == 1
     assert out["history"]["grid_style"] == {} and out["history"]["empty_style"] == {"display": "none"}
 
-    again = page.ingest_upload(progress.append, 2, form(home), columns, keys, upload(CSV),
-                               {"filename": "meter.csv", "kind": "csv", "columns": []})
+    again = page.ingest_upload(progress.append, 2, form(home), columns, keys, file)
     assert "inserted 0, updated 0, unchanged 25, rejected 1" in str(again["report"])
 
     batch_id = list_batches()[0].id
@@ -169,8 +171,8 @@ def test_ingest_reports_the_batch_and_lists_it(page, home):
 def test_ingest_with_an_invalid_mapping_says_what_to_fix_and_stores_nothing(page, home):
     keys, columns = mapped_columns()
     columns["unit"][0] = "furlongs"
-    out = page.ingest_upload(lambda _: None, 1, form(home), columns, keys, upload(CSV),
-                             {"filename": "meter.csv", "kind": "csv", "columns": []})
+    file = page.preview_upload(upload(CSV), "meter.csv")["file"]
+    out = page.ingest_upload(lambda _: None, 1, form(home), columns, keys, file)
     assert out["alert"]["color"] == "danger" and "furlongs" in str(out["alert"]["children"])
     assert list_batches() == []
 

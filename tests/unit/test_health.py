@@ -173,7 +173,38 @@ def test_a_check_that_hangs_is_reported_down(monkeypatch):
 
 def test_default_checks_cover_store_solver_and_workers():
     assert [name for name, _ in health.SERVICE_CHECKS] == ["store", "solver", "forecaster", "weather_source",
-                                                     "background_workers"]
+                                                     "background_workers", "workers", "queues", "beat"]
+
+
+# --- Celery workers, queues and beat --------------------------------------------------------------
+# (with a running worker: tests/workers/test_workers.py)
+
+
+def test_without_redis_workers_queues_and_beat_say_jobs_run_in_the_web_server():
+    for check in (health.check_workers, health.check_queues, health.check_beat):
+        status, detail = check(Settings())
+        assert status == "ok" and detail.startswith(health.NO_REDIS)
+
+
+def test_unreachable_redis_makes_workers_and_queues_down_with_the_reason():
+    settings = Settings(redis_url=f"redis://127.0.0.1:{closed_port()}/0")
+    for check in (health.check_workers, health.check_queues):
+        status, detail = check(settings)
+        assert status == "down" and detail.startswith("cannot reach Redis")
+
+
+def test_no_worker_on_the_broker_is_down_with_how_to_start_one():
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        pytest.skip("Redis is not running on 127.0.0.1:6379 (.ci/run starts it)")
+    status, detail = health.check_workers(Settings(redis_url="redis://127.0.0.1:6379/11"))  # a db no worker uses
+    assert status == "down" and "celery -A worker worker -Q interactive,bulk" in detail
+
+
+def test_beat_that_never_ran_is_degraded_with_how_to_start_it(db_url):
+    status, detail = health.check_beat(Settings(database_url=db_url, redis_url="redis://127.0.0.1:6379/11"))
+    assert status == "degraded" and "celery -A worker beat" in detail
 
 
 def test_the_optimizer_still_solves_after_the_health_check_solved_in_a_thread():

@@ -175,7 +175,7 @@ def test_the_data_page_shows_meter_events_and_reasons(home, dash_app):
     readings = [_register(home, t, v) for t, v in zip(_quarters(T0, 4), [5230.0, 5231.0, 0.2, 0.7])]
     readings.append(ReadingIn(household_id=home, series="load", quantity="load", ts="now", value=1.0, unit="kWh"))
     report = ingest_readings(readings, source="t", channel="api")
-    shown = str(batch_report(report))
+    shown = str(batch_report(report.as_result()))
     assert "Meter registers: 1 reset" in shown and "reset to zero between 2024-06-01 00:15 and" in shown
     assert "1 x ts: 'now' is not a date and time" in shown
     row = batch_rows(list_batches())[0]

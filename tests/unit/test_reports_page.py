@@ -9,6 +9,7 @@ import openpyxl
 import pytest
 
 from components import ids
+from services.jobs import get_job
 from tests.dash_tree import find
 from tests.unit.test_reports import load_demo
 
@@ -62,8 +63,10 @@ def test_one_household_downloads_directly_and_many_go_to_the_background(db_url, 
                                           "2026-05-03", "2026-05-09T00:00:00")
     assert one is page.no_update and many["start"] == "2026-05-03" and many["end"] == "2026-05-09"
     progress = []
-    download, message = page.build_many(progress.append, many)
+    stored, message = page.build_many(progress.append, many)
+    download = page.send_many(stored)  # the file waits in the store, the job's result names it
     assert download["filename"] == "energy-data_3-households_2026-05-03_2026-05-09.zip"
+    assert get_job(stored["job_id"]).result_file_id == stored["file_id"]
     assert progress[-1][0] == 100 and "Writing file" in progress[-1][1]
     assert "3 households" in text_of(message)
 
@@ -85,8 +88,8 @@ def test_bad_choices_are_messages(db_url, page):
     assert download is page.no_update and "has no data in March 2026" in text_of(message)
     download, message = page.build_one({**one, "households": [99999]})  # a forged request
     assert download is page.no_update and "not available any more" in text_of(message)
-    download, message = page.build_many(lambda _: None, {**one, "start": "yesterday"})
-    assert download is page.no_update and "Choose the period again" in text_of(message)
+    stored, message = page.build_many(lambda _: None, {**one, "start": "yesterday"})
+    assert stored is page.no_update and "Choose the period again" in text_of(message)
 
 
 def test_select_all_and_none_are_the_visible_households(db_url, page, monkeypatch):

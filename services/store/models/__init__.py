@@ -3,6 +3,7 @@
 from services.store.models.base import Base, utcnow
 from services.store.models.fleet import FleetRun, FleetRunHousehold
 from services.store.models.households import Battery, Household, PVSystem, Tariff, TariffPeriod, TariffPrice
+from services.store.models.jobs import FINISHED_STATES, JOB_STATES, Job, JobFile, ScheduleRun
 from services.store.models.notifications import NotificationLog, NotificationRule
 from services.store.models.planning import (
     Forecast,
@@ -41,7 +42,12 @@ __all__ = [
     "Forecast",
     "ForecastBacktest",
     "ForecastModel",
+    "FINISHED_STATES",
     "ForecastValue",
+    "JOB_STATES",
+    "Job",
+    "JobFile",
+    "ScheduleRun",
     "Household",
     "IngestionBatch",
     "IngestionMapping",
