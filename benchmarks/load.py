@@ -81,7 +81,7 @@ class Workload:
         deps = json.loads(request(port, "GET", "/_dash-dependencies")[1])
         self.callbacks = [callback_body(deps, "data-batches-refresh", "n_clicks", 1),
                           *(callback_body(deps, "optimize-household", "value", h) for h in households[:4])]
-        self._ts = datetime(2030, 1, 1, tzinfo=UTC)
+        self._ts = datetime(2021, 1, 1, tzinfo=UTC)  # in the past: the core refuses future readings
         self._ts_lock = threading.Lock()
 
     def next_ts(self) -> datetime:

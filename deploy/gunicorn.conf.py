@@ -9,6 +9,10 @@ machine's load average was 5-12 from other work, so only ratios within one run c
 - Full runs: gthread 3x4 capacity_ratio 0.70 (12.3 req/s), sync x2 0.71 (7.8 req/s, on a busier
   machine): the same use of the cores.
 
+- After the round's merges, gthread 3x4: ``load rps=34.3 capacity_ratio=1.05 p95_ms=567 errors=0
+  lost=0`` (a ratio above 1: threads overlap the database waits that one-at-a-time service times
+  include; the forecast endpoint's p95 of ~1 s holds the 2 s-think p95 above 300 ms).
+
 Capacity is the same, so the choice is ``gthread``, cores + 1 processes of 4 threads: a worker
 busy with a 0.5 s forecast still answers health probes, page loads and database-bound requests
 in its other threads, where a sync worker queues everything behind its one request. The bottleneck

@@ -29,7 +29,7 @@ dash.register_page(__name__, path="/jobs", name="Jobs", title="Jobs · Energy Da
 
 SHOWN_JOBS = 200
 #: The jobs a person may start from this page (those of the schedules); the others start from their pages.
-STARTABLE = ("weather_refresh", "forecast_retrain_stale", "fleet_tomorrow", "alerts", "sweep")
+STARTABLE = ("weather_refresh", "forecast_retrain_stale", "fleet_tomorrow", "alerts", "alerts_digest", "sweep")
 
 
 def where_jobs_run() -> str:

@@ -42,7 +42,8 @@ class Settings(BaseModel):
       run in processes of the web server and nothing is scheduled.
     - ``SCHEDULE_TIMEZONE``: IANA zone of the schedules' clock times. Default UTC.
     - ``FLEET_PLAN_AT`` / ``RETRAIN_AT``: local ``HH:MM`` of tomorrow's fleet plan (default 14:00,
-      after day-ahead prices are out) and of the nightly retraining of stale models (default 02:30).
+      after day-ahead prices are out) and of the nightly retraining of stale models (default 02:30);
+      ``DIGEST_AT``: when the daily alert digest goes out (default 07:00).
     - ``WEATHER_REFRESH_MINUTES`` / ``SWEEP_MINUTES`` / ``ALERTS_MINUTES``: how often the weather is
       refreshed (60), interrupted batches and jobs are swept (15) and alerts are evaluated (15) [min].
     - ``DEBUG``: ``1`` turns on Dash's dev tools.
@@ -69,6 +70,7 @@ class Settings(BaseModel):
     schedule_timezone: str = "UTC"
     fleet_plan_at: str = "14:00"
     retrain_at: str = "02:30"
+    digest_at: str = "07:00"
     weather_refresh_minutes: int = Field(60, ge=1, le=24 * 60)
     sweep_minutes: int = Field(15, ge=1, le=24 * 60)
     alerts_minutes: int = Field(15, ge=1, le=24 * 60)
@@ -100,7 +102,7 @@ class Settings(BaseModel):
             raise ValueError(f"{zone!r} is not an IANA time zone (for example Europe/Berlin)") from None
         return zone
 
-    @field_validator("fleet_plan_at", "retrain_at")
+    @field_validator("fleet_plan_at", "retrain_at", "digest_at")
     @classmethod
     def _clock_time(cls, value: str) -> str:
         hour, _, minute = value.strip().partition(":")
@@ -143,6 +145,7 @@ _ENV_NAMES = {
     "schedule_timezone": "SCHEDULE_TIMEZONE",
     "fleet_plan_at": "FLEET_PLAN_AT",
     "retrain_at": "RETRAIN_AT",
+    "digest_at": "DIGEST_AT",
     "weather_refresh_minutes": "WEATHER_REFRESH_MINUTES",
     "sweep_minutes": "SWEEP_MINUTES",
     "alerts_minutes": "ALERTS_MINUTES",

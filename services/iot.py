@@ -345,7 +345,10 @@ def refresh_rollups(series_windows: Mapping[int, tuple[datetime, datetime]],
     written = 0
     for series_id, (first, last) in series_windows.items():
         with session_scope() as session:
-            step = session.scalar(sa.select(Series.resolution_s).where(Series.id == series_id))
+            # Rewriting a window is delete + insert: two ingestions refreshing one series at once
+            # would both insert the same buckets, so they take turns on the series row (PostgreSQL;
+            # SQLite runs one writer at a time anyway).
+            step = session.scalar(sa.select(Series.resolution_s).where(Series.id == series_id).with_for_update())
             for bucket_s in buckets:
                 if step and bucket_s <= step:
                     continue

@@ -117,7 +117,7 @@ def issue_forecasts(household_id: int, hours: int = 48, now: datetime | None = N
                     store: bool = False) -> IssuedForecasts:
     """PV and load forecasts for the ``hours`` after now, or after the end of the household's
     readings where they stop earlier (see :class:`IssuedForecasts`), from the stored models and
-    stored weather, never the network. ``store`` keeps a live forecast for the optimizer (POST
+    stored weather, never the network. ``store`` keeps them for the optimizer (POST
     /api/forecast/{id}, ``forecast-issue``); a page view or a GET only reads. Raises :class:`~services.households.HouseholdNotFound`.
     """
     now = _utc(now or datetime.now(UTC))
@@ -126,7 +126,6 @@ def issue_forecasts(household_id: int, hours: int = 48, now: datetime | None = N
     basis = BASIS_NO_READINGS if end is None else BASIS_LIVE if now - end <= MAX_READINGS_LAG else BASIS_READINGS_END
     live = basis != BASIS_READINGS_END
     as_of = now if live else end
-    store = store and live  # a forecast as of the readings' end would plan nothing
     notes = []
     if not live:
         notes.append(f"The readings of this household stop at {_local(end, household.timezone)}, "

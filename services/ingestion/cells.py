@@ -121,11 +121,16 @@ def _screen_column(column: str, values: pd.Series) -> tuple[np.ndarray, np.ndarr
 
 def _bad_text(values: pd.Series) -> np.ndarray:
     """Strings holding a control character or a lone surrogate (vectorised where Arrow can take them)."""
-    raw = values.to_numpy(dtype=object, na_value=None)
     try:
-        array = pa.array(raw, type=pa.string())
-    except (UnicodeEncodeError, pa.ArrowInvalid, pa.ArrowTypeError):
-        return np.array([isinstance(v, str) and _BAD_TEXT.search(v) is not None for v in raw], dtype=bool)
+        array = pa.array(values.array)  # zero-copy for Arrow-backed strings (pandas' default for files)
+        if not pa.types.is_string(array.type) and not pa.types.is_large_string(array.type):
+            raise pa.ArrowTypeError("not strings")
+    except (UnicodeEncodeError, pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        raw = values.to_numpy(dtype=object, na_value=None)
+        try:
+            array = pa.array(raw, type=pa.string())
+        except (UnicodeEncodeError, pa.ArrowInvalid, pa.ArrowTypeError):
+            return np.array([isinstance(v, str) and _BAD_TEXT.search(v) is not None for v in raw], dtype=bool)
     return np.asarray(pc.fill_null(pc.match_substring_regex(array, _CONTROL_RE2), False), dtype=bool)
 
 

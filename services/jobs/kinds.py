@@ -121,13 +121,10 @@ def _battery_sizing(params: dict, scope: AccessScope, progress: Progress) -> Job
 
 
 def _fleet_tomorrow(params: dict, scope: AccessScope, progress: Progress) -> JobOutput:
-    """Tomorrow's plan of every given (default: every visible) household with a battery, stored."""
-    from services.access import visible_household_ids
+    """Tomorrow's plan of the given (default: every) household with a battery, as a fleet run."""
     from services.jobs.schedule_entries import plan_fleet_tomorrow
-    from services.optimization.inputs import household_ids_with_battery
 
-    household_ids = household_ids_with_battery([int(h) for h in params.get("household_ids")
-                                                or visible_household_ids()])
+    household_ids = [int(h) for h in params["household_ids"]] if params.get("household_ids") else None
     return plan_fleet_tomorrow(household_ids, scope, progress)
 
 
@@ -144,12 +141,16 @@ def _weather_refresh(params: dict, scope: AccessScope, progress: Progress) -> Jo
 
 
 def _sweep(params: dict, scope: AccessScope, progress: Progress) -> JobOutput:
-    """End interrupted batches and jobs (their process died); drop old job files and old ended jobs."""
+    """End interrupted batches and jobs (their process died), hand stalled fleet chunks to workers
+    again, drop old job files and old ended jobs."""
     from services.batches import close_interrupted_batches
     from services.jobs.files import delete_old_files
     from services.jobs.records import delete_old_jobs, fail_stale_jobs
+    from services.optimization.fleet_runs import requeue_stale_chunks
 
+    requeued = requeue_stale_chunks()
     return JobOutput({"batches_closed": close_interrupted_batches(), "jobs_failed": fail_stale_jobs(),
+                      "fleet_chunks_requeued": {str(run): chunks for run, chunks in requeued.items()},
                       "files_removed": delete_old_files(), "jobs_removed": delete_old_jobs()})
 
 
@@ -157,6 +158,12 @@ def _alerts(params: dict, scope: AccessScope, progress: Progress) -> JobOutput:
     from services.jobs.schedule_entries import evaluate_alerts
 
     return JobOutput(evaluate_alerts(scope))
+
+
+def _alerts_digest(params: dict, scope: AccessScope, progress: Progress) -> JobOutput:
+    from services.jobs.schedule_entries import evaluate_alerts
+
+    return JobOutput(evaluate_alerts(scope, digest=True))
 
 
 def _count(values) -> dict[str, int]:
@@ -182,6 +189,7 @@ KINDS: dict[str, JobKind] = {k.name: k for k in (
     JobKind("weather_refresh", "Weather refresh", _weather_refresh),
     JobKind("sweep", "Sweep of interrupted work", _sweep),
     JobKind("alerts", "Alert evaluation", _alerts),
+    JobKind("alerts_digest", "Daily alert digest", _alerts_digest),
 )}
 
 

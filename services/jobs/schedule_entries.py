@@ -2,36 +2,45 @@
 
 Each is one call, so that the integrator can switch it when that part lands:
 
-- :func:`plan_fleet_tomorrow`: tomorrow's fleet plan. Today the one-process
-  ``services.optimization.jobs.fleet_tomorrow``; the chunked fleet runs replace it.
-- :func:`evaluate_alerts`: ``services.notifications.evaluate_and_notify`` when that module is
-  installed, else a log line saying it is not.
+- :func:`plan_fleet_tomorrow`: tomorrow's fleet plan, a chunked fleet run
+  (``services.optimization.fleet_runs.start_fleet_run``).
+- :func:`evaluate_alerts`: ``services.notifications.evaluate_and_notify`` (or ``send_daily_digest``)
+  when that module is installed, else a log line saying it is not.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from services.access import LOCAL_SCOPE, AccessScope
+from services.config import get_settings
 from services.jobs.kinds import JobOutput, Progress
 
 log = logging.getLogger(__name__)
 
 
-def plan_fleet_tomorrow(household_ids: list[int], scope: AccessScope, progress: Progress) -> JobOutput:
-    """Tomorrow's battery plan of ``household_ids`` (households with a battery), stored as runs."""
-    from services.optimization.jobs import fleet_tomorrow
+def plan_fleet_tomorrow(household_ids: list[int] | None, scope: AccessScope, progress: Progress) -> JobOutput:
+    """Tomorrow's battery plan (tomorrow in SCHEDULE_TIMEZONE) of ``household_ids`` (default: every
+    household with a battery) as a fleet run: its chunks go to the bulk queue with ``REDIS_URL``
+    (this job ends once they are queued; the run's own row shows their progress) and are planned
+    here without."""
+    from services.optimization.fleet_runs import fleet_run_status, start_fleet_run
 
-    # One process: a Celery prefork child may not start a process pool of its own.
-    report = fleet_tomorrow(household_ids, workers=1, progress=progress)
-    return JobOutput({"households": len(household_ids), "scheduled": len(report.result.results),
-                      "errors": {str(h): why for h, why in report.errors.items()}})
+    tomorrow = datetime.now(ZoneInfo(get_settings().schedule_timezone)).date() + timedelta(days=1)
+    progress(0, 1, f"starting the fleet run for {tomorrow}")
+    run_id = start_fleet_run(tomorrow, household_ids, scope=scope)
+    status = fleet_run_status(run_id, max_failures=0)
+    return JobOutput({"fleet_run_id": run_id, "day": tomorrow.isoformat(), "households": status.households,
+                      "chunks": status.chunks, "state": status.state, "planned": status.planned,
+                      "failed": status.failed})
 
 
-def evaluate_alerts(scope: AccessScope = LOCAL_SCOPE, now: datetime | None = None) -> dict:
-    """Evaluate the alert rules and send what is due; a summary for the job's result."""
+def evaluate_alerts(scope: AccessScope = LOCAL_SCOPE, now: datetime | None = None, digest: bool = False) -> dict:
+    """Evaluate the alert rules and send what is due (``digest``: today's digest of the digest rules);
+    a summary for the job's result."""
     try:
         notifications = importlib.import_module("services.notifications")
     except ModuleNotFoundError as exc:
@@ -39,10 +48,11 @@ def evaluate_alerts(scope: AccessScope = LOCAL_SCOPE, now: datetime | None = Non
             raise
         log.info("alert notifications are not installed (no services.notifications): nothing evaluated")
         return {"installed": False, "note": "alert notifications are not installed"}
-    outcome = notifications.evaluate_and_notify(now=now, scope=scope)
+    send = notifications.send_daily_digest if digest else notifications.evaluate_and_notify
+    outcome = send(now=now, scope=scope)
     summary = {"installed": True}
-    if isinstance(outcome, dict):
-        summary.update(outcome)
+    if hasattr(outcome, "as_dict"):
+        summary.update(outcome.as_dict())
     elif outcome is not None:
         summary["outcome"] = str(outcome)
     return summary

@@ -8,6 +8,7 @@ retrain_stale_models   ``forecast_retrain_stale``                  daily at RETR
 sweep_interrupted      ``sweep`` (batches, jobs, old files)        every SWEEP_MINUTES
 fleet_plan_tomorrow    ``fleet_tomorrow``                          daily at FLEET_PLAN_AT
 evaluate_alerts        ``alerts``                                  every ALERTS_MINUTES
+alert_digest           ``alerts_digest``                           daily at DIGEST_AT
 =====================  ==========================================  =============================
 
 Clock times are local to SCHEDULE_TIMEZONE. Beat only sends ``schedules.fire(name)``; the worker
@@ -61,6 +62,7 @@ def schedules(settings: Settings | None = None) -> tuple[Schedule, ...]:
         Schedule("sweep_interrupted", "sweep", every=timedelta(minutes=s.sweep_minutes)),
         Schedule("fleet_plan_tomorrow", "fleet_tomorrow", at=s.fleet_plan_at),
         Schedule("evaluate_alerts", "alerts", every=timedelta(minutes=s.alerts_minutes)),
+        Schedule("alert_digest", "alerts_digest", at=s.digest_at),
     )
 
 

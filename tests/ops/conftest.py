@@ -31,8 +31,23 @@ from run_native import NativeStack  # noqa: E402
 from tests.conftest import _pg_admin_url  # noqa: E402
 from tests.dash_requests import callback_body  # noqa: E402
 
-#: A Redis database of its own, so that no other test's worker takes this stack's jobs.
-OPS_REDIS_URL = "redis://127.0.0.1:6379/11"
+#: Redis databases the stack may claim (an empty one, marked while in use), so that no other test
+#: run's worker takes this stack's jobs: the suite's other tests use 0, 9, 11 and 12.
+OPS_REDIS_DBS = (13, 14, 15, 10, 8, 7, 6)
+CLAIM_KEY = "energy-ops-tests:claimed"
+OPS_REDIS_URL = ""  # set by claim_redis_db() for the stack's lifetime
+
+
+def claim_redis_db() -> tuple[str, object]:
+    """The URL of an empty Redis database, claimed with a marker key (released by the caller)."""
+    import redis
+
+    for db in OPS_REDIS_DBS:
+        client = redis.Redis(host="127.0.0.1", port=6379, db=db, socket_timeout=5)
+        if client.dbsize() == 0 and client.set(CLAIM_KEY, str(os.getpid()), nx=True, ex=3600):
+            return f"redis://127.0.0.1:6379/{db}", client
+        client.close()
+    pytest.skip(f"no empty Redis database among {OPS_REDIS_DBS} to run the stack's worker on")
 
 
 def free_port() -> int:
@@ -124,11 +139,14 @@ class Running:
         return self.post("/_dash-update-component", callback_body(json.loads(raw), input_id, input_prop, value))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def native_stack(tmp_path_factory) -> Iterator[Running]:
+    """Package-scoped: stopped when the ops tests are done, before the rest of the suite runs."""
+    global OPS_REDIS_URL
     reason = missing_for_stack()
     if reason:
         pytest.skip(reason)
+    OPS_REDIS_URL, claim = claim_redis_db()
     admin = _pg_admin_url()
     name = f"energy_ops_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin_engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
@@ -146,6 +164,8 @@ def native_stack(tmp_path_factory) -> Iterator[Running]:
         with stack:
             yield Running(stack, url)
     finally:
+        claim.flushdb()  # the stack's queues and results, and the claim
+        claim.close()
         for log in sorted(Path(stack.log_dir).glob("*.log")):
             tail = log.read_text(errors="replace")[-3000:]
             print(f"--- {log.name} (tail) ---\n{tail}")
@@ -174,7 +194,7 @@ def run_ping(request_id: str) -> dict:
     from services.observability.logs import reset_request_id, set_request_id
     from services.tasks.celery_app import INTERACTIVE_QUEUE, make_celery
 
-    app = make_celery(OPS_REDIS_URL, name="ops-test-client")
+    app = make_celery(OPS_REDIS_URL, name="ops-test-client")  # the claimed database, read now
     token = set_request_id(request_id)
     try:
         result = app.send_task("ops.ping", queue=INTERACTIVE_QUEUE)
@@ -186,7 +206,7 @@ def run_ping(request_id: str) -> dict:
         app.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def traffic(native_stack: Running) -> dict:
     """Something for every panel to show: pages, callbacks, the API (optimize, forecast, ingest),
     an MQTT reading, a job on the worker and a stored back-test. Returns what it did."""

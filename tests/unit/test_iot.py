@@ -191,6 +191,20 @@ def test_refresh_rewrites_only_the_touched_window(db_url):
     assert len(_rollups(sid, 900)) == 12  # rewritten buckets replaced, not duplicated
 
 
+def test_concurrent_refreshes_of_one_series_take_turns(db_url):
+    """Two ingestions refreshing the same series at once (the load test saw a duplicate bucket on
+    PostgreSQL) both succeed and leave one rollup row per bucket."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sid = _minute_series(_household(), 180)
+    window = {sid: (T0, T0 + timedelta(minutes=179))}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for future in [pool.submit(refresh_rollups, window) for _ in range(12)]:
+            assert future.result() > 0
+    hourly = _rollups(sid, 3600)
+    assert len(hourly) == 3 and hourly["count"].tolist() == [60, 60, 60]
+
+
 def test_a_series_is_not_rolled_up_at_its_own_step(db_url):
     with session_scope() as s:
         from tests.factories import add_series

@@ -133,6 +133,10 @@ def test_alert_schedule_says_when_notifications_are_not_installed(db_url):
     assert job.state == "done"
     installed = importlib.util.find_spec("services.notifications") is not None
     assert job.result["installed"] is installed
+    digest = start_job("alerts_digest", {})
+    assert digest.state == "done" and digest.result["installed"] is installed
+    if installed:  # no rules in an empty store: nothing evaluated is sent
+        assert (job.result["rules"], job.result["sent"], digest.result["rules"]) == (0, 0, 0)
 
 
 # --- the Jobs page's callbacks ----------------------------------------------------------------------
@@ -190,9 +194,10 @@ def test_beat_schedule_follows_the_typed_settings():
                               "SCHEDULE_TIMEZONE": "Europe/Berlin"})
     entries = beat_schedule(settings)
     assert set(entries) == {"weather_refresh", "retrain_stale_models", "sweep_interrupted", "fleet_plan_tomorrow",
-                            "evaluate_alerts"}
+                            "evaluate_alerts", "alert_digest"}
     assert entries["fleet_plan_tomorrow"]["schedule"] == crontab(hour=6, minute=30)
     assert entries["retrain_stale_models"]["schedule"] == crontab(hour=1, minute=15)
+    assert entries["alert_digest"]["schedule"] == crontab(hour=7, minute=0)
     assert entries["weather_refresh"]["schedule"] == timedelta(minutes=30)
     assert entries["sweep_interrupted"]["schedule"] == timedelta(minutes=15)
     assert all(e["task"] == "schedules.fire" and e["options"] == {"queue": "bulk"} for e in entries.values())
@@ -232,8 +237,9 @@ def test_the_scheduled_kinds_end_done_with_what_they_found(home):
     assert stale.state == "done", stale.error
     assert stale.result["households"] == 1 and stale.result["trained"] == {str(home): []}
     assert all(key.startswith(f"{home} ") for key in stale.result["skipped"])  # no readings: reasons kept
-    fleet = start_job("fleet_tomorrow", {})
-    assert (fleet.state, fleet.result) == ("done", {"households": 0, "scheduled": 0, "errors": {}})  # no battery
+    fleet = start_job("fleet_tomorrow", {})  # a fleet run of every household with a battery: none here
+    assert fleet.state == "done", fleet.error
+    assert (fleet.result["households"], fleet.result["state"]) == (0, "done") and fleet.result["fleet_run_id"]
     weather = start_job("weather_refresh", {"hours": 48})
     assert (weather.state, weather.result["sites"]) == ("done", 0)  # no weather site: nothing to fetch
 
