@@ -4,7 +4,7 @@ workers on PostgreSQL, against the in-memory raw engine on the same inputs, in t
 Run: ``.venv/bin/python benchmarks/fleet_scale.py`` (about 10 minutes; needs PostgreSQL and
 Redis). ``FLEET_SCALE_HOUSEHOLDS`` (default 10000), ``FLEET_SCALE_PG`` (an admin URL, default
 ``TEST_DATABASE_URL`` or the local ``postgres`` database) and ``FLEET_SCALE_REDIS`` (default
-``redis://127.0.0.1:6379/13``, flushed before and after) change what it uses.
+``redis://127.0.0.1:6379/5``, flushed before and after) change what it uses.
 
 Set-up (not timed in the ratio): a database of its own (created, dropped at the end) with
 ``demo-data --households N`` (a week of 15-minute readings each); the demo gives a battery to
@@ -56,7 +56,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 N = int(os.environ.get("FLEET_SCALE_HOUSEHOLDS", "10000"))
-REDIS_URL = os.environ.get("FLEET_SCALE_REDIS", "redis://127.0.0.1:6379/13")
+REDIS_URL = os.environ.get("FLEET_SCALE_REDIS", "redis://127.0.0.1:6379/5")
 ADMIN_URL = os.environ.get("FLEET_SCALE_PG") or os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 END = date(2026, 6, 1)  # readings end at this local midnight; the run plans this day

@@ -26,16 +26,14 @@ from services.store.types import time_bucket
 
 
 def energy_flows_by_household(household_ids: list[int], bucket_s: int, start: datetime | None = None,
-                               end: datetime | None = None, url: str | None = None,
-                               quantities: Sequence[str] = ENERGY_QUANTITIES) -> dict[int, pd.DataFrame]:
+                               end: datetime | None = None, url: str | None = None) -> dict[int, pd.DataFrame]:
     """Energy flows of several households summed in SQL to ``bucket_s`` UTC buckets, in one query.
 
     Returns, per household with readings, a DataFrame indexed by UTC bucket start with one
     column per energy quantity present [kWh per bucket], meters coarser than the bucket spread
-    onto it and unmetered quantities derived from the balance (see :func:`metered_flows_by_household`);
-    ``quantities`` narrows the columns returned.
+    onto it and unmetered quantities derived from the balance (see :func:`metered_flows_by_household`).
     """
-    return {h: m.frame for h, m in _summed_by_bucket(household_ids, quantities, bucket_s, start, end, url).items()}
+    return {h: m.frame for h, m in metered_flows_by_household(household_ids, bucket_s, start, end, url).items()}
 
 
 def quantity_flows(household_id: int, quantities: Sequence[str], bucket_s: int, start: datetime | None = None,
@@ -74,11 +72,13 @@ class MeteredFlows:
 
 
 def metered_flows_by_household(household_ids: Sequence[int], bucket_s: int, start: datetime | None = None,
-                               end: datetime | None = None, url: str | None = None) -> dict[int, MeteredFlows]:
+                               end: datetime | None = None, url: str | None = None,
+                               quantities: Sequence[str] = ENERGY_QUANTITIES) -> dict[int, MeteredFlows]:
     """Energy flows of several households on ``bucket_s`` steps, in one query, each with how it
     was obtained (:class:`MeteredFlows`): summed in SQL, spread where a meter is coarser than the
-    step, and completed from the energy balance where a meter is missing."""
-    return _summed_by_bucket(household_ids, ENERGY_QUANTITIES, bucket_s, start, end, url)
+    step, and completed from the energy balance where a meter is missing. ``quantities`` narrows
+    the columns returned (what they are derived from is read still)."""
+    return _summed_by_bucket(household_ids, quantities, bucket_s, start, end, url)
 
 
 def metered_flows(household_id: int, bucket_s: int, start: datetime | None = None, end: datetime | None = None,
@@ -123,21 +123,20 @@ def _summed_by_bucket(household_ids: Sequence[int], quantities: Sequence[str], b
     if not rows or not named:
         return {}
     sums_array = np.array(rows, dtype=float)
-    ids, households, names = (np.array(c) for c in zip(*named, strict=True))
-    position = np.searchsorted(ids, sums_array[:, 0].astype(np.int64), sorter=np.argsort(ids))
-    position = np.argsort(ids)[position]
-    household, quantity = households[position], names[position]
+    ids, households, names_of = (np.array(c) for c in zip(*named, strict=True))
+    order = np.argsort(ids)
+    position = order[np.searchsorted(ids, sums_array[:, 0].astype(np.int64), sorter=order)]
+    household, quantity = households[position].astype(np.int64), names_of[position]
     buckets, kwh = sums_array[:, 1].astype(np.int64), sums_array[:, 2]
     out = {}
     # Pivot with numpy: pandas' pivot on string columns costs more than the query for a day's rows.
     # Rows sorted by household once, then each household's rows are a slice (many households in
     # one query stay linear in the rows).
-    household = household.astype(np.int64)
     order = np.argsort(household, kind="stable")
     household, quantity, buckets, kwh = household[order], quantity[order], buckets[order], kwh[order]
     bounds = np.flatnonzero(np.diff(household)) + 1
     for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(household)], strict=True):
-        mine_q, mine_kwh = quantity[lo:hi], kwh[lo:hi]
+        household_id, mine_q, mine_kwh = household[lo], quantity[lo:hi], kwh[lo:hi]
         stamps, row = np.unique(buckets[lo:hi], return_inverse=True)
         names = sorted(set(mine_q.tolist()))
         wide = np.zeros((len(stamps), len(names)))
@@ -147,13 +146,12 @@ def _summed_by_bucket(household_ids: Sequence[int], quantities: Sequence[str], b
             np.add.at(wide[:, j], row[chosen], mine_kwh[chosen])  # two series of one quantity add up
             seen[row[chosen], j] = True
         wide[~seen] = np.nan
-        household_id = int(household[lo])
         frame = pd.DataFrame(wide, columns=names, index=pd.to_datetime(stamps, unit="s", utc=True).rename("bucket"))
         frame, resampled = spread_to_steps(frame, bucket_s)
-        frame, derived = derive_from_balance(frame, meters.get(household_id, set(names)))
+        frame, derived = derive_from_balance(frame, meters.get(int(household_id), set(names)))
         keep = [c for c in frame.columns if c in wanted]
-        out[household_id] = MeteredFlows(frame[keep], bucket_s, tuple(d for d in derived if d in wanted),
-                                         {k: v for k, v in resampled.items() if k in wanted})
+        out[int(household_id)] = MeteredFlows(frame[keep], bucket_s, tuple(d for d in derived if d in wanted),
+                                              {k: v for k, v in resampled.items() if k in wanted})
     return out
 
 

@@ -1,7 +1,7 @@
 """Fleet runs in chunks: a run row and one row per household (status, reason, plan).
 
 Revision ID: 0009_fleet
-Revises: 0002
+Revises: 0005_meters
 Create Date: 2026-12-02
 """
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from services.store.types import UTCDateTime
 
 revision = "0009_fleet"
-down_revision = "0005_meters"
+down_revision = "0005_meters"  # chained after main's head when merging main (was "0002")
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@
 :class:`~.inputs.HouseholdInputs` that :func:`~.inputs.household_inputs` builds for it alone
 (stored forecasts where they cover the horizon, else the 7-day profile; the tariff's prices; the
 newest SOC reading), or the reason in words why it has none. It reads with the same functions
-(:mod:`.stored_series`, :func:`~services.flows.energy_flows_by_household`) and builds with the
+(:mod:`.stored_series`, :func:`~services.flows.metered_flows_by_household`) and builds with the
 same builders (:mod:`.inputs`); only the number of queries differs: the households with their
 batteries and PV systems, each tariff once, then per horizon start one query each for SOC
 readings, forecasts, last reading times and the profile's readings (summed in SQL per quarter hour).
@@ -24,7 +24,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from services.flows import energy_flows_by_household
+from services.flows import MeteredFlows, metered_flows_by_household
 from services.households import HouseholdNotFound
 from services.optimization.inputs import (
     FORECAST_CANDIDATES,
@@ -32,6 +32,7 @@ from services.optimization.inputs import (
     InputsUnavailable,
     _profile_of,
     _tariff_prices,
+    add_profile_notes,
     assemble_inputs,
     curtailment_note,
     first_covering,
@@ -128,7 +129,7 @@ def _partial(session, household: Household, day: date | None, now: datetime, hou
     prices, prices_source, tariff_id, unpriced = _tariff_prices(session, household, None, index, dt_h, specs)
     if len(unpriced):
         notes.append(unpriced_note(len(unpriced), len(index)))
-    note = curtailment_note(grid, prices, len(index))  # in the order household_inputs says it
+    note = curtailment_note(grid, prices, len(index))
     if note:
         notes.append(note)
     parts = {"prices": prices, "battery": battery, "grid": grid, "objective": "cost", "soc_source": "given",
@@ -167,22 +168,23 @@ def _fill_profiles(partials: list[_Partial], dt_h: float, url: str | None, error
     for partial in partials:
         household = partial.household
         try:
-            windows[household.id] = profile_window(last.get(household.id), partial.index, dt_h, household.timezone,
-                                                   partial.notes)
+            windows[household.id] = profile_window(last.get(household.id), partial.index, dt_h)
         except InputsUnavailable as exc:
             errors[household.id] = str(exc)
     if not windows:
         return
     lo, hi = min(w[0] for w in windows.values()), max(w[1] for w in windows.values())
-    flows = energy_flows_by_household(list(windows), int(dt_h * 3600), lo, hi, url, quantities=TARGETS)
+    flows = metered_flows_by_household(list(windows), int(dt_h * 3600), lo, hi, url, quantities=TARGETS)
     for partial in partials:
         household = partial.household
         if household.id not in windows:
             continue
         w_lo, w_hi = windows[household.id]
-        mine = flows.get(household.id, pd.DataFrame())
+        metered = flows.get(household.id, MeteredFlows(pd.DataFrame(), int(dt_h * 3600)))
+        mine = metered.frame
         if not mine.empty:  # its own window of the rows read for all (sorted by time)
             mine = mine.iloc[mine.index.searchsorted(w_lo):mine.index.searchsorted(w_hi)]
+        add_profile_notes(partial.notes, metered, w_hi, partial.index, household.timezone)
         try:
             for target in TARGETS:
                 if target not in partial.series:

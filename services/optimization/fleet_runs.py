@@ -42,6 +42,8 @@ from services.validation import FieldProblem, ValidationProblem
 #: Households per chunk: set-based reads pay off from a few hundred on (see chunk_inputs).
 DEFAULT_CHUNK_SIZE = 500
 MAX_CHUNK_SIZE = 5000
+#: Household rows per upsert statement (10 values each).
+UPSERT_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -210,14 +212,17 @@ def _upsert_pending(session: Session, rows: list[dict]) -> set[int]:
         return set()
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(FleetRunHousehold).values(rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=["run_id", "household_id"],
-        set_={c: statement.excluded[c] for c in ("status", "reason", "optimization_run_id", "cost", "savings",
-                                                 "updated_at")},
-        where=FleetRunHousehold.status == "pending",
-    ).returning(FleetRunHousehold.household_id)
-    return set(session.scalars(statement))
+    changed: set[int] = set()
+    for lo in range(0, len(rows), UPSERT_ROWS):  # SQLite takes at most 32,766 values per statement
+        statement = insert(FleetRunHousehold).values(rows[lo:lo + UPSERT_ROWS])
+        statement = statement.on_conflict_do_update(
+            index_elements=["run_id", "household_id"],
+            set_={c: statement.excluded[c] for c in ("status", "reason", "optimization_run_id", "cost", "savings",
+                                                     "updated_at")},
+            where=FleetRunHousehold.status == "pending",
+        ).returning(FleetRunHousehold.household_id)
+        changed |= set(session.scalars(statement))
+    return changed
 
 
 def _update_counts(session: Session, run_id: int, now: datetime) -> None:

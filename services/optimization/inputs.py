@@ -439,16 +439,24 @@ def _profile(household_id: int, targets: list[str], index: pd.DatetimeIndex, dt_
     apart where both were seen (a weekend's load is not a weekday's)."""
     with session_scope(url) as session:
         last = last_reading_times(session, [household_id]).get(household_id)
-    lo, hi = profile_window(last, index, dt_h, tz, notes)
+    lo, hi = profile_window(last, index, dt_h)
     metered = metered_flows(household_id, int(dt_h * 3600), lo, hi, url)
-    notes.extend(n for n in metered.notes(("pv", "load")) if n not in notes)
+    add_profile_notes(notes, metered, hi, index, tz)
     return {t: _profile_of(metered.frame, t, index, dt_h, tz, has_pv) for t in targets}
 
 
-def profile_window(last: datetime | None, index: pd.DatetimeIndex, dt_h: float, tz: str,
-                   notes: list[str]) -> tuple[datetime, datetime]:
+def add_profile_notes(notes: list[str], metered, hi: datetime, index: pd.DatetimeIndex, tz: str) -> None:
+    """Say how the profile's readings were read (meters spread, consumption derived) and when
+    they stop, if that is more than a day before the horizon."""
+    notes.extend(n for n in metered.notes(("pv", "load")) if n not in notes)
+    hi = pd.Timestamp(hi)
+    if hi < index[0] - pd.Timedelta(days=1):
+        notes.append(f"readings stop at {hi.tz_convert(tz):%Y-%m-%d %H:%M}: the profile is of the 7 days before")
+
+
+def profile_window(last: datetime | None, index: pd.DatetimeIndex, dt_h: float) -> tuple[datetime, datetime]:
     """``[lo, hi)`` (UTC) of the readings the profile averages: the 7 days before the horizon, or
-    before the last reading (``last``) when readings stop earlier, said so in ``notes``.
+    before the last reading (``last``) when readings stop earlier.
     InputsUnavailable without any reading."""
     if last is None:
         raise InputsUnavailable(
@@ -459,8 +467,6 @@ def profile_window(last: datetime | None, index: pd.DatetimeIndex, dt_h: float, 
     dt = pd.Timedelta(hours=dt_h)
     hi = min(index[0], pd.Timestamp(last).tz_convert("UTC").floor(dt) + dt)
     lo = hi - pd.Timedelta(days=PROFILE_DAYS)
-    if hi < index[0] - pd.Timedelta(days=1):
-        notes.append(f"readings stop at {hi.tz_convert(tz):%Y-%m-%d %H:%M}: the profile is of the 7 days before")
     return lo.to_pydatetime(), hi.to_pydatetime()
 
 

@@ -6,7 +6,7 @@ per-household path (:func:`~.inputs.household_inputs`) calls the same functions 
 there is one way of reading each input.
 
 * :func:`latest_soc_readings`: the newest ``battery_soc`` reading at or before an instant [kWh];
-* :func:`last_reading_times`: when each household's PV or load readings stop;
+* :func:`last_reading_times`: when each household's energy readings stop;
 * :func:`forecast_candidates`: stored forecasts issued by a time with values in a window [kWh per
   step], newest first, for the caller to pick the first that covers its horizon.
 
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.store.frames import rows_frame
-from services.store.models import Forecast, ForecastValue, Reading, Series
+from services.store.models import ENERGY_QUANTITIES, Forecast, ForecastValue, Reading, Series
 from services.store.types import epoch_seconds
 
 
@@ -46,8 +46,9 @@ def latest_soc_readings(session: Session, household_ids: Sequence[int],
 
 
 def last_reading_times(session: Session, household_ids: Sequence[int],
-                       quantities: Sequence[str] = ("load", "pv")) -> dict[int, datetime]:
-    """Per household with readings of ``quantities``, the time of its newest one (UTC)."""
+                       quantities: Sequence[str] = ENERGY_QUANTITIES) -> dict[int, datetime]:
+    """Per household with readings of ``quantities`` (energy meters: load may be derived from the
+    others), the time of its newest one (UTC)."""
     newest = _newest_per_series(household_ids, quantities, None)
     rows = session.execute(
         sa.select(newest.c.household_id, sa.func.max(newest.c.ts)).where(newest.c.ts.is_not(None))

@@ -21,6 +21,7 @@ from services.optimization.inputs import (
 )
 from services.store.db import session_scope
 from services.store.models import Household
+from tests.factories import add_series
 from tests.optimize_helpers import BATTERY, HORIZON_START, NOW, TZ, add_battery_home, add_flat_tariff
 from tests.unit.test_optimize_inputs import add_forecast
 
@@ -51,6 +52,13 @@ def _portfolio() -> dict[str, int]:
     homes["lisbon"] = add_battery_home(name="Lisbon Home", tariff_id=flat)
     with session_scope() as session:
         session.get(Household, homes["lisbon"]).timezone = "Europe/Lisbon"
+    # No load meter and an hourly import meter: load derived from the balance, imports spread.
+    homes["derived load"] = add_battery_home(name="Grid Meters Only", readings=False, tariff_id=flat)
+    start = HORIZON_START - timedelta(days=8)
+    with session_scope() as session:
+        add_series(session, homes["derived load"], "grid_import", start, [1.2] * (8 * 24), step_min=60)
+        add_series(session, homes["derived load"], "grid_export", start, [0.05] * (8 * 96))
+        add_series(session, homes["derived load"], "pv", start, [0.1] * (8 * 96))
     homes["missing"] = max(homes.values()) + 100
     return homes
 
@@ -100,6 +108,9 @@ def test_chunk_inputs_equal_the_per_household_inputs(db_url, day):
     else:
         assert any("readings stop" in n for n in chunk.inputs[homes["profile"]].notes)
     assert chunk.inputs[homes["lisbon"]].request.start != chunk.inputs[homes["profile"]].request.start
+    derived = chunk.inputs[homes["derived load"]]
+    assert derived.load_source == SOURCE_PROFILE and derived.notes  # says the load is derived
+    np.testing.assert_allclose(derived.request.load_kw, 1.2 + 0.4 - 0.2)  # import + PV - export [kW]
 
 
 def test_a_chunk_of_one_is_the_household_alone(db_url):

@@ -71,6 +71,7 @@ def test_a_fleet_run_plans_each_household_once_and_says_why_others_failed(db_url
 
 def test_two_deliveries_of_a_chunk_at_once_store_one_plan_each(db_url, monkeypatch):
     monkeypatch.setattr(fleet_runs, "dispatch_chunks", lambda *a, **k: None)  # a broker that holds the tasks
+    monkeypatch.setattr(fleet_runs, "UPSERT_ROWS", 4)  # the 6 rows of the chunk in two statements
     good, bad = _homes()
     run_id = start_fleet_run(HORIZON_DAY, [*good, *bad], chunk_size=10)
     assert fleet_run_status(run_id).pending == 6
