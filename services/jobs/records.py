@@ -230,6 +230,9 @@ def request_cancel(job_id: int) -> JobView:
             conn.commit()
         try:
             state = conn.scalar(sa.select(Job.state).where(Job.id == job_id))
+            if sqlite and (state is None or state in FINISHED_STATES):
+                # No run left to stop: a flag left behind would cancel a later job given this id.
+                _cancel_flag(job_id).unlink(missing_ok=True)
             if state is None:
                 raise JobNotFound(f"job {job_id} does not exist")
             if state == "queued":

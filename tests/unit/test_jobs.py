@@ -80,6 +80,17 @@ def test_a_cancelled_queued_job_never_runs(home):
     assert get_job(job.id).started_at is None
 
 
+def test_cancelling_a_job_that_does_not_exist_leaves_no_flag_for_the_next_job_of_that_id(db_url):
+    """A browser can send back any job id: cancelling one that is not there (or has ended) must not
+    cancel the job that later gets that id (SQLite hands out a deleted row's id again)."""
+    with session_scope() as session:
+        next_id = (session.scalar(sa.select(sa.func.max(Job.id))) or 0) + 1
+    with pytest.raises(records.JobNotFound):
+        cancel_job(next_id)
+    job = start_job("sweep", {})
+    assert job.id == next_id and job.state == "done"
+
+
 def test_an_ended_job_is_not_run_again(db_url):
     job = start_job("sweep", {})
     assert job.state == "done"
