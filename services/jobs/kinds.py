@@ -83,6 +83,31 @@ def _forecast_retrain_stale(params: dict, scope: AccessScope, progress: Progress
     return JobOutput({"households": len(household_ids), "trained": trained, "skipped": skipped})
 
 
+def _forecast_issue(params: dict, scope: AccessScope, progress: Progress) -> JobOutput:
+    """Issue and store the PV and load forecasts of the given (default: every visible) household,
+    for ``hours`` ahead (default 48): what the battery optimizer plans with, since viewing a
+    forecast stores nothing."""
+    from services.access import visible_household_ids
+    from services.forecasting.overview import issue_forecasts
+    from services.households import HouseholdNotFound
+
+    household_ids = [int(h) for h in params.get("household_ids") or visible_household_ids()]
+    hours = int(params.get("hours", 48))
+    stored, not_stored = 0, {}
+    for i, household_id in enumerate(household_ids):
+        progress(i, len(household_ids), f"household {household_id}")
+        try:
+            issued = issue_forecasts(household_id, hours, store=True)
+        except HouseholdNotFound:
+            continue  # deleted since the job started
+        except ValueError as exc:  # one household's data problem does not stop the others
+            not_stored[str(household_id)] = str(exc)
+            continue
+        stored += sum(1 for r in (issued.pv, issued.load) if r is not None and r.forecast_id)
+    progress(len(household_ids), len(household_ids), "done")
+    return JobOutput({"households": len(household_ids), "forecasts_stored": stored, "not_stored": not_stored})
+
+
 def _forecast_backtest(params: dict, scope: AccessScope, progress: Progress) -> JobOutput:
     from services.forecasting.overview import backtest_last_days
 
@@ -182,6 +207,7 @@ def _file_kinds() -> dict[str, JobKind]:
 KINDS: dict[str, JobKind] = {k.name: k for k in (
     JobKind("forecast_train", "Retrain forecast models", _forecast_train),
     JobKind("forecast_retrain_stale", "Retrain stale forecast models", _forecast_retrain_stale),
+    JobKind("forecast_issue", "Issue and store forecasts", _forecast_issue),
     JobKind("forecast_backtest", "Forecast back-test", _forecast_backtest),
     JobKind("battery_backtest", "Battery back-test", _battery_backtest),
     JobKind("battery_sizing", "Battery sizing", _battery_sizing),

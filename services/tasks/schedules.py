@@ -4,6 +4,7 @@
 schedule               job kind                                    when (settings)
 =====================  ==========================================  =============================
 weather_refresh        ``weather_refresh`` (next 48 h)             every WEATHER_REFRESH_MINUTES
+issue_forecasts        ``forecast_issue`` (next 48 h, stored)      every WEATHER_REFRESH_MINUTES
 retrain_stale_models   ``forecast_retrain_stale``                  daily at RETRAIN_AT
 sweep_interrupted      ``sweep`` (batches, jobs, old files)        every SWEEP_MINUTES
 fleet_plan_tomorrow    ``fleet_tomorrow``                          daily at FLEET_PLAN_AT
@@ -57,6 +58,9 @@ def schedules(settings: Settings | None = None) -> tuple[Schedule, ...]:
     s = settings or get_settings()
     return (
         Schedule("weather_refresh", "weather_refresh", every=timedelta(minutes=s.weather_refresh_minutes),
+                 params={"hours": 48}),
+        # The optimizer plans with stored forecasts; viewing one stores nothing, so they are issued here.
+        Schedule("issue_forecasts", "forecast_issue", every=timedelta(minutes=s.weather_refresh_minutes),
                  params={"hours": 48}),
         Schedule("retrain_stale_models", "forecast_retrain_stale", at=s.retrain_at),
         Schedule("sweep_interrupted", "sweep", every=timedelta(minutes=s.sweep_minutes)),

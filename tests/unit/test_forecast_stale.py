@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from services.forecasting import train_models
 from services.forecasting.overview import BASIS_LIVE, BASIS_READINGS_END, forecast_overview, issue_forecasts
@@ -84,3 +85,21 @@ def test_forecast_train_says_what_it_trained_a_stale_home_on(db_url, dash_app):
     assert result.exit_code == 0, result.output
     assert "load trained" in result.output and "0 days of readings" not in result.output
     assert "note: readings stop at" in result.output
+
+
+def test_the_scheduled_forecast_issue_stores_what_the_optimizer_plans_with(db_url):
+    """Viewing a forecast stores nothing, so beat's ``issue_forecasts`` schedule stores them: a
+    ``forecast_issue`` job leaves a stored load forecast of a home with recent readings (no PV
+    system is set up for it, so no PV forecast)."""
+    from services.jobs import start_job
+    from services.store.models import Forecast
+    from services.tasks.schedules import schedules
+
+    home = grid_metered_home("Scheduled Home")
+    assert "issue_forecasts" in {s.name for s in schedules()}
+    job = start_job("forecast_issue", {"household_ids": [home]})
+    assert job.state == "done", job.error
+    assert job.result["forecasts_stored"] == 1 and job.result["not_stored"] == {}
+    with session_scope() as session:
+        stored = set(session.scalars(sa.select(Forecast.target).where(Forecast.household_id == home)))
+    assert stored == {"load"}

@@ -204,7 +204,7 @@ def test_beat_schedule_follows_the_typed_settings():
     settings = load_settings({"FLEET_PLAN_AT": "6:30", "RETRAIN_AT": "01:15", "WEATHER_REFRESH_MINUTES": "30",
                               "SCHEDULE_TIMEZONE": "Europe/Berlin"})
     entries = beat_schedule(settings)
-    assert set(entries) == {"weather_refresh", "retrain_stale_models", "sweep_interrupted", "fleet_plan_tomorrow",
+    assert set(entries) == {"weather_refresh", "issue_forecasts", "retrain_stale_models", "sweep_interrupted", "fleet_plan_tomorrow",
                             "evaluate_alerts", "alert_digest"}
     assert entries["fleet_plan_tomorrow"]["schedule"] == crontab(hour=6, minute=30)
     assert entries["retrain_stale_models"]["schedule"] == crontab(hour=1, minute=15)
