@@ -84,12 +84,14 @@ def batch_report(report: dict) -> dbc.Alert:
             shown.append(html.Li(f"... and {total - len(shown)} more (Batch history, Meter resets column)"))
         lines.append(html.Ul(shown, className="mb-2 small", id=ids.DATA_REPORT_EVENTS))
     if report["rejected"]:
-        lines.append(html.P(f"The valid rows are stored. {report['rejected']:,} rows were rejected, by reason:",
-                            className="mb-1"))
+        rejected = report["rejected"]
+        lines.append(html.P(f"The valid rows are stored. {rejected:,} {'row was' if rejected == 1 else 'rows were'} "
+                            "rejected, by reason:", className="mb-1"))
         lines.append(html.Ul([html.Li(text) for text in report.get("reason_lines", [])[:MAX_LISTED]],
                              className="mb-2 small", id=ids.DATA_REPORT_REASONS))
-        lines.append(html.P(f"First rejected rows ({report.get('rejection_total', 0):,} examples covering every "
-                            "reason are in the CSV download under Batch history):", className="mb-1"))
+        kept = report.get("rejection_total", 0)
+        lines.append(html.P(f"First rejected rows ({kept:,} {'example' if kept == 1 else 'examples'} covering every "
+                            "reason in the CSV download under Batch history):", className="mb-1"))
         lines.append(html.Ul([html.Li(f"line {r['line']}, {r['field']}: {r['reason']}")
                               for r in report["rejections"][:MAX_LISTED]], className="mb-0 small"))
     return dbc.Alert(lines, color=color, className="mb-0")
