@@ -26,10 +26,10 @@ JOB_COLUMNS = [
     {"field": "what", "headerName": "What", "minWidth": 220, "tooltipField": "what"},
     {"field": "who", "headerName": "Started by", "minWidth": 140},
     {"field": "state", "headerName": "State", "maxWidth": 120},
-    {"field": "progress", "headerName": "Progress", "minWidth": 160, "tooltipField": "progress"},
+    {"field": "progress", "headerName": "Progress", "minWidth": 120, "tooltipField": "progress"},
     {"field": "result", "headerName": "Result", "minWidth": 240, "tooltipField": "result"},
     {"field": "created", "headerName": "Started (UTC)", "minWidth": 150},
-    {"field": "duration", "headerName": "Duration", "maxWidth": 120},
+    {"field": "duration", "headerName": "Duration", "minWidth": 130, "maxWidth": 150},
 ]
 
 
