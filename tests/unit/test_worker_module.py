@@ -20,8 +20,9 @@ def test_the_worker_module_exposes_the_one_app_with_jobs_schedules_and_the_pages
     route = celery_app.amqp.router.route
     assert route({}, "background_callback_0123")["queue"].name == INTERACTIVE_QUEUE
     assert route({}, "jobs.run")["queue"].name == BULK_QUEUE
-    assert set(celery_app.conf.beat_schedule) == {"weather_refresh", "retrain_stale_models", "sweep_interrupted",
-                                                  "fleet_plan_tomorrow", "evaluate_alerts", "alert_digest"}
+    assert set(celery_app.conf.beat_schedule) == {"weather_refresh", "issue_forecasts", "retrain_stale_models",
+                                                  "sweep_interrupted", "fleet_plan_tomorrow", "evaluate_alerts",
+                                                  "alert_digest"}
 
 
 def test_background_callbacks_use_celery_with_redis_and_diskcache_without(dash_app):
