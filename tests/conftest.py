@@ -72,6 +72,18 @@ def _empty_all_tables(url: str) -> None:
         else:
             for table in reversed(tables):
                 conn.execute(table.delete())
+        _restore_default_organisation(conn)
+
+
+def _restore_default_organisation(conn: sa.Connection) -> None:
+    """Put back the default organisation that the migration creates, which rows made without an
+    organisation belong to (emptying the tables removed it)."""
+    from services.store.models import DEFAULT_ORGANISATION_ID, Organisation, utcnow
+
+    conn.execute(sa.insert(Organisation).values(id=DEFAULT_ORGANISATION_ID, name="Default organisation",
+                                                created_at=utcnow()))
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT setval(pg_get_serial_sequence('organisations', 'id'), 1)"))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,5 +1,14 @@
 """The store's tables. Import models from here: ``from services.store.models import Household``."""
 
+from services.store.models.accounts import (
+    DEFAULT_ORGANISATION_ID,
+    ROLES,
+    ApiToken,
+    AuditEntry,
+    Membership,
+    Organisation,
+    User,
+)
 from services.store.models.base import Base, utcnow
 from services.store.models.fleet import FleetRun, FleetRunHousehold
 from services.store.models.households import Battery, Household, PVSystem, Tariff, TariffPeriod, TariffPrice
@@ -31,6 +40,13 @@ from services.store.models.readings import (
 from services.store.models.streaming import MqttRejection
 
 __all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "DEFAULT_ORGANISATION_ID",
+    "Membership",
+    "Organisation",
+    "ROLES",
+    "User",
     "Base",
     "Battery",
     "DEVICE_KINDS",

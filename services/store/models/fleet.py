@@ -15,6 +15,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from services.store.models.accounts import organisation_column
 from services.store.models.base import Base, utcnow
 from services.store.types import UTCDateTime
 
@@ -31,6 +32,7 @@ class FleetRun(Base):
     __tablename__ = "fleet_runs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int | None] = organisation_column(nullable=True)  # None: every organisation (beat)
     scope: Mapped[dict] = mapped_column(sa.JSON, default=dict, doc="AccessScope.as_dict() of who started it")
     day: Mapped[date] = mapped_column(sa.Date, doc="the local day planned, in each household's time zone")
     state: Mapped[str] = mapped_column(sa.String(16), default="running")

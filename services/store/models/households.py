@@ -12,6 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from services.store.models.accounts import organisation_column
 from services.store.models.base import Base, utcnow
 from services.store.types import UTCDateTime
 
@@ -31,7 +32,8 @@ class Tariff(Base):
     __tablename__ = "tariffs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    organisation_id: Mapped[int] = organisation_column()
+    name: Mapped[str] = mapped_column(sa.String(120))
     kind: Mapped[str] = mapped_column(sa.String(16))  # flat | tou | dynamic
     currency: Mapped[str] = mapped_column(sa.String(3), default="EUR")
     import_price: Mapped[float] = mapped_column(sa.Float, doc="currency/kWh")
@@ -42,7 +44,8 @@ class Tariff(Base):
         back_populates="tariff", cascade="all, delete-orphan", order_by="TariffPeriod.start_minute"
     )
 
-    __table_args__ = (sa.CheckConstraint("kind IN ('flat', 'tou', 'dynamic')", name="tariff_kind"),)
+    __table_args__ = (sa.CheckConstraint("kind IN ('flat', 'tou', 'dynamic')", name="tariff_kind"),
+                      sa.UniqueConstraint("organisation_id", "name", name="uq_tariffs_organisation_name"))
 
 
 class TariffPeriod(Base):
@@ -85,7 +88,8 @@ class Household(Base):
     __tablename__ = "households"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    organisation_id: Mapped[int] = organisation_column()
+    name: Mapped[str] = mapped_column(sa.String(120))
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     latitude: Mapped[float] = mapped_column(sa.Float, doc="degrees north")
     longitude: Mapped[float] = mapped_column(sa.Float, doc="degrees east")
@@ -111,6 +115,8 @@ class Household(Base):
     battery: Mapped[Battery | None] = relationship(
         back_populates="household", cascade="all, delete-orphan", uselist=False
     )
+
+    __table_args__ = (sa.UniqueConstraint("organisation_id", "name", name="uq_households_organisation_name"),)
 
 
 class PVSystem(Base):

@@ -11,6 +11,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from services.store.models.accounts import organisation_column
 from services.store.models.base import Base, utcnow
 from services.store.types import UTCDateTime
 
@@ -29,6 +30,7 @@ class Job(Base):
     __tablename__ = "jobs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int | None] = organisation_column(nullable=True)  # None: a system job (beat, CLI)
     kind: Mapped[str] = mapped_column(sa.String(40), index=True)
     params: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     started_by: Mapped[dict] = mapped_column(sa.JSON, default=dict)

@@ -16,6 +16,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from services.store.models.accounts import organisation_column
 from services.store.models.base import Base, utcnow
 from services.store.types import UTCDateTime
 
@@ -149,10 +150,13 @@ class IngestionMapping(Base):
     __tablename__ = "ingestion_mappings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    organisation_id: Mapped[int] = organisation_column()
+    name: Mapped[str] = mapped_column(sa.String(120))
     spec: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("organisation_id", "name", name="uq_ingestion_mappings_organisation_name"),)
 
 
 class IngestionBatch(Base):
@@ -161,6 +165,7 @@ class IngestionBatch(Base):
     __tablename__ = "ingestion_batches"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = organisation_column()
     source: Mapped[str] = mapped_column(sa.String(200), doc="file name, API client, MQTT topic, 'demo'")
     channel: Mapped[str] = mapped_column(sa.String(16), doc="file | api | mqtt | cli | demo")
     mapping_name: Mapped[str | None] = mapped_column(sa.String(120))

@@ -25,6 +25,8 @@ class MqttRejection(Base):
     rejected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     topic: Mapped[str] = mapped_column(sa.Text)
     household_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    organisation_id: Mapped[int | None] = mapped_column(sa.Integer, index=True,
+                                                        doc="the named household's, when it exists")
     payload: Mapped[str] = mapped_column(sa.Text, default="")
     field: Mapped[str] = mapped_column(sa.String(80), default="")
     reason: Mapped[str] = mapped_column(sa.Text)
