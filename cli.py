@@ -62,8 +62,10 @@ def register_cli(server: Flask) -> None:
     explain_database_errors(server.cli)
 
     from cli_notify import register_notify_cli
+    from commands.accounts import register_accounts_cli
 
     register_notify_cli(server)  # notify, notify-rule-add, notify-rules, notify-rule-delete
+    register_accounts_cli(server)  # create-org, create-user, reset-password, list-users, token-create/-revoke, tokens
 
     @server.cli.command("migrate")
     def migrate_command() -> None:
