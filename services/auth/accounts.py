@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -18,8 +19,6 @@ from services.store.db import session_scope
 from services.store.models import ROLES, Membership, Organisation, User, utcnow
 
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
-#: Verified against when the email is unknown, so that an unknown email costs as long as a wrong password.
-_DUMMY_HASH = hash_password("not a password anyone has: timing only")
 
 
 class AccountProblem(ValueError):
@@ -157,7 +156,7 @@ def authenticate(email: str, password: str) -> UserView | None:
     with session_scope() as session:
         user = session.scalar(sa.select(User).where(User.email == address))
         if user is None:
-            verify_password(_DUMMY_HASH, password)
+            verify_password(_dummy_hash(), password)
             return None
         if not verify_password(user.password_hash, password) or not user.active:
             return None
@@ -185,6 +184,13 @@ def list_users(organisation_id: int | None = None) -> list[UserView]:
             Membership.organisation_id == organisation_id)
     with session_scope() as session:
         return [_view(user) for user in session.scalars(query)]
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so that an unknown email costs as long as a
+    wrong password (made on first use, not at import)."""
+    return hash_password("not a password anyone has: timing only")
 
 
 def _view(user: User) -> UserView:

@@ -20,6 +20,7 @@ from services.auth import (
     list_entries,
     list_users,
     memberships_of,
+    needs_rehash,
     password_problem,
     record,
     reset_password,
@@ -48,6 +49,19 @@ def test_a_user_signs_in_with_the_right_password_only(db_url):
     assert authenticate("nobody@utility.example", PASSWORD) is None
     with session_scope() as session:
         assert session.get(User, user.id).last_sign_in_at is not None
+
+
+def test_a_hash_with_outdated_parameters_is_replaced_at_sign_in(db_url):
+    from argon2 import PasswordHasher
+
+    user = create_user("old@example.org", "Old", PASSWORD)
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    with session_scope() as session:
+        session.get(User, user.id).password_hash = weak
+    assert needs_rehash(weak)
+    assert authenticate("old@example.org", PASSWORD).id == user.id
+    renewed = _hash_of(user.id)
+    assert renewed != weak and not needs_rehash(renewed) and verify_password(renewed, PASSWORD)
 
 
 def test_an_inactive_user_is_refused_even_with_the_right_password(db_url):
