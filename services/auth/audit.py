@@ -6,8 +6,6 @@ reads as a diff. Times are UTC.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -86,13 +84,17 @@ def entries_csv(organisation_id: int | None) -> str:
         rows = [_view(e) for e in session.scalars(
             sa.select(AuditEntry).where(AuditEntry.organisation_id == organisation_id)
             .order_by(AuditEntry.at, AuditEntry.id))]
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for e in rows:
-        writer.writerow([e.id, e.at.isoformat(), e.organisation_id, e.user_id, e.token_id, e.actor, e.action,
-                         e.target, json.dumps(e.before, sort_keys=True), json.dumps(e.after, sort_keys=True)])
-    return out.getvalue()
+    import pandas as pd
+
+    from services.export import frame_to_csv  # every CSV the app writes: cells that start a formula are defused
+
+    def cell(value: object) -> str:  # text cells: an id that may be missing stays "12", not "12.0"
+        return "" if value is None else str(value)
+
+    frame = pd.DataFrame([[cell(e.id), e.at.isoformat(), cell(e.organisation_id), cell(e.user_id), cell(e.token_id),
+                           e.actor, e.action, e.target, json.dumps(e.before, sort_keys=True),
+                           json.dumps(e.after, sort_keys=True)] for e in rows], columns=list(CSV_COLUMNS), dtype=object)
+    return frame_to_csv(frame)
 
 
 def _jsonable(data: dict | None) -> dict | None:
