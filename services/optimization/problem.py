@@ -30,6 +30,7 @@ from services.optimization.input_checks import (
     raise_problems,
     request_problems,
 )
+from services.validation import DEFAULT_ONE_WAY_EFFICIENCY
 
 __all__ = ["STEP_HOURS", "BatteryParams", "GridParams", "Objective", "Prices", "ScheduleRequest", "Terminal"]
 
@@ -60,8 +61,8 @@ class BatteryParams:
     capacity_kwh: float
     max_charge_kw: float
     max_discharge_kw: float
-    charge_efficiency: float = 0.95
-    discharge_efficiency: float = 0.95
+    charge_efficiency: float = DEFAULT_ONE_WAY_EFFICIENCY
+    discharge_efficiency: float = DEFAULT_ONE_WAY_EFFICIENCY
     soc_min: float = 0.1
     soc_max: float = 1.0
     self_discharge_per_h: float = 0.0
