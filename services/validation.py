@@ -209,6 +209,12 @@ class PVSystemInput(_Input):
         return v
 
 
+#: Default one-way battery efficiency [fraction]: each of charging and discharging keeps this
+#: share of the energy (a kWh charged stores 0.95 kWh; a stored kWh delivers 0.95 kWh), so the
+#: round trip is its square (about 0.90).
+DEFAULT_ONE_WAY_EFFICIENCY = 0.95
+
+
 class BatteryInput(_Input):
     """A home battery: usable ``capacity_kwh`` [kWh]; charge/discharge power limits [kW];
     one-way efficiencies as fractions; state-of-charge limits as fractions of capacity."""
@@ -216,8 +222,8 @@ class BatteryInput(_Input):
     capacity_kwh: float
     max_charge_kw: float
     max_discharge_kw: float
-    charge_efficiency: float = 0.95
-    discharge_efficiency: float = 0.95
+    charge_efficiency: float = DEFAULT_ONE_WAY_EFFICIENCY
+    discharge_efficiency: float = DEFAULT_ONE_WAY_EFFICIENCY
     soc_min: float = 0.1
     soc_max: float = 1.0
 

@@ -47,7 +47,7 @@ from services.optimization.inputs import (
     stored_tariff_prices,
 )
 from services.optimization.results import Outcome, ScheduleResult
-from services.validation import FieldProblem, ValidationProblem
+from services.validation import DEFAULT_ONE_WAY_EFFICIENCY, FieldProblem, ValidationProblem
 
 #: Longest horizon a request may ask for: a week of 5-minute steps.
 MAX_STEPS = 2016
@@ -68,8 +68,8 @@ class BatteryIn(_Body):
     capacity_kwh: Number = Field(description="Usable capacity [kWh]; 0 = no battery.")
     max_charge_kw: Number = Field(description="Charging power limit (AC) [kW].")
     max_discharge_kw: Number = Field(description="Discharging power limit (AC) [kW].")
-    charge_efficiency: Number = Field(0.95, description="One-way charging efficiency, fraction (0.95, not 95).")
-    discharge_efficiency: Number = Field(0.95, description="One-way discharging efficiency, fraction.")
+    charge_efficiency: Number = Field(DEFAULT_ONE_WAY_EFFICIENCY, description="One-way charging efficiency, fraction (0.95, not 95).")
+    discharge_efficiency: Number = Field(DEFAULT_ONE_WAY_EFFICIENCY, description="One-way discharging efficiency, fraction.")
     soc_min: Number = Field(0.1, description="Lowest state of charge, fraction of capacity.")
     soc_max: Number = Field(1.0, description="Highest state of charge, fraction of capacity.")
     self_discharge_per_h: Number = Field(0.0, description="Share of the stored energy lost per hour, fraction.")

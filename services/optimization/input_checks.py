@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import difflib
 import math
-from typing import TYPE_CHECKING, Literal, get_args
+from datetime import datetime
+from typing import Protocol, get_args
 
 import numpy as np
 
+from services.optimization.choices import STEP_HOURS, Objective, Terminal
 from services.validation import (
     MAX_HOUSEHOLD_KW,
     MAX_HOUSEHOLD_KWH,
@@ -26,13 +28,49 @@ from services.validation import (
     check_time_zone,
 )
 
-if TYPE_CHECKING:
-    from services.optimization.problem import BatteryParams, GridParams, Prices, ScheduleRequest
 
-Objective = Literal["cost", "self_consumption", "peak"]
-Terminal = Literal["at_least_initial", "free", "value"]
-#: Step lengths the schedule supports [h]: 5, 15, 30 and 60 minutes.
-STEP_HOURS = (5 / 60, 0.25, 0.5, 1.0)
+# What the checks read, so that this module need not import the request types of
+# :mod:`.problem` (which call these checks when they are built).
+class BatteryFields(Protocol):
+    capacity_kwh: float
+    max_charge_kw: float
+    max_discharge_kw: float
+    charge_efficiency: float
+    discharge_efficiency: float
+    soc_min: float
+    soc_max: float
+    self_discharge_per_h: float
+    initial_soc_kwh: float | None
+    wear_cost_per_kwh: float
+
+    @property
+    def min_kwh(self) -> float: ...
+
+    @property
+    def max_kwh(self) -> float: ...
+
+
+class GridFields(Protocol):
+    import_limit_kw: float | None
+    export_limit_kw: float | None
+    demand_charge_per_kw: float
+
+
+class PriceFields(Protocol):
+    import_per_kwh: np.ndarray
+    export_per_kwh: np.ndarray
+
+
+class RequestFields(Protocol):
+    pv_kw: np.ndarray
+    load_kw: np.ndarray
+    prices: PriceFields
+    dt_h: float
+    objective: str
+    terminal: str
+    terminal_value_per_kwh: float | None
+    start: datetime | None
+    timezone: str
 
 
 def raise_problems(problems: list[FieldProblem]) -> None:
@@ -41,14 +79,7 @@ def raise_problems(problems: list[FieldProblem]) -> None:
         raise ValidationProblem(problems)
 
 
-def frozen_array(value) -> np.ndarray:
-    """A read-only 1-D float copy of a scalar or a sequence."""
-    array = np.array(value, dtype=float, copy=True).reshape(-1) if np.ndim(value) else np.array([float(value)])
-    array.setflags(write=False)
-    return array
-
-
-def battery_problems(b: BatteryParams, at: str) -> list[FieldProblem]:
+def battery_problems(b: BatteryFields, at: str) -> list[FieldProblem]:
     out: list[FieldProblem] = []
 
     def add(name: str, message: str | None) -> None:
@@ -96,7 +127,7 @@ def battery_problems(b: BatteryParams, at: str) -> list[FieldProblem]:
     return out
 
 
-def grid_problems(g: GridParams, at: str) -> list[FieldProblem]:
+def grid_problems(g: GridFields, at: str) -> list[FieldProblem]:
     out: list[FieldProblem] = []
     if g.import_limit_kw is not None:
         message = check_positive("Import limit", g.import_limit_kw, "kW", absurd_above=MAX_HOUSEHOLD_KW, small_unit="W")
@@ -116,7 +147,7 @@ def grid_problems(g: GridParams, at: str) -> list[FieldProblem]:
     return out
 
 
-def price_problems(p: Prices, at: str) -> list[FieldProblem]:
+def price_problems(p: PriceFields, at: str) -> list[FieldProblem]:
     out: list[FieldProblem] = []
     for name, label in (("import_per_kwh", "Import price"), ("export_per_kwh", "Export price")):
         values = getattr(p, name)
@@ -169,7 +200,7 @@ def _series_problems(values: np.ndarray, name: str, label: str, steps: int) -> l
     return []
 
 
-def request_problems(r: ScheduleRequest) -> list[FieldProblem]:
+def request_problems(r: RequestFields) -> list[FieldProblem]:
     out: list[FieldProblem] = []
     steps = len(r.load_kw)
     if steps == 0:

@@ -8,7 +8,7 @@ currency per kWh; an export price is what the household is paid per kWh fed in
 (negative = it pays to export). Efficiencies and state-of-charge limits are
 fractions (0.95, not 95).
 
-Every input is checked once, when it is built (:mod:`.input_checks`); a wrong value raises
+Every input is checked once, when it is built (:mod:`.input_checks`, choices in :mod:`.choices`); a wrong value raises
 :class:`services.validation.ValidationProblem` with one field-level message per
 mistake, written for the person who typed it ("Charge efficiency must be between
 0 and 1, got 95: did you mean 0.95?"). Nothing downstream re-checks.
@@ -22,19 +22,24 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from services.optimization.choices import STEP_HOURS, Objective, Terminal
 from services.optimization.input_checks import (
-    STEP_HOURS,
-    Objective,
-    Terminal,
     battery_problems,
-    frozen_array,
     grid_problems,
     price_problems,
     raise_problems,
     request_problems,
 )
+from services.validation import DEFAULT_ONE_WAY_EFFICIENCY
 
 __all__ = ["STEP_HOURS", "BatteryParams", "GridParams", "Objective", "Prices", "ScheduleRequest", "Terminal"]
+
+
+def _frozen_array(value) -> np.ndarray:
+    """A read-only 1-D float copy of a scalar or a sequence."""
+    array = np.array(value, dtype=float, copy=True).reshape(-1) if np.ndim(value) else np.array([float(value)])
+    array.setflags(write=False)
+    return array
 
 
 @dataclass(frozen=True)
@@ -56,8 +61,8 @@ class BatteryParams:
     capacity_kwh: float
     max_charge_kw: float
     max_discharge_kw: float
-    charge_efficiency: float = 0.95
-    discharge_efficiency: float = 0.95
+    charge_efficiency: float = DEFAULT_ONE_WAY_EFFICIENCY
+    discharge_efficiency: float = DEFAULT_ONE_WAY_EFFICIENCY
     soc_min: float = 0.1
     soc_max: float = 1.0
     self_discharge_per_h: float = 0.0
@@ -124,7 +129,7 @@ class Prices:
 
     def __post_init__(self) -> None:
         for name in ("import_per_kwh", "export_per_kwh"):
-            object.__setattr__(self, name, frozen_array(getattr(self, name)))
+            object.__setattr__(self, name, _frozen_array(getattr(self, name)))
         raise_problems(price_problems(self, "prices"))
 
     def over(self, steps: int) -> Prices:
@@ -166,7 +171,7 @@ class ScheduleRequest:
     timezone: str = "UTC"
 
     def __post_init__(self) -> None:
-        pv, load = frozen_array(self.pv_kw), frozen_array(self.load_kw)
+        pv, load = _frozen_array(self.pv_kw), _frozen_array(self.load_kw)
         object.__setattr__(self, "pv_kw", pv)
         object.__setattr__(self, "load_kw", load)
         raise_problems(request_problems(self))

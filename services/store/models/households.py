@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from services.store.models.accounts import organisation_column
 from services.store.models.base import Base, utcnow
 from services.store.types import UTCDateTime
+from services.validation import DEFAULT_ONE_WAY_EFFICIENCY
 
 
 class Tariff(Base):
@@ -153,8 +154,8 @@ class Battery(Base):
     capacity_kwh: Mapped[float] = mapped_column(sa.Float)
     max_charge_kw: Mapped[float] = mapped_column(sa.Float)
     max_discharge_kw: Mapped[float] = mapped_column(sa.Float)
-    charge_efficiency: Mapped[float] = mapped_column(sa.Float, default=0.95)
-    discharge_efficiency: Mapped[float] = mapped_column(sa.Float, default=0.95)
+    charge_efficiency: Mapped[float] = mapped_column(sa.Float, default=DEFAULT_ONE_WAY_EFFICIENCY)
+    discharge_efficiency: Mapped[float] = mapped_column(sa.Float, default=DEFAULT_ONE_WAY_EFFICIENCY)
     soc_min: Mapped[float] = mapped_column(sa.Float, default=0.1)
     soc_max: Mapped[float] = mapped_column(sa.Float, default=1.0)
 
