@@ -179,6 +179,16 @@ def _sweep(params: dict, scope: AccessScope, progress: Progress) -> JobOutput:
                       "files_removed": delete_old_files(), "jobs_removed": delete_old_jobs()})
 
 
+def _fleet_requeue(params: dict, scope: AccessScope, progress: Progress) -> JobOutput:
+    """Hand again to workers the pending chunks of fleet runs that have not moved for
+    ``older_than_s`` [s] (default STALE_CHUNK_S)."""
+    from services.optimization.fleet_runs import STALE_CHUNK_S, requeue_stale_chunks
+
+    progress(0, 1, "looking for stalled fleet chunks")
+    requeued = requeue_stale_chunks(float(params.get("older_than_s", STALE_CHUNK_S)))
+    return JobOutput({"fleet_chunks_requeued": {str(run): chunks for run, chunks in requeued.items()}})
+
+
 def _alerts(params: dict, scope: AccessScope, progress: Progress) -> JobOutput:
     from services.jobs.schedule_entries import evaluate_alerts
 
@@ -214,6 +224,7 @@ KINDS: dict[str, JobKind] = {k.name: k for k in (
     JobKind("fleet_tomorrow", "Tomorrow's fleet plan", _fleet_tomorrow),
     JobKind("weather_refresh", "Weather refresh", _weather_refresh),
     JobKind("sweep", "Sweep of interrupted work", _sweep),
+    JobKind("fleet_requeue", "Requeue stalled fleet chunks", _fleet_requeue),
     JobKind("alerts", "Alert evaluation", _alerts),
     JobKind("alerts_digest", "Daily alert digest", _alerts_digest),
 )}

@@ -262,7 +262,13 @@ def fleet_run_status(run_id: int, *, max_failures: int = 200, url: str | None = 
         )
 
 
-def requeue_stale_chunks(older_than_s: float = 3600.0, *, inline: bool | None = None,
+#: A running fleet run whose row has not moved for this long [s] has lost its chunks' workers (or the
+#: broker lost the tasks): the ``requeue_fleet_chunks`` schedule hands its pending chunks out again.
+#: Longer than one chunk takes to plan, so that a slow but living worker is left alone.
+STALE_CHUNK_S = 600.0
+
+
+def requeue_stale_chunks(older_than_s: float = STALE_CHUNK_S, *, inline: bool | None = None,
                          url: str | None = None) -> dict[int, list[int]]:
     """Hand again to workers the pending chunks of every running run whose row has not moved for
     ``older_than_s`` seconds (no chunk finished: its workers died, or the broker lost the tasks).

@@ -7,6 +7,7 @@ weather_refresh        ``weather_refresh`` (next 48 h)             every WEATHER
 issue_forecasts        ``forecast_issue`` (next 48 h, stored)      every WEATHER_REFRESH_MINUTES
 retrain_stale_models   ``forecast_retrain_stale``                  daily at RETRAIN_AT
 sweep_interrupted      ``sweep`` (batches, jobs, old files)        every SWEEP_MINUTES
+requeue_fleet_chunks   ``fleet_requeue`` (idle STALE_CHUNK_S)       every REQUEUE_FLEET_CHUNKS_EVERY
 fleet_plan_tomorrow    ``fleet_tomorrow``                          daily at FLEET_PLAN_AT
 evaluate_alerts        ``alerts``                                  every ALERTS_MINUTES
 alert_digest           ``alerts_digest``                           daily at DIGEST_AT
@@ -32,6 +33,10 @@ from services.jobs.records import JobView
 from services.store.db import session_scope
 from services.store.models import ScheduleRun, utcnow
 from services.tasks.celery_app import BULK_QUEUE, celery_app
+
+#: How often fleet runs are checked for chunks whose worker died (fleet_runs.STALE_CHUNK_S says when
+#: a run counts as stalled): a plan for tomorrow should not wait for the 15-minute sweep's hour.
+REQUEUE_FLEET_CHUNKS_EVERY = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,7 @@ def schedules(settings: Settings | None = None) -> tuple[Schedule, ...]:
                  params={"hours": 48}),
         Schedule("retrain_stale_models", "forecast_retrain_stale", at=s.retrain_at),
         Schedule("sweep_interrupted", "sweep", every=timedelta(minutes=s.sweep_minutes)),
+        Schedule("requeue_fleet_chunks", "fleet_requeue", every=REQUEUE_FLEET_CHUNKS_EVERY),
         Schedule("fleet_plan_tomorrow", "fleet_tomorrow", at=s.fleet_plan_at),
         Schedule("evaluate_alerts", "alerts", every=timedelta(minutes=s.alerts_minutes)),
         Schedule("alert_digest", "alerts_digest", at=s.digest_at),

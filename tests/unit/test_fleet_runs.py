@@ -120,3 +120,19 @@ def test_the_command_plans_a_fleet_and_lists_the_failures(db_url, dash_app):
     assert "No Battery (id" in result.output and "has no battery" in result.output
     unknown = CliRunner().invoke(dash_app.server.cli, ["fleet-status", "999"])
     assert unknown.exit_code != 0 and "fleet run 999 does not exist" in unknown.output
+
+
+def test_the_requeue_schedule_hands_out_a_stale_runs_chunks_and_leaves_a_fresh_one(db_url, monkeypatch):
+    from services.tasks.schedules import fire_schedule, last_runs
+
+    good, _ = _homes()
+    monkeypatch.setattr(fleet_runs, "dispatch_chunks", lambda *a, **k: None)  # a broker that lost the tasks
+    stale = start_fleet_run(HORIZON_DAY, good[:2], chunk_size=3)
+    fresh = start_fleet_run(HORIZON_DAY, good[2:], chunk_size=3)
+    monkeypatch.undo()
+    with session_scope() as session:
+        session.get(FleetRun, stale).updated_at = utcnow() - timedelta(seconds=fleet_runs.STALE_CHUNK_S + 60)
+    job = fire_schedule("requeue_fleet_chunks")
+    assert job.state == "done" and job.result["fleet_chunks_requeued"] == {str(stale): [0]}
+    assert fleet_run_status(stale).planned == 2 and fleet_run_status(fresh).pending == 2
+    assert last_runs()["requeue_fleet_chunks"][1] == job.id

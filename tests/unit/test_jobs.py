@@ -204,13 +204,14 @@ def test_beat_schedule_follows_the_typed_settings():
     settings = load_settings({"FLEET_PLAN_AT": "6:30", "RETRAIN_AT": "01:15", "WEATHER_REFRESH_MINUTES": "30",
                               "SCHEDULE_TIMEZONE": "Europe/Berlin"})
     entries = beat_schedule(settings)
-    assert set(entries) == {"weather_refresh", "issue_forecasts", "retrain_stale_models", "sweep_interrupted", "fleet_plan_tomorrow",
+    assert set(entries) == {"weather_refresh", "issue_forecasts", "retrain_stale_models", "sweep_interrupted", "requeue_fleet_chunks", "fleet_plan_tomorrow",
                             "evaluate_alerts", "alert_digest"}
     assert entries["fleet_plan_tomorrow"]["schedule"] == crontab(hour=6, minute=30)
     assert entries["retrain_stale_models"]["schedule"] == crontab(hour=1, minute=15)
     assert entries["alert_digest"]["schedule"] == crontab(hour=7, minute=0)
     assert entries["weather_refresh"]["schedule"] == timedelta(minutes=30)
     assert entries["sweep_interrupted"]["schedule"] == timedelta(minutes=15)
+    assert entries["requeue_fleet_chunks"]["schedule"] == timedelta(minutes=5)
     assert all(e["task"] == "schedules.fire" and e["options"] == {"queue": "bulk"} for e in entries.values())
 
 

@@ -21,7 +21,7 @@ def test_the_worker_module_exposes_the_one_app_with_jobs_schedules_and_the_pages
     assert route({}, "background_callback_0123")["queue"].name == INTERACTIVE_QUEUE
     assert route({}, "jobs.run")["queue"].name == BULK_QUEUE
     assert set(celery_app.conf.beat_schedule) == {"weather_refresh", "issue_forecasts", "retrain_stale_models",
-                                                  "sweep_interrupted", "fleet_plan_tomorrow", "evaluate_alerts",
+                                                  "sweep_interrupted", "requeue_fleet_chunks", "fleet_plan_tomorrow", "evaluate_alerts",
                                                   "alert_digest"}
 
 
