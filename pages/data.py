@@ -42,7 +42,7 @@ from components.figures.quality import gap_timeline_figure
 from components.jobs import announce_job, job_outcome
 from components.mqtt_sections import SHOWN_REJECTIONS, mqtt_rejection_rows, mqtt_rejections_card
 from components.theme import HIDDEN, SHOWN, empty_figure
-from services.access import LOCAL_SCOPE, browser_id, visible_household_id, visible_household_ids
+from services.access import browser_id, current_scope, visible_household_id, visible_household_ids
 from services.batches import list_batches, quantity_units, rejections_csv
 from services.households import HouseholdNotFound, list_households
 from services.ingestion.files import preview_file
@@ -346,7 +346,7 @@ def ingest_upload(set_progress, n_clicks, form, columns, keys, file):
         set_progress((round(100 * done / max(total, 1)), label))
 
     job = start_job("ingest_upload", {"file_id": file["file_id"], "mapping": spec, "file_kind": file["kind"],
-                                      "filename": file["filename"]}, LOCAL_SCOPE, here=True, on_progress=progress,
+                                      "filename": file["filename"]}, current_scope(), here=True, on_progress=progress,
                     on_start=announce_job(ids.DATA_JOB_ID))
     if job.state != "done":
         return {"report": no_update, "alert": _alert("danger", _problems(job_outcome(job))),
@@ -361,7 +361,7 @@ def ingest_upload(set_progress, n_clicks, form, columns, keys, file):
 def cancel_ingestion(n_clicks, job_id):
     """Dash's cancel stops the ingestion's process (nothing of its batch is stored); record its job as cancelled."""
     if job_id:
-        cancel_job(int(job_id), LOCAL_SCOPE, process_stopped=True)
+        cancel_job(int(job_id), current_scope(), process_stopped=True)
     return None
 
 

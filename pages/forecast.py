@@ -33,7 +33,7 @@ from components.format import format_ratio
 from components.jobs import job_outcome, progress_job
 from components.kpi_cards import empty_state
 from components.theme import HIDDEN, SHOWN, empty_figure
-from services.access import LOCAL_SCOPE, visible_household_id, visible_household_ids
+from services.access import current_scope, visible_household_id, visible_household_ids
 from services.forecasting.overview import accuracy_table, forecast_overview
 from services.households import HouseholdNotFound, list_households
 from services.jobs import start_job
@@ -242,7 +242,7 @@ def retrain(set_progress, _n_clicks, household):
     household_id = visible_household_id(household)
     if household_id is None:
         return no_update, dbc.Alert("Choose a household first.", color="warning", className="mb-0")
-    job = start_job("forecast_train", {"household_id": household_id}, LOCAL_SCOPE, here=True,
+    job = start_job("forecast_train", {"household_id": household_id}, current_scope(), here=True,
                     on_progress=_stage(set_progress))
     if job.state != "done":
         return no_update, dbc.Alert(f"Not trained: {job_outcome(job)}.", color="warning", className="mb-0")
@@ -279,7 +279,7 @@ def run_backtest(set_progress, _n_clicks, household, days):
     if n_days not in BACKTEST_DAYS:
         return no_update, dbc.Alert(f"Choose a period of {', '.join(map(str, BACKTEST_DAYS))} days.",
                                     color="warning", className="mb-0")
-    job = start_job("forecast_backtest", {"household_id": household_id, "days": n_days}, LOCAL_SCOPE, here=True,
+    job = start_job("forecast_backtest", {"household_id": household_id, "days": n_days}, current_scope(), here=True,
                     on_progress=_stage(set_progress))
     if job.state != "done":
         return no_update, dbc.Alert(f"No back-test: {job_outcome(job)}.", color="warning", className="mb-0")

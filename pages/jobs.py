@@ -13,7 +13,7 @@ from dash.exceptions import PreventUpdate
 from components import ids
 from components.jobs_table import REFRESH_MS, job_detail, job_rows, jobs_card, start_card
 from components.theme import HIDDEN, SHOWN
-from services.access import LOCAL_SCOPE
+from services.access import current_scope
 from services.jobs import (
     JobNotFound,
     cancel_job,
@@ -40,7 +40,7 @@ def where_jobs_run() -> str:
 
 
 def layout(**_query) -> html.Div:
-    rows = job_rows(list_jobs(SHOWN_JOBS, LOCAL_SCOPE), kind_label)
+    rows = job_rows(list_jobs(SHOWN_JOBS, current_scope()), kind_label)
     return html.Div([
         html.H1("Jobs", className="h3"),
         html.P("Long work started from the pages, the command line and the schedules: select a job for its details.",
@@ -57,7 +57,7 @@ LIST = {"rows": Output(ids.JOBS_GRID, "rowData"), "grid_style": Output(f"{ids.JO
 
 def job_list() -> dict:
     """The rows, which of grid and empty state shows, and whether to keep refreshing."""
-    rows = job_rows(list_jobs(SHOWN_JOBS, LOCAL_SCOPE), kind_label)
+    rows = job_rows(list_jobs(SHOWN_JOBS, current_scope()), kind_label)
     return {"rows": rows, "grid_style": SHOWN if rows else HIDDEN, "empty_style": HIDDEN if rows else SHOWN,
             "tick_disabled": not any(r["active"] for r in rows)}
 
@@ -94,7 +94,7 @@ def cancel_selected(n_clicks, selected):
     if not selected:
         raise PreventUpdate
     try:
-        job = cancel_job(int(selected[0]["id"]), LOCAL_SCOPE)
+        job = cancel_job(int(selected[0]["id"]), current_scope())
     except JobNotFound:
         return {"alert_open": True, "alert": "That job no longer exists.", "alert_color": "warning",
                 "list": job_list()}
@@ -121,7 +121,7 @@ def start_now(n_clicks, kind):
     if not queue_available():
         return {"alert_open": True, "alert_color": "warning", "list": job_list(),
                 "alert": f"No workers (REDIS_URL is not set): run `flask --app app job {kind}` on the server."}
-    job = start_job(kind, {}, LOCAL_SCOPE)
+    job = start_job(kind, {}, current_scope())
     return {"alert_open": True, "alert": f"Job {job.id} ({kind_label(kind)}) queued.", "alert_color": "success",
             "list": job_list()}
 

@@ -44,7 +44,7 @@ from components.optimize_controls import (
 )
 from components.theme import empty_figure
 from services import kpis
-from services.access import LOCAL_SCOPE, browser_id, visible_household_id, visible_household_ids
+from services.access import browser_id, current_scope, visible_household_id, visible_household_ids
 from services.config import get_settings
 from services.households import HouseholdNotFound, get_household, list_households, list_tariffs
 from services.jobs import start_job
@@ -291,7 +291,7 @@ def run_backtest(set_progress, n_clicks, household, period):
         return {"error": "Choose a household and a period with data first."}
     first, days = _period(period)
     job = start_job("battery_backtest", {"household_id": household_id, "first": first.isoformat(), "days": days},
-                    LOCAL_SCOPE, here=True, on_progress=_stage(set_progress))
+                    current_scope(), here=True, on_progress=_stage(set_progress))
     return job.result if job.state == "done" else {"error": job_outcome(job)}
 
 
@@ -332,7 +332,7 @@ def run_sizing(set_progress, n_clicks, household, period, price):
         return {"error": "Give the battery price per kWh installed (for example 600)."}
     first, days = _period(period)
     job = start_job("battery_sizing", {"household_id": household_id, "first": first.isoformat(), "days": days,
-                                       "price": float(price)}, LOCAL_SCOPE, here=True, on_progress=_stage(set_progress))
+                                       "price": float(price)}, current_scope(), here=True, on_progress=_stage(set_progress))
     return job.result if job.state == "done" else {"error": job_outcome(job)}
 
 

@@ -23,7 +23,7 @@ from components.period import picked_day
 from components.reports_controls import download_card, households_card, period_card
 from components.theme import HIDDEN, SHOWN
 from services import kpis
-from services.access import LOCAL_SCOPE, browser_id, visible_household_ids
+from services.access import browser_id, current_scope, visible_household_ids
 from services.households import list_households
 from services.jobs import cancel_job, read_file, start_job
 from services.reports import (
@@ -166,7 +166,7 @@ def build_many(set_progress, request):
         return no_update, _alert(str(exc), "warning")
     params = {"fmt": request["fmt"], "households": chosen, "kind": period.kind, "start": period.start.isoformat(),
               "end": period.end.isoformat()}
-    job = start_job("report", params, LOCAL_SCOPE, here=True, on_progress=progress,
+    job = start_job("report", params, current_scope(), here=True, on_progress=progress,
                     on_start=announce_job(ids.REPORTS_JOB_ID))
     if job.state != "done":
         return no_update, _alert(job_outcome(job), "warning")
@@ -178,7 +178,7 @@ def build_many(set_progress, request):
 def cancel_reports(n_clicks, job_id):
     """Dash's cancel stops the report job's process; record the job as cancelled."""
     if job_id:
-        cancel_job(int(job_id), LOCAL_SCOPE, process_stopped=True)
+        cancel_job(int(job_id), current_scope(), process_stopped=True)
     return None
 
 

@@ -46,7 +46,12 @@ class Settings(BaseModel):
       ``DIGEST_AT``: when the daily alert digest goes out (default 07:00).
     - ``WEATHER_REFRESH_MINUTES`` / ``SWEEP_MINUTES`` / ``ALERTS_MINUTES``: how often the weather is
       refreshed (60), interrupted batches and jobs are swept (15) and alerts are evaluated (15) [min].
-    - ``DEBUG``: ``1`` turns on Dash's dev tools.
+    - ``DEBUG``: ``1`` turns on Dash's dev tools (never Werkzeug's debugger, and only on a loopback host).
+    - ``SECRET_KEY``: signs session cookies (at least 32 characters; ``SECRET_KEY_FILE``: read it from
+      that file). Unset, a random key is kept in ``data/secret_key`` so that sessions survive restarts.
+    - ``SESSION_HOURS``: how long a sign-in lasts [h]. Default 12.
+    - ``MAX_REQUEST_MB``: the largest request body accepted [MB]; larger ones get a 413. Default 25.
+    - ``SIGN_IN_ATTEMPTS_PER_MINUTE``: failed sign-ins allowed per address and per email. Default 10.
     - ``METRICS_TOKEN``: bearer token that ``GET /metrics`` requires; unset, only loopback clients get it
       (``METRICS_TOKEN_FILE``: read it from that file, e.g. a compose secret).
     - ``METRICS_PORT``: the Celery worker and the MQTT listener serve their metrics on this port.
@@ -75,6 +80,10 @@ class Settings(BaseModel):
     sweep_minutes: int = Field(15, ge=1, le=24 * 60)
     alerts_minutes: int = Field(15, ge=1, le=24 * 60)
     debug: bool = False
+    secret_key: str | None = Field(None, min_length=32)
+    session_hours: float = Field(12.0, gt=0, le=24 * 30)
+    max_request_mb: float = Field(25.0, gt=0, le=1024)
+    sign_in_attempts_per_minute: int = Field(10, ge=1, le=10_000)
     metrics_token: str | None = Field(None, min_length=16)
     metrics_port: int | None = Field(None, ge=1, le=65535)
     log_format: Literal["text", "json"] = "text"
@@ -150,6 +159,10 @@ _ENV_NAMES = {
     "sweep_minutes": "SWEEP_MINUTES",
     "alerts_minutes": "ALERTS_MINUTES",
     "debug": "DEBUG",
+    "secret_key": "SECRET_KEY",
+    "session_hours": "SESSION_HOURS",
+    "max_request_mb": "MAX_REQUEST_MB",
+    "sign_in_attempts_per_minute": "SIGN_IN_ATTEMPTS_PER_MINUTE",
     "metrics_token": "METRICS_TOKEN",
     "metrics_port": "METRICS_PORT",
     "log_format": "LOG_FORMAT",
@@ -174,6 +187,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     raw = {field: env[name] for field, name in _ENV_NAMES.items() if env.get(name, "") != ""}
     if "metrics_token" not in raw and env.get("METRICS_TOKEN_FILE"):
         raw["metrics_token"] = _read_secret(env["METRICS_TOKEN_FILE"], "METRICS_TOKEN_FILE")
+    if "secret_key" not in raw and env.get("SECRET_KEY_FILE"):
+        raw["secret_key"] = _read_secret(env["SECRET_KEY_FILE"], "SECRET_KEY_FILE")
     try:
         return Settings(**raw)
     except ValidationError as exc:

@@ -192,4 +192,4 @@ def test_the_jobs_page_queues_a_scheduled_job_for_the_worker(store, worker, dash
     [job] = list_jobs()
     assert out["alert"] == f"Job {job.id} (Sweep of interrupted work) queued."
     done = wait_for("the sweep", lambda: (j := get_job(job.id)).finished and j)
-    assert (done.state, done.runner, done.started_by.label) == ("done", "celery", "local user")
+    assert (done.state, done.runner, done.started_by.label) == ("done", "celery", "system")
