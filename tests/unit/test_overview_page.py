@@ -275,7 +275,7 @@ def test_trend_and_map_downloads_carry_the_period(dash_app, two_homes):
 def test_alerts_list_links_each_household_and_says_what_to_do(dash_app):
     from components.overview_sections import MAX_ALERTS_SHOWN, alert_list
     from pages.overview import download_alerts
-    from services.alerts import ACTIONS, Alert, AlertReport
+    from services.quality.alerts import ACTIONS, Alert, AlertReport
 
     alerts = [Alert(3, "Gruber", "high", "pv", "PV at 45% of the clear-sky expectation", "detail", ACTIONS["pv"],
                     datetime(2025, 6, 1, tzinfo=timezone.utc))]
