@@ -79,6 +79,7 @@ def register_cli(server: Flask) -> None:
     def init_db_command() -> None:
         """Create or upgrade the schema, and load the demo portfolio if the store is empty."""
         from services.demo import seed_if_empty
+        from services.demo.accounts import seed_demo_accounts, sign_ins_text
         from services.store.db import migrate
 
         migrate()
@@ -88,6 +89,9 @@ def register_cli(server: Flask) -> None:
             click.echo("The store already has households: demo data not loaded.")
         else:
             click.echo(report.summary())
+            seed_demo_accounts()
+        if sign_ins_text():
+            click.echo(sign_ins_text())
 
     @server.cli.command("demo-data")
     @click.option("--households", type=click.IntRange(1, 100_000), default=None,
