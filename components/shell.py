@@ -36,9 +36,9 @@ def organisation_control(memberships: list[MembershipView], scope: AccessScope):
     current = next((m for m in memberships if m.organisation_id == scope.organisation_id), None)
     if len(memberships) > 1:
         options = [{"label": f"{m.organisation_name} ({m.role})", "value": str(m.organisation_id)} for m in memberships]
-        return dbc.NavItem(dbc.Select(id=ids.SHELL_ORGANISATION, options=options, size="sm",
-                                      value=str(scope.organisation_id), title="Switch organisation",
-                                      **{"aria-label": "Organisation"}), className="ms-lg-3 mt-2 mt-lg-0")
+        return dbc.NavItem([dbc.Label("Organisation", html_for=ids.SHELL_ORGANISATION, className="visually-hidden"),
+                            dbc.Select(id=ids.SHELL_ORGANISATION, options=options, size="sm",
+                                       value=str(scope.organisation_id))], className="ms-lg-3 mt-2 mt-lg-0")
     name = current.organisation_name if current else ""
     return dbc.NavItem(html.Span([name, html.Span(scope.role, className="badge text-bg-secondary ms-2")],
                                  className="navbar-text small"), className="ms-lg-3")
@@ -55,7 +55,7 @@ def account_items(user: UserView, memberships: list[MembershipView], scope: Acce
         menu.append(dbc.DropdownMenuItem("Audit log", href="/audit"))
     menu.append(dbc.DropdownMenuItem("Change password", href=PASSWORD_URL, external_link=True))
     sign_out = html.Form(
-        [html.Input(type="hidden", name="csrf_token", value=csrf_token),
+        [dcc.Input(type="hidden", name="csrf_token", value=csrf_token),
          dbc.Button("Sign out", type="submit", color="secondary", outline=True, size="sm")],
         method="post", action=SIGN_OUT_URL, className="ms-lg-2 mt-2 mt-lg-0")
     return [
