@@ -337,3 +337,46 @@ def test_the_audit_csv_has_every_entry_of_the_organisation_only_with_formulas_de
     shown = find(page, ids.AUDIT_GRID).rowData
     assert [r["action"] for r in shown] == ["tariff.create", "household.update"]
     assert shown[1]["before"] == "name: A" and shown[1]["after"] == "name: B"
+
+
+# --- through the real app: sign in, the navbar, a page, the switch, sign out ---------------------------
+
+def test_a_signed_in_browser_gets_its_navbar_pages_and_switch(db_url, dash_app):
+    import re
+
+    from api.sessions import CSRF_COOKIE
+    from tests.dash_requests import callback_body
+
+    other = create_organisation("Stadtwerke Nord")
+    anna = member("anna@example.org", DEFAULT_ORGANISATION_ID, "admin")
+    add_membership(anna.id, other.id, "viewer")
+    client = dash_app.server.test_client()
+    form = client.get("/sign-in").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    assert client.post("/sign-in", data={"email": anna.email, "password": PASSWORD, "csrf_token": csrf}).status_code == 303
+
+    def page(path: str) -> str:
+        deps = client.get("/_dash-dependencies").get_json()
+        [dep] = [d for d in deps if d["output"].startswith(".._pages_content.children")]
+        body = {"output": dep["output"], "outputs": [{"id": o.split(".")[0], "property": o.split(".")[1]}
+                                                     for o in dep["output"].strip(".").split("...")],
+                "inputs": [{**i, "value": path if i["property"] == "pathname" else ""} for i in dep["inputs"]],
+                "changedPropIds": ["_pages_location.pathname"], "state": [{**s, "value": None} for s in dep["state"]]}
+        answer = client.post("/_dash-update-component", json=body,
+                             headers={"X-CSRFToken": client.get_cookie(CSRF_COOKIE).value})
+        assert answer.status_code == 200
+        return answer.get_data(as_text=True)
+
+    shell = client.get("/_dash-layout").get_data(as_text=True)
+    assert "Sign out" in shell and ids.SHELL_ORGANISATION in shell and "Audit log" in shell
+    assert ids.ACCOUNT_TOKENS_GRID in page("/account") and ids.AUDIT_GRID in page("/audit")
+    assert HIDE_CLASS not in page("/households")
+
+    body = callback_body(client.get("/_dash-dependencies").get_json(), ids.SHELL_ORGANISATION, "value", str(other.id))
+    switched = client.post("/_dash-update-component", json=body,
+                           headers={"X-CSRFToken": client.get_cookie(CSRF_COOKIE).value})
+    assert switched.get_json()["response"][ids.SHELL_RELOAD]["data"] == other.id
+    assert HIDE_CLASS in page("/households") and "needs the admin role" in page("/audit")  # a viewer there
+
+    signed_out = client.post("/sign-out", data={"csrf_token": client.get_cookie(CSRF_COOKIE).value})
+    assert signed_out.status_code == 303 and client.get("/_dash-layout").status_code == 401
