@@ -19,6 +19,7 @@ from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components import ids
+from components.background import as_caller
 from components.data_forms import (
     column_rows,
     column_table,
@@ -334,6 +335,7 @@ def _unchanged_history() -> dict[str, Any]:
     cancel=[Input(ids.DATA_CANCEL, "n_clicks")],
     prevent_initial_call=True,
 )
+@as_caller
 def ingest_upload(set_progress, n_clicks, form, columns, keys, file):
     """Ingest the uploaded file (kept in the store since its preview) through the mapping on the form,
     as one batch in an ``ingest_upload`` job, with progress."""
