@@ -14,7 +14,7 @@ from datetime import timedelta
 from services.access import ROLE_ORDER, AccessScope, owner_id, require_role
 from services.auth.accounts import AccountProblem, MembershipView, UserView, add_membership, create_user
 from services.auth.audit import record
-from services.auth.tokens import TokenView, create_token, revoke_token
+from services.auth.tokens import TokenView, create_token, list_tokens, revoke_token
 from services.store.models import utcnow
 
 #: The longest expiry a token may be given from the page [days] (ten years).
@@ -48,9 +48,12 @@ def issue_token(name: str, role: str, expires_in_days: int | None = None,
 def withdraw_token(token_id: int, scope: AccessScope | None = None) -> TokenView:
     """Revoke token ``token_id`` of the caller's organisation (another organisation's: not found)."""
     scope = require_role("admin", scope)
-    token = revoke_token(token_id, owner_id(scope))
-    record(scope, "token.revoke", f"token:{token.id}", {"revoked_at": None},
-           {"revoked_at": token.revoked_at.isoformat()})
+    organisation = owner_id(scope)
+    was_revoked = any(t.id == token_id and t.revoked_at is not None for t in list_tokens(organisation))
+    token = revoke_token(token_id, organisation)
+    if not was_revoked:  # revoking twice changes nothing, so it is not logged
+        record(scope, "token.revoke", f"token:{token.id}", {"revoked_at": None},
+               {"revoked_at": token.revoked_at.isoformat()})
     return token
 
 
