@@ -36,8 +36,10 @@ AUDIT_COLUMNS = [
     {"field": "actor", "headerName": "Who", "minWidth": 160},
     {"field": "action", "headerName": "Action"},
     {"field": "target", "headerName": "Target"},
-    {"field": "before", "headerName": "Before", "minWidth": 200, "wrapText": True, "autoHeight": True},
-    {"field": "after", "headerName": "After", "minWidth": 200, "wrapText": True, "autoHeight": True},
+    {"field": "before", "headerName": "Before", "minWidth": 200, "wrapText": True, "autoHeight": True,
+     "cellStyle": {"lineHeight": "1.4", "paddingTop": "6px", "paddingBottom": "6px"}},
+    {"field": "after", "headerName": "After", "minWidth": 200, "wrapText": True, "autoHeight": True,
+     "cellStyle": {"lineHeight": "1.4", "paddingTop": "6px", "paddingBottom": "6px"}},
 ]
 
 

@@ -87,7 +87,9 @@ def create_token(n_clicks, name, role, days):
                                     _whole_days(days))
     except (AccessDenied, AccountProblem) as exc:
         return {**_refused(exc), "secret": None, "rows": dash.no_update, "name": dash.no_update}
-    return {**_alert(f"Token {token.name} created.", "success"), "secret": secret_notice(token, secret),
+    # The notice with the secret says it; the page alert would repeat it.
+    return {"alert_open": False, "alert": dash.no_update, "alert_color": dash.no_update,
+            "secret": secret_notice(token, secret),
             "rows": token_rows(list_tokens(token.organisation_id)), "name": ""}
 
 

@@ -239,7 +239,8 @@ def test_an_admin_creates_and_revokes_a_token_and_both_are_audited(db_url, pages
         created = account.create_token(1, "Meter gateway", "manager", 30.0)
         [row] = created["rows"]
         secret = created["secret"].children[1].children[0].children
-        assert created["alert_color"] == "success" and secret.startswith("ed_") and row["prefix"] == secret[:8] + "…"
+        assert created["alert_open"] is False and secret.startswith("ed_") and row["prefix"] == secret[:8] + "…"
+        assert "not shown again" in str(created["secret"])
         assert secret not in str(created["rows"])  # the table shows the prefix only
         token = verify_token(secret)
         assert (token.name, token.role, token.organisation_id, token.user_id) == \
