@@ -47,5 +47,4 @@ def viewer_note(text: str, writable: bool | None = None) -> Component | None:
         writable = can_write()
     if writable:
         return None
-    return html.P([html.Span("🔒 ", **{"aria-hidden": "true"}), text, " Ask an admin of your organisation."],
-                  className="small text-body-secondary")
+    return html.P(f"{text} Ask an admin of your organisation.", className="small text-body-secondary")
