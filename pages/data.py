@@ -42,6 +42,7 @@ from components.data_sections import (
 from components.figures.quality import gap_timeline_figure
 from components.jobs import announce_job, job_outcome
 from components.mqtt_sections import SHOWN_REJECTIONS, mqtt_rejection_rows, mqtt_rejections_card
+from components.roles import can_write, for_writers, viewer_note
 from components.theme import HIDDEN, SHOWN, empty_figure
 from services.access import browser_id, current_scope, visible_household_id, visible_household_ids
 from services.batches import list_batches, quantity_units, rejections_csv
@@ -65,10 +66,12 @@ LONG_PREVIEW_ROWS = 5_000
 def layout(**_kwargs):
     households = _household_options()
     quantities = quantity_units()
+    writable = can_write()  # a viewer sees the batches, quality and devices, not the upload and mapping steps
     return html.Div([
         html.H1("Data"),
-        upload_card(MAX_UPLOAD_MB),
-        _mapping_card(households),
+        viewer_note("Uploading readings and confirming devices need the manager role.", writable),
+        for_writers(upload_card(MAX_UPLOAD_MB), writable),
+        for_writers(_mapping_card(households), writable),
         html.Div(id=ids.DATA_REPORT, className="mb-3"),
         history_card(batch_rows(list_batches())),
         quality_card(households, households[0]["value"] if households else None),
