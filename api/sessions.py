@@ -91,8 +91,8 @@ def scope_for(data: SessionData) -> AccessScope | None:
     if identity is None:
         return None
     email, role, password_changed_at = identity
-    if password_changed_at.replace(tzinfo=UTC).timestamp() > data.issued_at + 1e-3:
-        return None
+    if int(data.issued_at) <= _whole_seconds(password_changed_at):
+        return None  # signed in before the password last changed
     return AccessScope(user_id=data.user_id, organisation_id=data.organisation_id, role=role, label=email)
 
 
@@ -129,10 +129,17 @@ def start_session(user: UserView, organisation_id: int | None = None) -> Session
     chosen = [m for m in organisations if organisation_id in (None, m.organisation_id)]
     if not chosen:
         raise NotFound("This account belongs to no organisation yet: ask an admin to add you to one.")
-    data = SessionData(user.id, chosen[0].organisation_id, time.time(), secrets.token_urlsafe(32))
+    # Issued in a later whole second than the password change (SQLite keeps whole seconds), so that
+    # this session outlives the change and those signed in before it, even within its second, do not.
+    issued_at = max(time.time(), _whole_seconds(user.password_changed_at) + 1.0)
+    data = SessionData(user.id, chosen[0].organisation_id, issued_at, secrets.token_urlsafe(32))
     g.setdefault(_NEW, None)
     setattr(g, _NEW, data)
     return data
+
+
+def _whole_seconds(moment) -> int:
+    return int(moment.replace(tzinfo=moment.tzinfo or UTC).timestamp())
 
 
 def end_session() -> None:
