@@ -4,7 +4,8 @@ The session cookie (``ed_session``) is signed with the app's secret key (itsdang
 the user id, the organisation chosen, when it was issued and the CSRF token; nothing else. It is
 HttpOnly, SameSite=Lax and Secure when the request came over HTTPS. A session ends when it is
 older than ``SESSION_HOURS``, when its user is deactivated or leaves the organisation, and when
-the password changed after it was issued (a password change signs out every other browser).
+the password changed after it was issued (a password change signs out every other browser): the
+cookie carries a keyed digest of the password hash it was signed in with (:func:`password_stamp`).
 
 The CSRF token is also sent in the ``_csrf_token`` cookie, readable by scripts: Dash's renderer
 copies it into the ``X-CSRFToken`` header of each callback request, and forms carry it in a
@@ -17,11 +18,12 @@ from a Flask view and from inside a Dash callback alike.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 import time
 from dataclasses import dataclass, replace
-from datetime import UTC
 
 from flask import Response, g, has_request_context, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -44,6 +46,7 @@ class SessionData:
     organisation_id: int
     issued_at: float
     csrf: str
+    password_stamp: str
 
 
 def secret_key() -> str:
@@ -66,7 +69,7 @@ def _serializer() -> URLSafeTimedSerializer:
 
 def encode(data: SessionData) -> str:
     """The cookie value for ``data``."""
-    return _serializer().dumps([data.user_id, data.organisation_id, data.issued_at, data.csrf])
+    return _serializer().dumps([data.user_id, data.organisation_id, data.issued_at, data.csrf, data.password_stamp])
 
 
 def decode(value: str | None) -> SessionData | None:
@@ -75,9 +78,9 @@ def decode(value: str | None) -> SessionData | None:
     if not value:
         return None
     try:
-        user_id, organisation_id, issued_at, csrf = _serializer().loads(
+        user_id, organisation_id, issued_at, csrf, stamp = _serializer().loads(
             value, max_age=int(get_settings().session_hours * 3600))
-        return SessionData(int(user_id), int(organisation_id), float(issued_at), str(csrf))
+        return SessionData(int(user_id), int(organisation_id), float(issued_at), str(csrf), str(stamp))
     except (BadSignature, ValueError, TypeError):
         return None
 
@@ -90,9 +93,9 @@ def scope_for(data: SessionData) -> AccessScope | None:
     identity = session_identity(data.user_id, data.organisation_id)
     if identity is None:
         return None
-    email, role, password_changed_at = identity
-    if int(data.issued_at) <= _whole_seconds(password_changed_at):
-        return None  # signed in before the password last changed
+    email, role, password_hash = identity
+    if not hmac.compare_digest(data.password_stamp, password_stamp(password_hash)):
+        return None  # signed in with a password that has changed since
     return AccessScope(user_id=data.user_id, organisation_id=data.organisation_id, role=role, label=email)
 
 
@@ -129,17 +132,23 @@ def start_session(user: UserView, organisation_id: int | None = None) -> Session
     chosen = [m for m in organisations if organisation_id in (None, m.organisation_id)]
     if not chosen:
         raise NotFound("This account belongs to no organisation yet: ask an admin to add you to one.")
-    # Issued in a later whole second than the password change (SQLite keeps whole seconds), so that
-    # this session outlives the change and those signed in before it, even within its second, do not.
-    issued_at = max(time.time(), _whole_seconds(user.password_changed_at) + 1.0)
-    data = SessionData(user.id, chosen[0].organisation_id, issued_at, secrets.token_urlsafe(32))
+    from services.auth.accounts import session_identity
+
+    organisation_id = chosen[0].organisation_id
+    identity = session_identity(user.id, organisation_id)
+    if identity is None:
+        raise NotFound("This account is not active.")
+    data = SessionData(user.id, organisation_id, time.time(), secrets.token_urlsafe(32), password_stamp(identity[2]))
     g.setdefault(_NEW, None)
     setattr(g, _NEW, data)
     return data
 
 
-def _whole_seconds(moment) -> int:
-    return int(moment.replace(tzinfo=moment.tzinfo or UTC).timestamp())
+def password_stamp(password_hash: str) -> str:
+    """What a session remembers of the password it was signed in with: a keyed digest of its hash
+    (never the hash). A new password has a new hash (a new salt, too), so every session signed in
+    before the change stops matching, whatever the clock's precision."""
+    return hmac.new(secret_key().encode(), password_hash.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def end_session() -> None:

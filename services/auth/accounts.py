@@ -183,12 +183,12 @@ def get_user(user_id: int) -> UserView | None:
         return _view(user) if user is not None else None
 
 
-def session_identity(user_id: int, organisation_id: int) -> tuple[str, str, datetime] | None:
-    """For a session of user ``user_id`` in ``organisation_id``: (email, role, password_changed_at
-    in UTC), or None when the user is inactive or not a member: one indexed query per request."""
+def session_identity(user_id: int, organisation_id: int) -> tuple[str, str, str] | None:
+    """For a session of user ``user_id`` in ``organisation_id``: (email, role, password hash), or
+    None when the user is inactive or not a member: one indexed query per request."""
     with session_scope() as session:
         row = session.execute(
-            sa.select(User.email, Membership.role, User.password_changed_at)
+            sa.select(User.email, Membership.role, User.password_hash)
             .join(Membership, Membership.user_id == User.id)
             .where(User.id == user_id, User.active.is_(True), Membership.organisation_id == organisation_id)).first()
         return tuple(row) if row is not None else None

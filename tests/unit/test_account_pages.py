@@ -142,7 +142,7 @@ def _in_request(dash_app, session, build, scope: AccessScope | None = None):
 def _session(user_id: int, organisation_id: int):
     from api.sessions import SessionData
 
-    return SessionData(user_id, organisation_id, time.time(), "csrf-" + str(user_id))
+    return SessionData(user_id, organisation_id, time.time(), "csrf-" + str(user_id), "stamp")
 
 
 def test_the_navbar_names_the_user_offers_the_switch_and_signs_out_by_post(db_url, dash_app):

@@ -21,10 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def server():
-    from app import create_app
-
-    return create_app().server
+def server(dash_app):
+    """The app's Flask server (the one app of the process: a second Dash app would miss the
+    callbacks registered with ``dash.callback``)."""
+    return dash_app.server
 
 
 @pytest.fixture
