@@ -26,7 +26,7 @@ def nav_links() -> list[dbc.NavItem]:
     """One link per registered page that declares a ``nav_order``, in that order."""
     pages = [p for p in dash.page_registry.values() if p.get("nav_order") is not None]
     return [
-        dbc.NavItem(dbc.NavLink(p["name"], href=p["relative_path"], active="exact"))
+        dbc.NavItem(dbc.NavLink(p["name"], href=p["relative_path"], active="exact", className="text-nowrap"))
         for p in sorted(pages, key=lambda p: p["nav_order"])
     ]
 
@@ -35,34 +35,35 @@ def organisation_control(memberships: list[MembershipView], scope: AccessScope):
     """The current organisation: a switch when the user belongs to several, its name otherwise."""
     current = next((m for m in memberships if m.organisation_id == scope.organisation_id), None)
     if len(memberships) > 1:
-        options = [{"label": f"{m.organisation_name} ({m.role})", "value": str(m.organisation_id)} for m in memberships]
+        options = [{"label": m.organisation_name, "value": str(m.organisation_id)} for m in memberships]
         return dbc.NavItem([dbc.Label("Organisation", html_for=ids.SHELL_ORGANISATION, className="visually-hidden"),
                             dbc.Select(id=ids.SHELL_ORGANISATION, options=options, size="sm",
-                                       value=str(scope.organisation_id))], className="ms-lg-3 mt-2 mt-lg-0")
+                                       value=str(scope.organisation_id),
+                                       style={"maxWidth": "13rem"})], className="ms-lg-3 mt-2 mt-lg-0")
     name = current.organisation_name if current else ""
-    return dbc.NavItem(html.Span([name, html.Span(scope.role, className="badge text-bg-secondary ms-2")],
-                                 className="navbar-text small"), className="ms-lg-3")
+    return dbc.NavItem(html.Span(name, className="navbar-text small text-nowrap"), className="ms-lg-3")
 
 
 def account_items(user: UserView, memberships: list[MembershipView], scope: AccessScope,
                   csrf_token: str) -> list:
     """The navbar items of a signed-in user: the organisation, a menu under the user's name
-    (Account, Audit log for admins, Change password) and Sign out, a plain POST form with the
-    session's CSRF token (``/sign-out`` is a Flask route, not a Dash callback)."""
+    with the role (Account, Audit log for admins, Change password, and Sign out: a plain POST form
+    with the session's CSRF token (``/sign-out`` is a Flask route, not a Dash callback)."""
     menu = [dbc.DropdownMenuItem(user.email, header=True),
             dbc.DropdownMenuItem("Account", href="/account")]
     if scope.can("admin"):
         menu.append(dbc.DropdownMenuItem("Audit log", href="/audit"))
     menu.append(dbc.DropdownMenuItem("Change password", href=PASSWORD_URL, external_link=True))
-    sign_out = html.Form(
+    menu.append(dbc.DropdownMenuItem(divider=True))
+    menu.append(html.Form(
         [dcc.Input(type="hidden", name="csrf_token", value=csrf_token),
-         dbc.Button("Sign out", type="submit", color="secondary", outline=True, size="sm")],
-        method="post", action=SIGN_OUT_URL, className="ms-lg-2 mt-2 mt-lg-0")
+         html.Button("Sign out", type="submit", className="dropdown-item")],
+        method="post", action=SIGN_OUT_URL))
+    role = html.Span(scope.role, className="badge text-bg-secondary ms-2")
     return [
         organisation_control(memberships, scope),
-        dbc.DropdownMenu(menu, label=user.name or user.email, nav=True, in_navbar=True, align_end=True,
-                         className="ms-lg-2"),
-        dbc.NavItem(sign_out),
+        dbc.DropdownMenu(menu, label=html.Span([user.name or user.email, role]), nav=True, in_navbar=True,
+                         align_end=True, className="ms-lg-2 text-nowrap"),
     ]
 
 
@@ -87,7 +88,7 @@ def navbar() -> dbc.Navbar:
         color="secondary",
         outline=True,
         size="sm",
-        className="ms-lg-3 mt-2 mt-lg-0",
+        className="ms-lg-3 mt-2 mt-lg-0 text-nowrap",
         title="Switch between light and dark mode",
     )
     return dbc.Navbar(
