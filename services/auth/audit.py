@@ -70,19 +70,17 @@ def record(actor: Actor, action: str, target: str = "", before: dict | None = No
 def list_entries(organisation_id: int | None, limit: int = 100) -> list[AuditView]:
     """The organisation's newest ``limit`` entries, newest first (None: entries of no organisation)."""
     with session_scope() as session:
-        rows = session.scalars(sa.select(AuditEntry).where(AuditEntry.organisation_id.is_(None)
-                                                           if organisation_id is None else
-                                                           AuditEntry.organisation_id == organisation_id)
+        rows = session.scalars(sa.select(AuditEntry).where(_of(organisation_id))
                                .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit))
         return [_view(entry) for entry in rows]
 
 
 def entries_csv(organisation_id: int | None) -> str:
-    """Every entry of the organisation as CSV (header + one row per entry, oldest first; before and
+    """Every entry of the organisation (None: of no organisation, the system's) as CSV (header + one row per entry, oldest first; before and
     after as JSON)."""
     with session_scope() as session:
         rows = [_view(e) for e in session.scalars(
-            sa.select(AuditEntry).where(AuditEntry.organisation_id == organisation_id)
+            sa.select(AuditEntry).where(_of(organisation_id))
             .order_by(AuditEntry.at, AuditEntry.id))]
     import pandas as pd
 
@@ -95,6 +93,12 @@ def entries_csv(organisation_id: int | None) -> str:
                            e.actor, e.action, e.target, json.dumps(e.before, sort_keys=True),
                            json.dumps(e.after, sort_keys=True)] for e in rows], columns=list(CSV_COLUMNS), dtype=object)
     return frame_to_csv(frame)
+
+
+def _of(organisation_id: int | None):
+    """Entries of ``organisation_id``; None: those of no organisation (the system's own writes)."""
+    column = AuditEntry.organisation_id
+    return column.is_(None) if organisation_id is None else column == organisation_id
 
 
 def _jsonable(data: dict | None) -> dict | None:
