@@ -20,6 +20,7 @@ from http import HTTPStatus
 from urllib.parse import quote
 
 from flask import Flask, Response, current_app, g, redirect, request
+from sqlalchemy.exc import OperationalError
 
 from api import sessions
 from api.errors import error_response
@@ -63,7 +64,12 @@ def _gate():
         return _too_large(None)
     if is_public(request.path):
         return None
-    scope, by_cookie = _identify()
+    try:
+        scope, by_cookie = _identify()
+    except OperationalError as exc:  # the store is down: nobody can be checked, and saying so beats a bare 500
+        logger.warning("cannot check who calls %s: the store is unreachable (%s)", request.path, exc.orig)
+        return error_response(503, "The store cannot be reached, so your sign-in or token cannot be checked: "
+                                   "try again in a minute.", headers={"Retry-After": "30"})
     if isinstance(scope, Response):
         return scope
     if scope is None:
