@@ -4,7 +4,8 @@ Default deny: a request without an identity gets 401 (a page: a redirect to ``/s
 the sign-in page, static assets, ``/health`` and ``/metrics`` (which checks its own token). An
 identity is an API token (``Authorization: Bearer ed_...``) or the signed session cookie
 (:mod:`api.sessions`); the scope it resolves to is made current for the whole request
-(:func:`services.access.current_scope`).
+(:func:`services.access.current_scope`). When the store cannot be reached no caller can be checked:
+the answer is 503 with ``Retry-After``, not a bare 500.
 
 Also here: CSRF on every state-changing request authenticated by cookie (Dash's ``X-CSRFToken``
 header or a form's ``csrf_token`` field), rate limits on sign-in failures and token use, the
