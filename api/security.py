@@ -4,7 +4,8 @@ Default deny: a request without an identity gets 401 (a page: a redirect to ``/s
 the sign-in page, static assets, ``/health`` and ``/metrics`` (which checks its own token). An
 identity is an API token (``Authorization: Bearer ed_...``) or the signed session cookie
 (:mod:`api.sessions`); the scope it resolves to is made current for the whole request
-(:func:`services.access.current_scope`).
+(:func:`services.access.current_scope`). When the store cannot be reached no caller can be checked:
+the answer is 503 with ``Retry-After``, not a bare 500.
 
 Also here: CSRF on every state-changing request authenticated by cookie (Dash's ``X-CSRFToken``
 header or a form's ``csrf_token`` field), rate limits on sign-in failures and token use, the
@@ -20,6 +21,7 @@ from http import HTTPStatus
 from urllib.parse import quote
 
 from flask import Flask, Response, current_app, g, redirect, request
+from sqlalchemy.exc import OperationalError
 
 from api import sessions
 from api.errors import error_response
@@ -63,7 +65,12 @@ def _gate():
         return _too_large(None)
     if is_public(request.path):
         return None
-    scope, by_cookie = _identify()
+    try:
+        scope, by_cookie = _identify()
+    except OperationalError as exc:  # the store is down: nobody can be checked, and saying so beats a bare 500
+        logger.warning("cannot check who calls %s: the store is unreachable (%s)", request.path, exc.orig)
+        return error_response(503, "The store cannot be reached, so your sign-in or token cannot be checked: "
+                                   "try again in a minute.", headers={"Retry-After": "30"})
     if isinstance(scope, Response):
         return scope
     if scope is None:

@@ -101,6 +101,33 @@ def db_url(request, monkeypatch) -> Iterator[str]:
 
 
 @pytest.fixture
+def store_url(request, monkeypatch) -> Iterator[str]:
+    """The test's database: ``db_url`` when the test takes it (so it runs on both backends), else a
+    clean SQLite one made the process's ``DATABASE_URL`` the same way. For fixtures that need a
+    database whether or not the test asked for one (a signed-in client needs its token stored)."""
+    if "db_url" in request.fixturenames:
+        yield request.getfixturevalue("db_url")
+        return
+    url = request.getfixturevalue("sqlite_url")
+    _empty_all_tables(url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    config.get_settings.cache_clear()
+    yield url
+    config.get_settings.cache_clear()
+
+
+@pytest.fixture
+def admin_token(store_url) -> str:
+    """The secret of a new API token of an admin of the default organisation, in the test's database
+    (made after the tables were emptied, so per test)."""
+    from services.auth import create_token
+    from services.store.models import DEFAULT_ORGANISATION_ID
+
+    _view, secret = create_token("tests", DEFAULT_ORGANISATION_ID, "admin")
+    return secret
+
+
+@pytest.fixture
 def shared_data() -> Path:
     """``../shared/data``; tests that need the real data skip where it is absent."""
     if not SHARED_DATA.is_dir():

@@ -9,13 +9,14 @@ from alembic.script import ScriptDirectory
 from api.models import HealthOut, ServicesHealthOut
 from services import config
 from services.config import APP_VERSION, PROJECT_ROOT
+from services.health import check_services
 
 #: The newest migration, which a freshly migrated store is at.
 HEAD = ScriptDirectory(str(PROJECT_ROOT / "migrations")).get_current_head()
 
 
-def test_health_says_the_process_is_up(client):
-    response = client.get("/health")
+def test_health_says_the_process_is_up(anonymous_client):
+    response = anonymous_client.get("/health")
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "ok" and body["version"] == APP_VERSION
@@ -43,20 +44,30 @@ def test_services_health_is_503_when_the_database_is_unreachable(client, monkeyp
     config.get_settings.cache_clear()
     try:
         response = client.get("/api/services/health")
+        report = check_services()
     finally:
         monkeypatch.undo()
         config.get_settings.cache_clear()
-    assert response.status_code == 503
+    # The caller's token cannot be checked without the store: the gate says so, as a 503 to retry.
+    assert response.status_code == 503 and response.headers["Retry-After"]
     assert response.mimetype == "application/json"
-    report = ServicesHealthOut.model_validate(response.get_json())
+    assert "store cannot be reached" in response.get_json()["error"]["detail"]
+    # What the report would say (and does, to a caller the gate lets through): the store alone is down.
+    report = ServicesHealthOut.model_validate(report)
     store = next(s for s in report.services if s.name == "store")
     assert (report.status, store.status) == ("down", "down")
     assert "cannot reach the database" in store.detail
     assert next(s for s in report.services if s.name == "solver").status == "ok"
 
 
-def test_health_refuses_other_methods_as_json(client):
-    response = client.post("/health")
+def test_services_health_needs_an_identity_and_health_does_not(anonymous_client, db_url):
+    refused = anonymous_client.get("/api/services/health")
+    assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Bearer")
+    assert anonymous_client.get("/health").status_code == 200
+
+
+def test_health_refuses_other_methods_as_json(anonymous_client):
+    response = anonymous_client.post("/health")
     assert response.status_code == 405
     assert response.get_json()["error"]["status"] == 405
     assert "GET" in response.headers["Allow"]

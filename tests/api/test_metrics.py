@@ -37,18 +37,19 @@ def token(monkeypatch):
     config.get_settings.cache_clear()
 
 
-def test_without_a_token_only_loopback_clients_may_scrape(client, db_url):
-    assert client.get("/metrics").status_code == 200
-    far = client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"})
+def test_without_a_token_only_loopback_clients_may_scrape(anonymous_client, db_url):
+    assert anonymous_client.get("/metrics").status_code == 200
+    far = anonymous_client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"})
     assert far.status_code == 403 and "METRICS_TOKEN" in far.get_data(as_text=True)
 
 
-def test_with_a_token_every_client_needs_it(client, db_url, token):
+def test_with_a_token_every_client_needs_it(anonymous_client, client, db_url, token):
     for headers in ({}, {"Authorization": "Bearer wrong-token-wrong-token"}, {"Authorization": f"Basic {token}"}):
-        refused = client.get("/metrics", headers=headers)
+        refused = anonymous_client.get("/metrics", headers=headers)
         assert refused.status_code == 401
         assert refused.headers["WWW-Authenticate"].startswith("Bearer")
-    ok = client.get("/metrics", headers={"Authorization": f"Bearer {token}"},
+    assert client.get("/metrics").status_code == 401  # an API token is not the metrics token
+    ok = anonymous_client.get("/metrics", headers={"Authorization": f"Bearer {token}"},
                     environ_base={"REMOTE_ADDR": "203.0.113.9"})
     assert ok.status_code == 200
     text = ok.get_data(as_text=True)

@@ -5,7 +5,9 @@
   and written to by tests. ``demo_server`` is ``live_server`` for tests that need its data.
 - ``browser`` (session): one Chromium for the whole run.
 - ``page`` (function): a fresh context (1280x800) whose problems are recorded;
-  ``new_page(**context_options)`` opens more (phone size, dark system setting).
+  ``new_page(**context_options)`` opens more (phone size, dark system setting). Contexts start
+  signed in (as ``harness.E2E_EMAIL``, an admin) on the server the test uses, unless the test asks
+  for ``new_page(signed_in=False)``.
 - ``problems``: what went wrong in this test's pages. The test FAILS at its end if anything
   was recorded (console error, uncaught exception, failed request, HTTP >= 400, a request
   leaving 127.0.0.1, a traceback in the server log), unless the test cleared what it expected.
@@ -109,20 +111,33 @@ def problems(request, _servers) -> Iterator[harness.BrowserProblems]:
     yield recorder
 
 
+SERVER_FIXTURES = ("demo_server", "live_server", "empty_server", "scratch_server")
+
+
+def _server_of(request) -> harness.LiveServer | None:
+    """The server this test uses (each test uses one), or None."""
+    name = next((n for n in SERVER_FIXTURES if n in request.fixturenames), None)
+    return request.getfixturevalue(name) if name else None
+
+
 @pytest.fixture
 def new_page(request, browser, problems) -> Iterator[Callable[..., object]]:
-    """``new_page(viewport=..., color_scheme=..., ...)``: a page in a fresh browser context
-    (default viewport 1280x800, light system setting) whose problems are recorded."""
+    """``new_page(viewport=..., color_scheme=..., signed_in=True, ...)``: a page in a fresh browser
+    context (default viewport 1280x800, light system setting) whose problems are recorded, with the
+    session cookies of the test's server (signed in once per server, before the page opens)."""
     contexts = []
     pages: list = []
     request.node.stash[PAGES_KEY] = pages
+    server = _server_of(request)
 
-    def open_page(**context_options):
+    def open_page(signed_in: bool = True, **context_options):
         # Reduced motion: Bootstrap then skips its transitions, so what a test sees is final.
         options = {"viewport": {"width": 1280, "height": 800}, "color_scheme": "light",
                    "reduced_motion": "reduce", **context_options}
         context = browser.new_context(**options)
         context.set_default_timeout(harness.DEFAULT_TIMEOUT_MS)
+        if signed_in and server is not None:
+            context.add_cookies(server.session_cookies())
         problems.watch(context)
         contexts.append(context)
         page = context.new_page()

@@ -12,15 +12,18 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import date
+from http.cookiejar import CookieJar
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -63,14 +66,22 @@ def launch_browser(playwright):
 
 # --------------------------------------------------------------------------- database
 
+#: The account every browser test signs in with: an admin of the default organisation, which all
+#: demo households of the e2e databases belong to. Not a demo account (those are for ``make run``).
+E2E_EMAIL = "e2e-admin@example.org"
+E2E_PASSWORD = "browser tests sign in with this"
+
 # Runs in a subprocess with DATABASE_URL set, as ``flask init-db`` would: services that
 # work on the configured store (daily-energy refresh) then see the e2e database, and the
 # test process keeps its own settings and engines untouched.
 _PREPARE_SCRIPT = """
 import json, sys
 from datetime import date
+from services.auth import add_membership, create_user
 from services.store.db import migrate
+from services.store.models import DEFAULT_ORGANISATION_ID
 url, n, seed, end, days = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+email, password = sys.argv[6], sys.argv[7]
 migrate(url)
 loaded, reason = False, ""
 if n > 0:
@@ -81,15 +92,17 @@ if n > 0:
     else:
         load_demo_portfolio(n_households=n, seed=seed, end=date.fromisoformat(end), url=url, days=days)
         loaded = True
+user = create_user(email, "E2E Admin", password)
+add_membership(user.id, DEFAULT_ORGANISATION_ID, "admin")
 print(json.dumps({"loaded": loaded, "reason": reason}))
 """
 
 
 def prepare_database(url: str, demo_households: int = 0, demo_seed: int = 7,
                      demo_end: date = DEMO_END, demo_days: int = 60) -> tuple[bool, str]:
-    """Migrate ``url`` and, when ``demo_households`` > 0, load the demo portfolio into it
+    """Migrate ``url``, when ``demo_households`` > 0 load the demo portfolio into it
     (``demo_days`` days ending at 00:00 UTC of ``demo_end``; 60 days cover every period
-    preset up to "last 30 days" and take a few seconds).
+    preset up to "last 30 days" and take a few seconds), and add the :data:`E2E_EMAIL` admin.
 
     Returns
     -------
@@ -105,7 +118,7 @@ def prepare_database(url: str, demo_households: int = 0, demo_seed: int = 7,
     env = {**os.environ, "DATABASE_URL": url}
     done = subprocess.run(
         [sys.executable, "-c", _PREPARE_SCRIPT, url, str(demo_households), str(demo_seed),
-         demo_end.isoformat(), str(demo_days)],
+         demo_end.isoformat(), str(demo_days), E2E_EMAIL, E2E_PASSWORD],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
     if done.returncode != 0:
@@ -143,6 +156,9 @@ class LiveServer:
     why_no_demo: str = ""
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    #: Signs the session cookies; one per server, so that nothing is written to ``data/secret_key``.
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    _cookies: list[dict] | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -155,7 +171,7 @@ class LiveServer:
         for name in ("DEBUG", "REDIS_URL"):
             env.pop(name, None)
         env.update(DATABASE_URL=self.database_url, HOST="127.0.0.1", PORT=str(self.port),
-                   PYTHONUNBUFFERED="1")
+                   SECRET_KEY=self.secret_key, PYTHONUNBUFFERED="1")
         self._log = open(self.log_path, "wb")
         # A session of its own, so that stop() also ends the workers of background callbacks.
         self.process = subprocess.Popen(
@@ -183,6 +199,14 @@ class LiveServer:
         raise RuntimeError(
             f"the app did not answer {self.url}/health within {SERVER_START_TIMEOUT_S} s.\n"
             f"Its output:\n{self.log_tail()}")
+
+    def session_cookies(self) -> list[dict]:
+        """The cookies of a browser signed in as :data:`E2E_EMAIL` (the session, and the CSRF token
+        that Dash's renderer sends back), for Playwright's ``context.add_cookies``. Signs in once
+        per server, as a browser would: GET /sign-in for the form's token, POST the form."""
+        if self._cookies is None:
+            self._cookies = [_playwright_cookie(c) for c in sign_in(self.url, E2E_EMAIL, E2E_PASSWORD)]
+        return self._cookies
 
     def stop(self) -> None:
         if self.process is None:
@@ -215,6 +239,42 @@ class LiveServer:
         return [m.group(0)[:3000] for m in
                 re.finditer(r"Traceback \(most recent call last\):.*?(?=\n\S*127\.0\.0\.1 - -|\Z)",
                             text, flags=re.S)]
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # the 303 after signing in is the answer looked at
+
+
+def sign_in(base_url: str, email: str, password: str) -> CookieJar:
+    """Sign in at ``base_url`` with the sign-in form and return the cookies it set.
+
+    Raises
+    ------
+    AssertionError
+        When the form does not answer 303 with a session cookie (the body says why).
+    """
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
+    with opener.open(f"{base_url}/sign-in", timeout=30) as form:
+        assert form.status == 200, f"GET /sign-in answered HTTP {form.status}"
+    csrf = next((c.value for c in jar if c.name == "_csrf_token"), "")
+    body = urllib.parse.urlencode({"email": email, "password": password, "csrf_token": csrf}).encode()
+    try:
+        with opener.open(f"{base_url}/sign-in", data=body, timeout=30) as answer:
+            status, text = answer.status, answer.read().decode(errors="replace")
+    except urllib.error.HTTPError as exc:
+        status, text = exc.code, exc.read().decode(errors="replace")
+    assert status == 303 and any(c.name == "ed_session" for c in jar), (
+        f"signing in as {email} answered HTTP {status}:\n{text[:2000]}")
+    return jar
+
+
+def _playwright_cookie(cookie) -> dict:
+    return {"name": cookie.name, "value": cookie.value, "domain": urlsplit(f"//{cookie.domain}").hostname,
+            "path": cookie.path or "/", "httpOnly": cookie.has_nonstandard_attr("HttpOnly"),
+            "secure": bool(cookie.secure), "sameSite": "Lax",
+            **({"expires": float(cookie.expires)} if cookie.expires else {})}
 
 
 # --------------------------------------------------------------------------- problems

@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
                 context = browser.new_context(viewport={"width": 1280, "height": 800},
                                               color_scheme="dark" if args.dark else "light",
                                               reduced_motion="reduce")
+                context.add_cookies(server.session_cookies())  # signed in, as the e2e tests are
                 problems = harness.BrowserProblems()
                 problems.watch(context)
                 page = context.new_page()

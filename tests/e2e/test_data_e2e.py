@@ -89,7 +89,7 @@ def test_upload_map_and_ingest_a_csv(scratch_server, page, tmp_path):
     history.first.wait_for()
     history.first.click()
     download_button = page.locator(f"#{ids.DATA_REJECTIONS_BUTTON}")
-    page.wait_for_function(f"!document.getElementById('{ids.DATA_REJECTIONS_BUTTON}').disabled")
+    page.wait_for_function(f"() => !document.getElementById('{ids.DATA_REJECTIONS_BUTTON}').disabled")
     with page.expect_download() as download:
         download_button.click()
     rejected = download.value.path().read_text()

@@ -18,13 +18,18 @@ def test_recorder_catches_console_errors_exceptions_http_errors_and_the_internet
         page.evaluate("setTimeout(() => { throw new Error('deliberate uncaught error'); })")
     with page.expect_response(lambda r: r.url.endswith("/assets/no-such-file.js")):
         page.evaluate("fetch('/assets/no-such-file.js')")
-    with page.expect_event("requestfailed"):
+    # A script's request elsewhere is stopped by the app's CSP (connect-src 'self'), which says so
+    # on the console; a navigation is not subject to it, and the harness aborts it instead.
+    with page.expect_console_message(lambda m: "Content Security Policy" in m.text):
         page.evaluate("fetch('https://example.com/tracker.js').catch(() => null)")
+    with page.expect_event("requestfailed"):
+        page.evaluate("setTimeout(() => { location.href = 'https://example.com/landing'; })")
 
     assert any("deliberate console error" in e for e in problems.console_errors)
     assert any("deliberate uncaught error" in e for e in problems.page_errors)
     assert any("no-such-file.js: HTTP 404" in e for e in problems.error_responses)
-    assert problems.external_requests == ["https://example.com/tracker.js"]
+    assert any("example.com/tracker.js" in e and "Content Security Policy" in e for e in problems.console_errors)
+    assert problems.external_requests == ["https://example.com/landing"]
     problems.clear()  # all of the above was expected: the test must not fail for it
     assert problems.report() == ""
 

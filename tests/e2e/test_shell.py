@@ -169,7 +169,7 @@ def test_theme_toggle_switches_bootstrap_and_figures_and_is_remembered(live_serv
     assert toggle.inner_text() == "Dark mode"
 
     toggle.click()
-    page.wait_for_function("document.documentElement.getAttribute('data-bs-theme') === 'dark'")
+    page.wait_for_function("() => document.documentElement.getAttribute('data-bs-theme') === 'dark'")
     wait_for_dash_idle(page)  # figures are re-themed by server callbacks
     _assert_theme(page, "dark")
     assert toggle.inner_text() == "Light mode"
@@ -181,7 +181,7 @@ def test_theme_toggle_switches_bootstrap_and_figures_and_is_remembered(live_serv
     _assert_theme(page, "dark")  # the choice outlives a reload (localStorage)
 
     toggle.click()
-    page.wait_for_function("document.documentElement.getAttribute('data-bs-theme') === 'light'")
+    page.wait_for_function("() => document.documentElement.getAttribute('data-bs-theme') === 'light'")
     wait_for_dash_idle(page)
     _assert_theme(page, "light")
 

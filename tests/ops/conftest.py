@@ -76,17 +76,36 @@ def missing_for_stack() -> str | None:
     return None
 
 
+def create_api_token(database_url: str) -> str:
+    """The secret of a new admin token of the default organisation in the store at ``database_url``."""
+    from services import config
+    from services.auth import create_token
+    from services.store.models import DEFAULT_ORGANISATION_ID
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DATABASE_URL", database_url)
+        config.get_settings.cache_clear()
+        try:
+            return create_token("ops tests", DEFAULT_ORGANISATION_ID, "admin")[1]
+        finally:
+            config.get_settings.cache_clear()
+
+
 class Running:
-    """What a test needs of the running stack."""
+    """What a test needs of the running stack. Requests to the web app carry an admin API token of
+    the default organisation (which the demo's first household is in) unless they send their own
+    ``Authorization``."""
 
     def __init__(self, stack: NativeStack, database_url: str):
         self.stack = stack
         self.database_url = database_url
         self.web = f"http://127.0.0.1:{stack.web_port}"
         self.prometheus = f"http://127.0.0.1:{stack.prometheus_port}"
+        self.auth = {"Authorization": f"Bearer {create_api_token(database_url)}"}
 
-    def get(self, path: str, headers: dict | None = None) -> tuple[int, bytes, dict]:
-        request = urllib.request.Request(self.web + path, headers=headers or {})
+    def get(self, path: str, headers: dict | None = None, *, signed_in: bool = True) -> tuple[int, bytes, dict]:
+        request = urllib.request.Request(self.web + path, headers={**(self.auth if signed_in else {}),
+                                                                   **(headers or {})})
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 return response.status, response.read(), dict(response.headers)
@@ -96,7 +115,8 @@ class Running:
     def post(self, path: str, body, headers: dict | None = None) -> tuple[int, dict | None]:
         data = json.dumps(body).encode()
         request = urllib.request.Request(self.web + path, data=data, method="POST",
-                                         headers={"Content-Type": "application/json", **(headers or {})})
+                                         headers={"Content-Type": "application/json", **self.auth,
+                                                  **(headers or {})})
         try:
             with urllib.request.urlopen(request, timeout=120) as response:
                 raw = response.read()

@@ -41,7 +41,7 @@ def test_prometheus_scrapes_every_process(native_stack, traffic):
 
 
 def test_metrics_want_the_token_from_the_compose_secret(native_stack):
-    status, _body, headers = native_stack.get("/metrics")
+    status, _body, headers = native_stack.get("/metrics", signed_in=False)
     assert status == 401 and headers["WWW-Authenticate"].startswith("Bearer")
     status, body, _headers = native_stack.get("/metrics", {"Authorization": f"Bearer {native_stack.stack.token}"})
     assert status == 200 and b"energy_http_requests_total" in body

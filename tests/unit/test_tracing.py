@@ -21,12 +21,16 @@ import json, os, sys
 sys.path.insert(0, os.getcwd())
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from app import app
+from services.auth import create_token
 from services.observability.tracing import setup_tracing
+from services.store.models import DEFAULT_ORGANISATION_ID
 from tests.dash_requests import callback_body
 
 exporter = InMemorySpanExporter() if sys.argv[1] == "memory" else None
 assert setup_tracing("probe", exporter=exporter, server=app.server)
 client = app.server.test_client()
+_token, secret = create_token("tracing probe", DEFAULT_ORGANISATION_ID, "admin")  # the gate wants a caller
+client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
 body = callback_body(client.get("/_dash-dependencies").get_json(), "data-batches-refresh", "n_clicks", 1)
 response = client.post("/_dash-update-component", json=body)
 assert response.status_code == 200, response.data[:300]
