@@ -24,6 +24,8 @@ import os
 import secrets
 import time
 from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
 
 from flask import Response, g, has_request_context, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -52,15 +54,28 @@ class SessionData:
 def secret_key() -> str:
     """``SECRET_KEY``, or a random key kept in ``data/secret_key`` (made on first use, mode 0600)."""
     configured = get_settings().secret_key
-    if configured:
-        return configured
-    path = PROJECT_ROOT / "data" / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    return configured or _stored_key(str(PROJECT_ROOT / "data" / "secret_key"))
+
+
+@lru_cache(maxsize=2)
+def _stored_key(path: str) -> str:
+    """The key in ``path``, made there first when missing. Several processes may start at once:
+    each writes its candidate to a file of its own and links it into place, so exactly one wins and
+    every process reads the winner's complete key."""
+    target = Path(path)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        candidate = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+        try:
+            os.link(candidate, target)  # atomic, and refuses to replace a key another process made
+        except FileExistsError:
+            pass
+        finally:
+            candidate.unlink()
+    return target.read_text().strip()
 
 
 def _serializer() -> URLSafeTimedSerializer:

@@ -240,3 +240,16 @@ def test_every_background_callback_runs_as_its_caller():
                 names = [getattr(d, "id", "") for d in node.decorator_list]
                 found.append((path.name, node.name, "as_caller" in names))
     assert found and all(ok for *_, ok in found), found
+
+
+def test_the_stored_secret_key_is_made_once_even_by_processes_starting_together(tmp_path):
+    import multiprocessing
+
+    from api.sessions import _stored_key
+
+    path = str(tmp_path / "secret_key")
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        keys = pool.map(_stored_key, [path] * 8)
+    assert len(set(keys)) == 1 and len(keys[0]) >= 48
+    assert oct(Path(path).stat().st_mode & 0o777) == "0o600"
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no candidate left behind
