@@ -1,0 +1,205 @@
+"""Benchmark: what the access layer costs a Dash callback and a REST call, against the same calls
+without it, in one run, on SQLite (and PostgreSQL when ``TEST_DATABASE_URL`` or ``DATABASE_URL``
+names one; a scratch database is created and dropped).
+
+Run: ``.venv/bin/python benchmarks/auth.py [--repeats 300]``.
+
+The store is a temp SQLite file (and the scratch PostgreSQL database) with the demo portfolio
+(4 households, 14 days to 2026-06-30). The real app is called two ways:
+
+- *with* the access layer: the app as served, the caller an API token of a manager
+  (``Authorization: Bearer``): the gate looks the token up (SHA-256, one query, the last-use
+  stamp), counts it in the rate limit, makes its scope current, and adds the security headers;
+- *without* it: the same app object with the gate's hooks switched off between calls
+  (:func:`build_app`): a fixed scope (the same manager's) is made current instead: no
+  identification, no limits, no headers.
+
+Both copies run the same views, so the checks inside them (``can_see``, ``visible_household_ids``:
+one small query each) are in both; they are timed on their own and added to the overhead.
+The calls (the Reports page's "select all" callback, ``visible_household_ids``, and ``GET
+/api/households/{id}``, ``can_see`` + ``get_household``) go through Flask's test client, alternating
+with and without, so that both see the same machine load. The overhead is p95(with) - p95(without)
+plus the p95 of the check the view makes; the goal is <= 5 ms.
+
+Last line: ``auth callback_overhead_p95_ms=.. rest_overhead_p95_ms=.. goal<=5 ok=..`` (the worse backend).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from services import config  # noqa: E402
+from services.store import db  # noqa: E402
+
+END = date(2026, 6, 30)  # fixed, so that runs are comparable
+GOAL_MS = 5.0
+WARMUP = 20
+SELECT_ALL = {"output": "reports-households.value", "outputs": {"id": "reports-households", "property": "value"},
+              "inputs": [{"id": "reports-select-all", "property": "n_clicks", "value": 1},
+                         {"id": "reports-select-none", "property": "n_clicks", "value": None}],
+              "changedPropIds": ["reports-select-all.n_clicks"], "state": []}
+
+
+def _use(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    config.get_settings.cache_clear()
+
+
+def _p95(times: list[float]) -> float:
+    return sorted(times)[max(0, int(round(0.95 * len(times))) - 1)]
+
+
+def _ms(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
+def build_app():
+    """The app as served, whose gate can be switched off between calls: (app, mode, fixed scope).
+
+    With ``mode["with"]`` False the gate's ``before_request`` (identify the caller, rate limit, CSRF)
+    is replaced by making ``fixed["scope"]`` current, and its ``after_request`` (cookies, security
+    headers) by nothing; the views and Dash's own hooks are the same object either way. Both modes
+    pay one extra Python call for the switch (well under a microsecond)."""
+    from flask import g
+
+    import api.security as security
+    from app import app
+    from services import access
+    from services.access import AccessScope
+
+    mode, fixed = {"with": True}, {"scope": AccessScope()}
+
+    def gate():
+        if mode["with"]:
+            return security._gate()
+        setattr(g, security._SCOPE_TOKEN, access.set_request_scope(fixed["scope"]))
+        return None
+
+    def finish(response):
+        return security._finish(response) if mode["with"] else response
+
+    before, after = app.server.before_request_funcs[None], app.server.after_request_funcs[None]
+    before[before.index(security._gate)] = gate
+    after[after.index(security._finish)] = finish
+    return app, mode, fixed
+
+
+def measure(url: str, label: str, repeats: int, apps) -> tuple[float, float]:
+    """(callback overhead, REST overhead) [ms, p95] on the store at ``url``; prints the table."""
+    from api.security import token_limiter
+    from services.access import AccessScope, can_see, use_scope, visible_household_ids
+    from services.auth import create_token
+    from services.demo import load_demo_portfolio
+    from services.store.models import DEFAULT_ORGANISATION_ID
+
+    _use(url)
+    db.migrate(url)
+    load_demo_portfolio(n_households=4, seed=42, end=END, days=14, url=url)
+    token, secret = create_token("benchmark", DEFAULT_ORGANISATION_ID, "manager")
+    scope = AccessScope(organisation_id=DEFAULT_ORGANISATION_ID, role="manager", label="benchmark",
+                        token_id=token.id)
+    app, mode, fixed = apps
+    fixed["scope"] = scope
+    with use_scope(scope):
+        household_id = visible_household_ids()[0]
+    client = app.server.test_client()
+    headers = {"with": {"Authorization": f"Bearer {secret}"}, "without": {}}
+
+    def call_as(kind: str, method: str, path: str, **kwargs):
+        mode["with"] = kind == "with"
+        return client.open(path, method=method, headers=headers[kind], **kwargs)
+
+    calls = {
+        "callback": lambda kind: call_as(kind, "POST", "/_dash-update-component", json=SELECT_ALL),
+        "rest": lambda kind: call_as(kind, "GET", f"/api/households/{household_id}"),
+    }
+    times = {(call, kind): [] for call in calls for kind in headers}
+    for n in range(WARMUP + repeats):
+        if n % 100 == 0:
+            token_limiter.reset()  # 600 a minute per token: more than a person sends, fewer than this loop
+        for call, send in calls.items():
+            for kind in ("with", "without") if n % 2 else ("without", "with"):
+                response = None
+
+                def once(send=send, kind=kind):
+                    nonlocal response
+                    response = send(kind)
+
+                elapsed = _ms(once)
+                assert response.status_code == 200, (label, call, kind, response.status_code)
+                if n >= WARMUP:
+                    times[(call, kind)].append(elapsed)
+    with use_scope(scope):
+        checks = {"callback": [_ms(visible_household_ids) for _ in range(repeats)],
+                  "rest": [_ms(lambda: can_see(household_id)) for _ in range(repeats)]}
+    print(f"\n{label}: {repeats} calls each, p95 [ms] (median)")
+    overheads = {}
+    for call in calls:
+        with_, without = times[(call, "with")], times[(call, "without")]
+        check = _p95(checks[call])
+        overheads[call] = max(0.0, _p95(with_) - _p95(without)) + check
+        print(f"  {call:<9} with {_p95(with_):7.2f} ({sorted(with_)[len(with_) // 2]:.2f})   without "
+              f"{_p95(without):7.2f} ({sorted(without)[len(without) // 2]:.2f})   view's check "
+              f"{check:5.2f}   overhead {overheads[call]:5.2f}")
+    return overheads["callback"], overheads["rest"]
+
+
+def _pg_scratch() -> tuple[str, callable] | None:
+    admin = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL", "")
+    if not admin.startswith("postgresql"):
+        return None
+    admin = config.Settings(database_url=admin).database_url
+    name = f"bench_auth_{uuid.uuid4().hex[:8]}"
+    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(admin).set(database=name).render_as_string(hide_password=False)
+
+    def drop():
+        db.get_engine(url).dispose()
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+    return url, drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=300, help="timed calls of each kind")
+    args = parser.parse_args()
+    pg = _pg_scratch()  # read before DATABASE_URL is pointed at the scratch SQLite file
+    folder = tempfile.mkdtemp(prefix="bench-auth-")
+    sqlite_url = f"sqlite:///{folder}/energy.db"
+    _use(sqlite_url)
+    apps = build_app()
+    results = {"sqlite": measure(sqlite_url, "SQLite", args.repeats, apps)}
+    if pg is not None:
+        try:
+            results["postgresql"] = measure(pg[0], "PostgreSQL", args.repeats, apps)
+        finally:
+            pg[1]()
+    shutil.rmtree(folder, ignore_errors=True)
+    callback = max(r[0] for r in results.values())
+    rest = max(r[1] for r in results.values())
+    ok = callback <= GOAL_MS and rest <= GOAL_MS
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; backends: {', '.join(results)}")
+    print(f"auth callback_overhead_p95_ms={callback:.2f} rest_overhead_p95_ms={rest:.2f} goal<={GOAL_MS:g} ok={ok}")
+
+
+if __name__ == "__main__":
+    main()
