@@ -91,6 +91,9 @@ RENAMED = "Zqxa Matrix Renamed"
 IMPORTED = "Zqxa Matrix Imported"
 #: The name a browser sends back in a selected row: echoed by some dialogs, so none of A's names.
 ROW_NAME = "Row as sent"
+#: What a page says instead of a 404: A's manager must never be told this about A's households.
+NOT_FOUND_WORDS = re.compile(r"no longer exists|was not found|does not exist|already deleted|not a household",
+                             re.IGNORECASE)
 #: Longest wait for a background callback's result [s] (training a model takes a few).
 BACKGROUND_TIMEOUT_S = 120
 
@@ -412,6 +415,8 @@ def callback_problems(world: World, caller: str, dep: dict, response, before, af
             problems.append(f"answered {status} to a read")
     elif status in (401, 403, 404):
         problems.append(f"answered {status} for A's own household")
+    elif NOT_FOUND_WORDS.search(text):
+        problems.append(f"told A's own manager a household is not there: {NOT_FOUND_WORDS.search(text)[0]!r}")
     return problems
 
 
