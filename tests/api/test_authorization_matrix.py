@@ -33,12 +33,14 @@ from urllib.parse import urlencode
 import pytest
 import sqlalchemy as sa
 
+from services.access import AccessScope
 from services.auth import create_organisation, create_token, revoke_token
 from services.demo import load_demo_portfolio
 from services.demo.accounts import _copy_tariff
 from services.household_import import csv_template
+from services.jobs.records import create_job
 from services.store.db import get_engine, session_scope
-from services.store.models import Base, Device, Household
+from services.store.models import Base, Device, Household, Job
 
 #: Added to every household id, so that A's ids are numbers no answer has by chance.
 ID_OFFSET = 8_370_000
@@ -109,6 +111,7 @@ class World:
     a_names: list[str]
     secrets: dict[str, str | None]
     device: dict = field(default_factory=dict)
+    job_id: int | None = None
     addresses: itertools.count = field(default_factory=lambda: itertools.count(1))
     values: itertools.count = field(default_factory=lambda: itertools.count(1))  # a new reading each call
 
@@ -192,6 +195,10 @@ def world(db_url) -> World:
                       "review": "needs review"} if device else {}
         if device:
             device.needs_review = True
+    job = create_job("forecast_train", {"household_id": a_ids[0]},
+                     AccessScope(organisation_id=a.id, role="manager", label="matrix manager of A"))
+    with session_scope() as session:
+        session.get(Job, job.id).organisation_id = a.id  # a queued job of A's, for the Cancel buttons
     secrets = {"anonymous": None}
     for caller, org, role in (("viewer_a", a.id, "viewer"), ("manager_a", a.id, "manager"),
                               ("manager_b", b.id, "manager"), ("revoked", a.id, "manager")):
@@ -202,7 +209,7 @@ def world(db_url) -> World:
 
     bad_token_limiter.reset()
     token_limiter.reset()
-    return World(a.id, b.id, a_ids, b_ids, [*names, RENAMED, IMPORTED], secrets, device_row)
+    return World(a.id, b.id, a_ids, b_ids, [*names, RENAMED, IMPORTED], secrets, device_row, job.id)
 
 
 def _renumber_households(url: str, offset: int) -> None:
@@ -366,6 +373,8 @@ def value_for(world: World, id_, prop: str, caller: str):
         "_pages_location.pathname": f"/household/{main}",
         "data-mapping-name.value": "Matrix mapping",
         "jobs-start-kind.value": "weather_refresh",
+        "jobs-grid.selectedRows": [{"id": world.job_id}],
+        "data-job-id.data": world.job_id, "reports-job-id.data": world.job_id,
     }
     if f"{text}.{prop}" in special:
         return special[f"{text}.{prop}"]
