@@ -23,8 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.errors import ApiError
 from api.openapi import api_route
-from api.routes import require_manager
-from services.access import can_see
+from services.access import can_see, require_role
 from services.forecasting import ForecastResult
 from services.forecasting.overview import issue_forecasts
 from services.households import HouseholdNotFound
@@ -110,7 +109,7 @@ def forecast_household(household_id: int, query: ForecastQuery, store: bool = Fa
                        notes=list(issued.notes), pv=_target(pv) if pv else None, load=_target(load))
 
 
-@api_route("POST", "/api/forecast/<int:household_id>", response=ForecastOut, query=ForecastQuery, errors=[403, 404],
+@api_route("POST", "/api/forecast/<int:household_id>", response=ForecastOut, query=ForecastQuery, errors=[404],
            tags=["forecasting"])
 def issue_forecast(household_id: int, query: ForecastQuery) -> ForecastOut:
     """Issue and store the forecasts of a household, so that the battery optimizer plans with them.
@@ -119,7 +118,7 @@ def issue_forecast(household_id: int, query: ForecastQuery) -> ForecastOut:
     readings is answered but not stored (it would plan nothing): its `forecast_id` is null.
     403 for a viewer (storing needs role manager).
     """
-    require_manager()
+    require_role("manager")
     return forecast_household(household_id, query, store=True)
 
 

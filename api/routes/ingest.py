@@ -21,8 +21,7 @@ from api.errors import ApiError, invalid_fields, unprocessable
 from api.fields import INT32_MAX, Count, Id, Number, Text
 from api.models import ErrorBody, FieldError
 from api.openapi import api_route
-from api.routes import require_manager
-from services.access import visible_household_ids
+from services.access import require_role, visible_household_ids
 from services.ingestion.core import IngestOptions, IngestReport, ingest_frame
 from services.ingestion.timestamps import zone_from_text
 from services.store.models import QUANTITY_UNITS
@@ -124,7 +123,7 @@ class IngestOut(BaseModel):
     error: ErrorBody | None = None
 
 
-@api_route("POST", "/api/ingest/readings", response=IngestOut, body=IngestRequest, errors=[403, 413, 503],
+@api_route("POST", "/api/ingest/readings", response=IngestOut, body=IngestRequest, errors=[413, 503],
            also={422: "Some readings were refused; the valid ones are stored (see `rejections`)."},
            tags=["ingestion"])
 def ingest_readings_api(body: IngestRequest):
@@ -138,12 +137,13 @@ def ingest_readings_api(body: IngestRequest):
     `Retry-After` seconds; the same batch converges to the same result. 403 for a viewer (role
     manager writes); a reading of a household of another organisation is refused as unknown.
     """
-    require_manager()
+    require_role("manager")
     rows = _row_list(body.readings)
     options = IngestOptions(timezone=body.timezone, nonexistent=body.nonexistent, ambiguous=body.ambiguous,
                             interval_s=body.interval_s)
     try:
-        report = ingest_frame(batch_frame(rows, set(visible_household_ids())), source=body.source, channel="api", options=options)
+        frame = batch_frame(rows, set(visible_household_ids()))
+        report = ingest_frame(frame, source=body.source, channel="api", options=options)
     except DataError as exc:  # the store refused a value that passed every check: retrying cannot help
         reason = printable(str(exc.orig).splitlines()[0])
         raise ApiError(422, f"The store refused a value of this batch, and nothing from it was stored: {reason}. "

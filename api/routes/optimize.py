@@ -26,8 +26,7 @@ from api.errors import ApiError
 from api.fields import Count, Id, Number, Text
 from api.models import FieldError
 from api.openapi import api_route
-from api.routes import require_manager
-from services.access import can_see
+from services.access import can_see, require_role
 from services.households import HouseholdNotFound
 from services.optimization import (
     BatteryParams,
@@ -247,7 +246,7 @@ def optimize_household(household_id: int):
                             infeasible_field=False)
 
 
-@api_route("POST", "/api/optimize", response=OptimizeOut, body=OptimizeIn, errors=[403, 422], tags=["optimization"])
+@api_route("POST", "/api/optimize", response=OptimizeOut, body=OptimizeIn, errors=[422], tags=["optimization"])
 def optimize_request(body: OptimizeIn):
     """A battery schedule for the full request: horizon, step, prices or tariff, battery, grid, series.
 
@@ -255,7 +254,7 @@ def optimize_request(body: OptimizeIn):
     that household (`use_stored`). 422 lists every invalid field with how to fix it, and explains in
     words a limit that cannot be met. 403 for a viewer: the schedule is stored as a run (role manager).
     """
-    require_manager()
+    require_role("manager")
     dt_h = body.dt_minutes / 60
     given = {name: _series(getattr(body, name)) for name in ("pv_kw", "load_kw")}
     steps = body.steps or (len(given["load_kw"]) if given["load_kw"] is not None else int(round(24 / dt_h)))

@@ -48,7 +48,8 @@ PUBLIC_PATHS = {"/health"}
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 CALLERS = ("anonymous", "revoked", "viewer_a", "manager_b", "manager_a")  # A's manager last: it may write
 REFUSED_ANONYMOUS = 401
-#: Tables whose rows change on any authenticated request (token last use, audit of refusals).
+#: Tables whose rows change on any authenticated request (token last use, audit of refusals):
+#: tokens are counted (made and revoked), the audit log is left out.
 VOLATILE_TABLES = {"api_tokens", "audit_entries"}
 
 #: A minimal valid body per REST operation that has one; ``w`` is the :class:`World`.
@@ -66,7 +67,11 @@ WRITE_CALLBACKS = {
     "jobs-cancel.n_clicks", "jobs-start.n_clicks", "optimize-save.n_clicks", "optimize-backtest-run.n_clicks",
     "optimize-sizing-run.n_clicks", "optimize-fleet-run.n_clicks", "forecast-train-run.n_clicks",
     "forecast-backtest-run.n_clicks", "reports-request-many.data", "reports-cancel.n_clicks",
+    "account-token-create.n_clicks", "account-token-revoke.n_clicks", "account-user-create.n_clicks",
 }
+#: Callbacks for admins only (no caller here is one): everyone is refused, and nothing changes.
+ADMIN_CALLBACKS = {"account-token-create.n_clicks", "account-token-revoke.n_clicks", "account-user-create.n_clicks",
+                   "audit-download-button.n_clicks"}
 #: Callbacks whose ids look like a write but that only read or open a dialog (each one reviewed).
 NOT_WRITES = {
     "households-new.n_clicks",  # opens the empty form
@@ -86,7 +91,7 @@ NOT_WRITES = {
     "forecast-household.value+forecast-train-result.data",  # the forecast shown (not stored)
 }
 WRITE_LOOKING = re.compile(r"save|delete|confirm|upload|ingest|cancel|start|run|train|import|create|new|edit|"
-                           r"remove|submit|apply|queue")
+                           r"remove|submit|apply|queue|revoke|password|role")
 #: Callbacks that must run after the others: they delete or rename A's second household.
 LAST = ("households-form-save.n_clicks", "households-upload.contents", "households-confirm-delete.n_clicks")
 RENAMED = "Zqxa Matrix Renamed"
@@ -112,6 +117,7 @@ class World:
     secrets: dict[str, str | None]
     device: dict = field(default_factory=dict)
     job_id: int | None = None
+    spare_token_id: int | None = None  # a token of A's for the Revoke button
     addresses: itertools.count = field(default_factory=lambda: itertools.count(1))
     values: itertools.count = field(default_factory=lambda: itertools.count(1))  # a new reading each call
 
@@ -197,7 +203,7 @@ def world(db_url) -> World:
             device.needs_review = True
     secrets, token_ids = {"anonymous": None}, {}
     for caller, org, role in (("viewer_a", a.id, "viewer"), ("manager_a", a.id, "manager"),
-                              ("manager_b", b.id, "manager"), ("revoked", a.id, "manager")):
+                              ("manager_b", b.id, "manager"), ("revoked", a.id, "manager"), ("spare", a.id, "viewer")):
         view, secrets[caller] = create_token(f"matrix {caller}", org, role)
         token_ids[caller] = view.id
         if caller == "revoked":
@@ -211,7 +217,9 @@ def world(db_url) -> World:
 
     bad_token_limiter.reset()
     token_limiter.reset()
-    return World(a.id, b.id, a_ids, b_ids, [*names, RENAMED, IMPORTED], secrets, device_row, job.id)
+    secrets.pop("spare")
+    return World(a.id, b.id, a_ids, b_ids, [*names, RENAMED, IMPORTED], secrets, device_row, job.id,
+                 token_ids["spare"])
 
 
 def _renumber_households(url: str, offset: int) -> None:
@@ -247,6 +255,9 @@ def snapshot(world: World) -> tuple[dict, dict]:
     and those of its households."""
     scoped, counts = {}, {}
     with session_scope() as session:
+        tokens = Base.metadata.tables["api_tokens"]
+        counts["api_tokens"] = (session.scalar(sa.select(sa.func.count()).select_from(tokens)),
+                                session.scalar(sa.select(sa.func.count()).where(tokens.c.revoked_at.is_not(None))))
         for table in Base.metadata.sorted_tables:
             if table.name in VOLATILE_TABLES:
                 continue
@@ -377,6 +388,10 @@ def value_for(world: World, id_, prop: str, caller: str):
         "jobs-start-kind.value": "weather_refresh",
         "jobs-grid.selectedRows": [{"id": world.job_id}],
         "data-job-id.data": world.job_id, "reports-job-id.data": world.job_id,
+        "account-token-name.value": "matrix token", "account-token-role.value": "viewer",
+        "account-tokens-grid.selectedRows": [{"id": world.spare_token_id}],
+        "account-user-email.value": "matrix-user@example.com", "account-user-name.value": "Matrix User",
+        "account-user-password.value": "a long matrix password 7", "account-user-role.value": "viewer",
     }
     if f"{text}.{prop}" in special:
         return special[f"{text}.{prop}"]
@@ -414,6 +429,11 @@ def callback_problems(world: World, caller: str, dep: dict, response, before, af
     if caller in ("anonymous", "revoked"):
         if status != REFUSED_ANONYMOUS:
             problems.append(f"answered {status}, not 401")
+    elif callback_key(dep) in ADMIN_CALLBACKS:
+        if before is not None and before != after:
+            problems.append(f"an admin's callback changed the store for a {caller} (answered {status})")
+        if status == 200 and '"content"' in text:
+            problems.append(f"an admin's download was sent to a {caller}")
     elif caller == "manager_b":
         if world.leaks(text):
             problems.append(f"the answer carries A's households: {world.leaks(text)}")
@@ -470,7 +490,8 @@ def test_callback_matrix(web, world, caplog):
     failures, exercised = [], 0
     for dep in deps:
         for caller in CALLERS:
-            watch = callback_key(dep) in WRITE_CALLBACKS and caller in ("viewer_a", "manager_b")
+            key = callback_key(dep)
+            watch = key in WRITE_CALLBACKS and (caller in ("viewer_a", "manager_b") or key in ADMIN_CALLBACKS)
             before = snapshot(world) if watch else None
             response = run_callback(web, world, caller, dep)
             after = snapshot(world) if watch else None
