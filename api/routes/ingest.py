@@ -21,7 +21,7 @@ from api.errors import ApiError, invalid_fields, unprocessable
 from api.fields import INT32_MAX, Count, Id, Number, Text
 from api.models import ErrorBody, FieldError
 from api.openapi import api_route
-from services.access import require_role, visible_household_ids
+from services.access import require_role
 from services.ingestion.core import IngestOptions, IngestReport, ingest_frame
 from services.ingestion.timestamps import zone_from_text
 from services.store.models import QUANTITY_UNITS
@@ -135,15 +135,14 @@ def ingest_readings_api(body: IngestRequest):
     `rejections` means the request itself is malformed and nothing was stored. 413: more than
     10,000 readings. 503: the store failed mid-batch and nothing was stored: retry after
     `Retry-After` seconds; the same batch converges to the same result. 403 for a viewer (role
-    manager writes); a reading of a household of another organisation is refused as unknown.
+    manager writes).
     """
     require_role("manager")
     rows = _row_list(body.readings)
     options = IngestOptions(timezone=body.timezone, nonexistent=body.nonexistent, ambiguous=body.ambiguous,
                             interval_s=body.interval_s)
     try:
-        frame = batch_frame(rows, set(visible_household_ids()))
-        report = ingest_frame(frame, source=body.source, channel="api", options=options)
+        report = ingest_frame(batch_frame(rows), source=body.source, channel="api", options=options)
     except DataError as exc:  # the store refused a value that passed every check: retrying cannot help
         reason = printable(str(exc.orig).splitlines()[0])
         raise ApiError(422, f"The store refused a value of this batch, and nothing from it was stored: {reason}. "
@@ -170,21 +169,15 @@ def _row_list(readings: Any) -> list:
     return readings
 
 
-def batch_frame(rows: list, visible: set[int] | None = None) -> pd.DataFrame:
+def batch_frame(rows: list) -> pd.DataFrame:
     """The core's batch frame from the JSON rows; a row that does not fit :class:`ReadingRow` goes in
-    with a ``problem`` (its first error), so that the core refuses and records it with the rest.
-    ``visible``: the caller's household ids (None: all); a row of another household is refused as
-    unknown, without its id (another organisation's household is not found, never forbidden)."""
+    with a ``problem`` (its first error), so that the core refuses and records it with the rest."""
     records = []
     for line, raw in enumerate(rows):
         record: dict[str, Any] = {"line": line, "problem": None, "problem_field": None}
         try:
             row = ReadingRow.model_validate(raw)
             record.update(row.model_dump())
-            if visible is not None and row.household_id not in visible:
-                record.update(household_id=None, problem_field="household_id",
-                              problem=f"household_id {row.household_id} is not a household: GET /api/households "
-                                      "lists them")
         except ValidationError as exc:
             first = invalid_fields(exc, "body")[0]
             record.update({k: _excerpt(k, raw.get(k)) for k in ("household_id", "series", "quantity", "ts", "value",

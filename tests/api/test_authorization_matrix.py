@@ -47,7 +47,6 @@ ID_OFFSET = 8_370_000
 PUBLIC_PATHS = {"/health"}
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 CALLERS = ("anonymous", "revoked", "viewer_a", "manager_b", "manager_a")  # A's manager last: it may write
-REFUSED_ANONYMOUS = 401
 #: Tables whose rows change on any authenticated request (token last use, audit of refusals):
 #: tokens are counted (made and revoked), the audit log is left out.
 VOLATILE_TABLES = {"api_tokens", "audit_entries"}
@@ -122,8 +121,7 @@ class World:
     values: itertools.count = field(default_factory=lambda: itertools.count(1))  # a new reading each call
 
     def headers(self, caller: str) -> dict[str, str]:
-        secret = self.secrets[caller]
-        return {"Authorization": f"Bearer {secret}"} if secret else {}
+        return {"Authorization": f"Bearer {self.secrets[caller]}"} if self.secrets[caller] else {}
 
     def environ(self, caller: str) -> dict[str, str]:
         """A client address of its own for each revoked call: refused tokens are rate limited per address."""
@@ -302,7 +300,7 @@ def rest_problems(world: World, caller: str, method: str, path: str, response, c
     if status >= 500:
         problems.append(f"answered {status}")
     if caller in ("anonymous", "revoked"):
-        if not public and status != REFUSED_ANONYMOUS:
+        if not public and status != 401:
             problems.append(f"answered {status}, not 401")
     elif caller == "manager_b":
         if by_path and status != 404:
@@ -427,7 +425,7 @@ def callback_problems(world: World, caller: str, dep: dict, response, before, af
     if status >= 500:
         problems.append(f"answered {status}")
     if caller in ("anonymous", "revoked"):
-        if status != REFUSED_ANONYMOUS:
+        if status != 401:
             problems.append(f"answered {status}, not 401")
     elif callback_key(dep) in ADMIN_CALLBACKS:
         if before is not None and before != after:
