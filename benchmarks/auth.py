@@ -20,9 +20,13 @@ The calls (the Reports page's "select all" callback, ``visible_household_ids``, 
 /api/households/{id}``, ``can_see`` + ``get_household``) go through Flask's test client, alternating
 with and without, so that both see the same machine load. The overhead is p95(with) - p95(without)
 plus the p95 of the check the view makes (and the same with medians); the goal is <= 5 ms at p95.
+Each is measured by wall time and by this process's CPU time: on a shared, busy machine the wall
+p95 is mostly time spent waiting for a core, which CPU time leaves out (as it leaves out the
+PostgreSQL server's own work for the token lookup and the checks).
 
 Last line: ``auth callback_overhead_p95_ms=.. rest_overhead_p95_ms=.. goal<=5 ok=..
-callback_overhead_median_ms=.. rest_overhead_median_ms=..`` (the worse backend of each).
+cpu_callback_overhead_p95_ms=.. cpu_rest_overhead_p95_ms=.. cpu_ok=.. callback_overhead_median_ms=..
+rest_overhead_median_ms=..`` (wall time unless named cpu; the worse backend of each).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from services.store import db  # noqa: E402
 END = date(2026, 6, 30)  # fixed, so that runs are comparable
 GOAL_MS = 5.0
 WARMUP = 20
+CLOCKS = ("wall", "cpu")
 SELECT_ALL = {"output": "reports-households.value", "outputs": {"id": "reports-households", "property": "value"},
               "inputs": [{"id": "reports-select-all", "property": "n_clicks", "value": 1},
                          {"id": "reports-select-none", "property": "n_clicks", "value": None}],
@@ -67,9 +72,15 @@ def _median(times: list[float]) -> float:
 
 
 def _ms(fn) -> float:
-    start = time.perf_counter()
+    return _timed(fn)[0]
+
+
+def _timed(fn) -> tuple[float, float]:
+    """(wall time, this process's CPU time) of ``fn()`` [ms]. CPU time leaves out waiting for a core
+    on a busy machine, and also what a database server does for the call."""
+    wall, cpu = time.perf_counter(), time.process_time()
     fn()
-    return (time.perf_counter() - start) * 1000
+    return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
 
 
 def build_app():
@@ -103,9 +114,9 @@ def build_app():
     return app, mode, fixed
 
 
-def measure(url: str, label: str, repeats: int, apps) -> tuple[dict, dict]:
-    """(callback overhead, REST overhead) [ms], each ``{"p95": .., "median": ..}``, on the store at
-    ``url``; prints the table."""
+def measure(url: str, label: str, repeats: int, apps) -> dict:
+    """``{(call, clock): {"p95": .., "median": ..}}``: the overhead [ms] of the callback and the REST
+    call, by wall and by CPU time, on the store at ``url``; prints the table."""
     from api.security import token_limiter
     from services.access import AccessScope, can_see, use_scope, visible_household_ids
     from services.auth import create_token
@@ -133,7 +144,7 @@ def measure(url: str, label: str, repeats: int, apps) -> tuple[dict, dict]:
         "callback": lambda kind: call_as(kind, "POST", "/_dash-update-component", json=SELECT_ALL),
         "rest": lambda kind: call_as(kind, "GET", f"/api/households/{household_id}"),
     }
-    times = {(call, kind): [] for call in calls for kind in headers}
+    times = {(call, kind, clock): [] for call in calls for kind in headers for clock in CLOCKS}
     for n in range(WARMUP + repeats):
         if n % 100 == 0:
             token_limiter.reset()  # 600 a minute per token: more than a person sends, fewer than this loop
@@ -145,25 +156,29 @@ def measure(url: str, label: str, repeats: int, apps) -> tuple[dict, dict]:
                     nonlocal response
                     response = send(kind)
 
-                elapsed = _ms(once)
+                elapsed = _timed(once)
                 assert response.status_code == 200, (label, call, kind, response.status_code)
                 if n >= WARMUP:
-                    times[(call, kind)].append(elapsed)
+                    for clock, value in zip(CLOCKS, elapsed, strict=True):
+                        times[(call, kind, clock)].append(value)
     with use_scope(scope):
-        checks = {"callback": [_ms(visible_household_ids) for _ in range(repeats)],
-                  "rest": [_ms(lambda: can_see(household_id)) for _ in range(repeats)]}
+        checks = {call: [_timed(fn) for _ in range(repeats)]
+                  for call, fn in (("callback", visible_household_ids), ("rest", lambda: can_see(household_id)))}
     parts = gate_parts(app, secret, repeats)
     print(f"\n{label}: {repeats} calls each [ms], p95 (median)")
     overheads = {}
     for call in calls:
-        with_, without, check = times[(call, "with")], times[(call, "without")], checks[call]
-        overheads[call] = {stat.__name__.strip("_"): max(0.0, stat(with_) - stat(without)) + stat(check)
-                           for stat in (_p95, _median)}
-        print(f"  {call:<9} with {_p95(with_):7.2f} ({_median(with_):5.2f})   without {_p95(without):7.2f} "
-              f"({_median(without):5.2f})   view's check {_p95(check):5.2f} ({_median(check):4.2f})   overhead "
-              f"{overheads[call]['p95']:5.2f} ({overheads[call]['median']:4.2f})")
-    print("  the gate's parts, median [ms]: " + ", ".join(f"{k} {v:.2f}" for k, v in parts.items()))
-    return overheads["callback"], overheads["rest"]
+        for n, clock in enumerate(CLOCKS):
+            with_, without = times[(call, "with", clock)], times[(call, "without", clock)]
+            check = [t[n] for t in checks[call]]
+            overheads[(call, clock)] = {stat.__name__.strip("_"): max(0.0, stat(with_) - stat(without)) + stat(check)
+                                        for stat in (_p95, _median)}
+            o = overheads[(call, clock)]
+            print(f"  {call:<9} {clock:<4} with {_p95(with_):7.2f} ({_median(with_):5.2f})   without "
+                  f"{_p95(without):7.2f} ({_median(without):5.2f})   view's check {_p95(check):5.2f} "
+                  f"({_median(check):4.2f})   overhead {o['p95']:5.2f} ({o['median']:4.2f})")
+    print("  the gate's parts, median wall [ms]: " + ", ".join(f"{k} {v:.2f}" for k, v in parts.items()))
+    return overheads
 
 
 def gate_parts(app, secret: str, repeats: int) -> dict[str, float]:
@@ -218,16 +233,18 @@ def main() -> None:
         finally:
             pg[1]()
     shutil.rmtree(folder, ignore_errors=True)
-    worst = {(call, stat): max(r[n][stat] for r in results.values())
-             for n, call in enumerate(("callback", "rest")) for stat in ("p95", "median")}
-    ok = worst[("callback", "p95")] <= GOAL_MS and worst[("rest", "p95")] <= GOAL_MS
+    worst = {(call, clock, stat): max(r[(call, clock)][stat] for r in results.values())
+             for call in ("callback", "rest") for clock in CLOCKS for stat in ("p95", "median")}
+    ok = {clock: worst[("callback", clock, "p95")] <= GOAL_MS and worst[("rest", clock, "p95")] <= GOAL_MS
+          for clock in CLOCKS}
     print(f"machine: {os.cpu_count()} cores, load average {load_before:.1f} before and {os.getloadavg()[0]:.1f} "
-          f"after (p95 on a busy machine is mostly waiting for a core); backends: {', '.join(results)}")
-    print(f"auth callback_overhead_p95_ms={worst[('callback', 'p95')]:.2f} "
-          f"rest_overhead_p95_ms={worst[('rest', 'p95')]:.2f} goal<={GOAL_MS:g} ok={ok} "
-          f"callback_overhead_median_ms={worst[('callback', 'median')]:.2f} "
-          f"rest_overhead_median_ms={worst[('rest', 'median')]:.2f}")
-
+          f"after (on a busy machine the wall p95 is mostly waiting for a core); backends: {', '.join(results)}")
+    print(f"auth callback_overhead_p95_ms={worst[('callback', 'wall', 'p95')]:.2f} "
+          f"rest_overhead_p95_ms={worst[('rest', 'wall', 'p95')]:.2f} goal<={GOAL_MS:g} ok={ok['wall']} "
+          f"cpu_callback_overhead_p95_ms={worst[('callback', 'cpu', 'p95')]:.2f} "
+          f"cpu_rest_overhead_p95_ms={worst[('rest', 'cpu', 'p95')]:.2f} cpu_ok={ok['cpu']} "
+          f"callback_overhead_median_ms={worst[('callback', 'wall', 'median')]:.2f} "
+          f"rest_overhead_median_ms={worst[('rest', 'wall', 'median')]:.2f}")
 
 if __name__ == "__main__":
     main()
