@@ -4,18 +4,21 @@ each called by five callers against the households of organisation A:
 
 - anonymous and a revoked token (of A's manager): 401 everywhere except the public routes;
 - the manager of organisation B: 404 for any path with A's household id, a refusal for a body
-  naming one, and no answer of B's ever names one of A's households or carries one of their ids;
-  B's writes leave A's rows as they were;
+  naming one, no answer naming one of A's households or referring to one of their ids, and A's
+  rows unchanged by B's writes;
 - a viewer of A: 403 for every REST write (POST/PUT/PATCH/DELETE); a write callback refuses
   (403, or a message) and the store is exactly as before;
-- the manager of A: never 401, 403 or 404 for A's own ids.
+- the manager of A: never 401, 403 or 404 for A's own ids, nor a page saying one is missing;
+- admin-only callbacks (Account, Audit) refuse all of them (nobody here is an admin).
 
 Callers identify with ``Authorization: Bearer`` tokens (no CSRF for them). A's households get
-distinctive names and ids (the demo portfolio renumbered by :data:`ID_OFFSET`), so a leak is
-found by searching the raw answer text. A new REST operation with a request body fails here
-until :data:`BODIES` has an example; a new callback whose ids look like a write fails until it
-is listed in :data:`WRITE_CALLBACKS` or :data:`NOT_WRITES`. Background callbacks are run to their
-result (the job runs in a process forked from the request, as in production with Diskcache).
+distinctive names (searched in the raw answer) and ids (the demo portfolio renumbered by
+:data:`ID_OFFSET`, looked for where an answer refers to a household). A new REST operation with
+a request body fails here until :data:`BODIES` has an example; a new callback whose ids look like
+a write fails until it is listed in :data:`WRITE_CALLBACKS` or :data:`NOT_WRITES`. Background
+callbacks are run to their result (the job runs in a process forked from the request, as with
+Diskcache in production). One write that wrongly succeeds can hide the next caller's attempt on
+the same row (a household already deleted): fix, then run again.
 """
 
 from __future__ import annotations
@@ -149,7 +152,7 @@ class World:
 HOUSEHOLD_KEYS = {"household_id", "householdId", "household"}
 
 
-def household_refs(data, key: str = "") -> list[tuple[int, str]]:
+def household_refs(data) -> list[tuple[int, str]]:
     """(id, where) of every household reference in a JSON answer: a ``household_id`` key, the ``id`` of
     an object that has a ``name`` (a household row), a dropdown option's ``value``."""
     refs = []
@@ -159,17 +162,14 @@ def household_refs(data, key: str = "") -> list[tuple[int, str]]:
             if number is not None and (k in HOUSEHOLD_KEYS or (k == "id" and "name" in data)
                                        or (k == "value" and "label" in data)):
                 refs.append((number, k))
-            refs += household_refs(v, k)
+            refs += household_refs(v)
     elif isinstance(data, list):
-        for item in data:
-            refs += household_refs(item, key)
+        refs = [ref for item in data for ref in household_refs(item)]
     return refs
 
 
 def _as_id(value) -> int | None:
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return value if type(value) is int else None
+    return int(value) if isinstance(value, str) and value.isdigit() else value if type(value) is int else None
 
 
 @pytest.fixture
