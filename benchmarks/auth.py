@@ -14,7 +14,7 @@ The store is a temp SQLite file (and the scratch PostgreSQL database) with the d
   (:func:`build_app`): a fixed scope (the same manager's) is made current instead: no
   identification, no limits, no headers.
 
-Both copies run the same views, so the checks inside them (``can_see``, ``visible_household_ids``:
+Both ways run the same views, so the checks inside them (``can_see``, ``visible_household_ids``:
 one small query each) are in both; they are timed on their own and added to the overhead.
 The calls (the Reports page's "select all" callback, ``visible_household_ids``, and ``GET
 /api/households/{id}``, ``can_see`` + ``get_household``) go through Flask's test client, alternating
