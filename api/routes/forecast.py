@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.errors import ApiError
 from api.openapi import api_route
-from services.access import can_see
+from services.access import can_see, require_role
 from services.forecasting import ForecastResult
 from services.forecasting.overview import issue_forecasts
 from services.households import HouseholdNotFound
@@ -116,7 +116,9 @@ def issue_forecast(household_id: int, query: ForecastQuery) -> ForecastOut:
 
     The same forecasts as GET, stored: `forecast_id` names them. A load forecast without recent
     readings is answered but not stored (it would plan nothing): its `forecast_id` is null.
+    403 for a viewer (storing needs role manager).
     """
+    require_role("manager")
     return forecast_household(household_id, query, store=True)
 
 

@@ -21,6 +21,7 @@ from api.errors import ApiError, invalid_fields, unprocessable
 from api.fields import INT32_MAX, Count, Id, Number, Text
 from api.models import ErrorBody, FieldError
 from api.openapi import api_route
+from services.access import require_role
 from services.ingestion.core import IngestOptions, IngestReport, ingest_frame
 from services.ingestion.timestamps import zone_from_text
 from services.store.models import QUANTITY_UNITS
@@ -133,8 +134,10 @@ def ingest_readings_api(body: IngestRequest):
     refused ones once fixed (re-sending everything is also safe). A 422 whose body has no
     `rejections` means the request itself is malformed and nothing was stored. 413: more than
     10,000 readings. 503: the store failed mid-batch and nothing was stored: retry after
-    `Retry-After` seconds; the same batch converges to the same result.
+    `Retry-After` seconds; the same batch converges to the same result. 403 for a viewer (role
+    manager writes).
     """
+    require_role("manager")
     rows = _row_list(body.readings)
     options = IngestOptions(timezone=body.timezone, nonexistent=body.nonexistent, ambiguous=body.ambiguous,
                             interval_s=body.interval_s)

@@ -26,7 +26,7 @@ from api.errors import ApiError
 from api.fields import Count, Id, Number, Text
 from api.models import FieldError
 from api.openapi import api_route
-from services.access import can_see
+from services.access import can_see, require_role
 from services.households import HouseholdNotFound
 from services.optimization import (
     BatteryParams,
@@ -252,8 +252,9 @@ def optimize_request(body: OptimizeIn):
 
     Give `pv_kw` and `load_kw` as lists [kW per step], or `household_id` to read what is not given from
     that household (`use_stored`). 422 lists every invalid field with how to fix it, and explains in
-    words a limit that cannot be met.
+    words a limit that cannot be met. 403 for a viewer: the schedule is stored as a run (role manager).
     """
+    require_role("manager")
     dt_h = body.dt_minutes / 60
     given = {name: _series(getattr(body, name)) for name in ("pv_kw", "load_kw")}
     steps = body.steps or (len(given["load_kw"]) if given["load_kw"] is not None else int(round(24 / dt_h)))
