@@ -24,9 +24,8 @@ Rollups
     rebuilds rollups it finds out of step with the raw rows.
 
 Access
-    A caller (``scope``, None: the current one) sees the devices and series of its organisation's
-    households only; another organisation's device is :class:`DeviceNotFound`, like a missing one.
-    Registering, editing, confirming and deleting need role manager; a confirmation is audited.
+    A caller (``scope``, None: the current one) sees its organisation's devices and series only
+    (another's device is :class:`DeviceNotFound`); writes need manager; confirmations are audited.
 
 Units are those of each series (kWh per interval for energies, kW, degC ...); times UTC.
 """
@@ -183,17 +182,19 @@ def _update(household_id: int, device_id: int, kind: str | None, name: str | Non
         return before, {"kind": device.kind, "name": device.name, "needs_review": bool(device.needs_review)}
 
 
-def device_for_stream(household_id: int, external_id: str, metric: str | None = None) -> StreamDevice:
+def device_for_stream(household_id: int, external_id: str, metric: str | None = None, *,
+                      scope: AccessScope | None = None) -> StreamDevice:
     """The device of household ``household_id`` that calls itself ``external_id`` on the wire,
     registered (``needs_review``) when unknown, with ``metric`` added to what it reports.
 
     Raises
     ------
     ValidationProblem
-        The household does not exist.
+        The household does not exist (or is another organisation's than the scope's).
     """
+    scope = access.resolve(scope)
     with session_scope() as session:
-        if session.get(Household, household_id) is None:
+        if not _sees(session.get(Household, household_id), scope):
             raise ValidationProblem([FieldProblem(
                 "household_id", f"there is no household {household_id}: check the topic or create the household")])
         device = session.scalar(sa.select(Device).where(Device.household_id == household_id,
@@ -318,8 +319,7 @@ def _device(session, household_id: int, device_id: int, scope: AccessScope) -> D
     return device
 
 
-def _sees(household: Household | None, scope: AccessScope) -> bool:
-    """Whether ``household`` exists and is the scope's (another organisation's is as if missing)."""
+def _sees(household: Household | None, scope: AccessScope) -> bool:  # another organisation's: as if missing
     return household is not None and (scope.is_system or household.organisation_id == scope.organisation_id)
 
 

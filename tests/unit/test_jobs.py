@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.access import AccessScope
+from services.auth import list_entries
 from services.batches import close_interrupted_batches, list_batches
 from services.jobs import cancel_job, execute_job, get_job, list_jobs, read_file, records, save_file, start_job
 from services.store.db import session_scope
@@ -72,6 +73,9 @@ def test_cancel_while_running_stops_the_batch_without_storing_half_of_it(home):
     with session_scope() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Reading)) == 0
         assert session.scalar(sa.select(IngestionBatch.status)) == "failed"
+    # Audited once, also when SQLite's lock (the batch's) made the entry wait for the job to end.
+    (entry,) = list_entries(None)
+    assert (entry.action, entry.target, entry.before) == ("job.cancel", f"job:{job.id}", {"state": "running"})
 
 
 def test_a_cancelled_queued_job_never_runs(home):
