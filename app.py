@@ -13,6 +13,8 @@ import os
 # thread. Read once, when scikit-learn loads: it must be set before the imports below.
 os.environ["OMP_NUM_THREADS"] = "1"
 
+import hashlib  # noqa: E402
+
 import dash  # noqa: E402
 import diskcache  # noqa: E402
 from dash import Dash, DiskcacheManager  # noqa: E402
@@ -32,19 +34,33 @@ def background_manager(settings: Settings):
 
         from services.tasks.celery_app import celery_app
 
-        return CeleryManager(celery_app, cache_by=result_keys())
+        return type("ScopedCeleryManager", (ScopedKeys, CeleryManager), {})(celery_app)
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    return DiskcacheManager(diskcache.Cache(str(CACHE_DIR)))
+    return ScopedDiskcacheManager(diskcache.Cache(str(CACHE_DIR)))
 
 
-def result_keys() -> list | None:
-    """Dash's ``cache_by``: zero-argument functions whose values go into background results' keys.
+def result_keys() -> list:
+    """Zero-argument functions whose values go into every background result's key, so that a
+    result is only ever served to the user (and organisation, and role) whose request made it.
+    Dash keys a result by the callback and its arguments alone: two people asking the same would
+    share one key, and one would read the other's result."""
+    from services.access import current_scope
 
-    ``None`` today (results are not cached, each run is keyed by its own call). When sign-in
-    lands, return ``[lambda: current_scope().label]`` here so that a cached result is only
-    ever served to the user whose request made it.
-    """
-    return None
+    return [lambda: current_scope().cache_key]
+
+
+class ScopedKeys:
+    """A background-callback manager whose result keys include :func:`result_keys`. Unlike Dash's
+    ``cache_by`` this keeps results uncached (each is cleared once read), so a rerun never shows
+    the previous run's result."""
+
+    def build_cache_key(self, fn, args, cache_args_to_ignore, triggered):
+        base = super().build_cache_key(fn, args, cache_args_to_ignore, triggered)
+        return hashlib.sha256("|".join([base, *(str(key()) for key in result_keys())]).encode()).hexdigest()
+
+
+class ScopedDiskcacheManager(ScopedKeys, DiskcacheManager):
+    """Dash's Diskcache manager with results keyed by caller."""
 
 
 def create_app(settings: Settings | None = None) -> Dash:
@@ -67,6 +83,11 @@ def create_app(settings: Settings | None = None) -> Dash:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
         on_error=handle_callback_error,  # no bare 500 from a callback: a message, and the trace in the log
     )
+    from api.security import install_security
+    from api.signin import register_sign_in
+
+    install_security(app.server, lambda: sorted(set(app.csp_hashes())))
+    register_sign_in(app.server)
     from components.shell import shell_layout
 
     app.layout = shell_layout
@@ -88,5 +109,11 @@ app = create_app()
 server = app.server
 
 if __name__ == "__main__":
+    from services.serving import check_serving
+
     _settings = get_settings()
-    app.run(host=_settings.host, port=_settings.port, debug=_settings.debug)
+    check_serving(_settings)
+    if _settings.debug:  # Dash's dev tools only: never Werkzeug's interactive debugger or its reloader
+        app.enable_dev_tools(debug=True, dev_tools_hot_reload=False)
+    app.server.run(host=_settings.host, port=_settings.port, debug=False, use_debugger=False, use_reloader=False,
+                   threaded=True)

@@ -39,6 +39,8 @@ from werkzeug.routing import Map, Rule
 from api.errors import ApiError, internal_error, invalid_fields, problems_error, unprocessable
 from api.fields import INT32_MAX
 from api.models import ErrorResponse, FieldError
+from api.security import is_public
+from services.access import AccessDenied
 from services.text_checks import printable, text_problem
 from services.validation import ValidationProblem
 
@@ -168,8 +170,8 @@ def _serve(route: Route) -> Callable[..., Response]:
             kwargs = dict(path_params) | _parse_inputs(route)
             result = route.view(**kwargs)
             return _serialise(route, result)
-        except HTTPException:
-            raise
+        except (HTTPException, AccessDenied):
+            raise  # AccessDenied: the gate's handler answers 401/403/404
         except ValidationProblem as exc:  # a service refused the input: the fix is the caller's
             raise problems_error(exc.problems) from None
         except Exception as exc:  # the client gets a reference, the log gets the trace
@@ -323,7 +325,12 @@ def build_document(routes: Iterable[Route], *, title: str, version: str, descrip
         responses |= {str(code): {"description": text, "content": content} for code, text in r.also.items()}
         responses |= {str(code): {"description": HTTPStatus(code).phrase, "content": error_content}
                       for code in r.error_codes()}
-        op["responses"] = responses
+        if is_public(r.rule):
+            op["security"] = []  # served without a token
+        else:
+            responses |= {str(code): {"description": HTTPStatus(code).phrase, "content": error_content}
+                          for code in (401, 403, 429)}
+        op["responses"] = dict(sorted(responses.items()))
         paths.setdefault(r.openapi_path, {})[r.method.lower()] = op
 
     tags = sorted({t for r in routes for t in r.tags})
@@ -332,8 +339,21 @@ def build_document(routes: Iterable[Route], *, title: str, version: str, descrip
         "info": {"title": title, "version": version, **({"description": description} if description else {})},
         "tags": [{"name": t} for t in tags],
         "paths": dict(sorted(paths.items())),
-        "components": {"schemas": components},
+        "components": {"schemas": components, "securitySchemes": SECURITY_SCHEMES},
+        "security": [{"bearerToken": []}],
     }
+
+
+#: Every operation but the public ones needs an API token (made on the Account page or with
+#: ``flask token-create``), scoped to one organisation and role.
+SECURITY_SCHEMES = {
+    "bearerToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token (ed_...), sent as `Authorization: Bearer <token>`. A token acts in one "
+                       "organisation with one role: viewer (read), manager (also write), admin.",
+    }
+}
 
 
 def _describe(response: Any, status: int) -> str:

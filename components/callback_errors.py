@@ -17,6 +17,7 @@ import dash_bootstrap_components as dbc
 from dash import set_props
 
 from components import ids
+from services.access import AccessDenied
 from services.validation import ValidationProblem
 
 logger = logging.getLogger("callbacks")
@@ -39,6 +40,8 @@ def error_message(exc: Exception, reference: str) -> str:
 
 def handle_callback_error(exc: Exception):
     """``on_error`` of the Dash app: log ``exc`` with a reference, show the toast, update nothing."""
+    if isinstance(exc, AccessDenied):
+        raise exc  # the gate's handler answers 401/403/404: a refusal is not a failure of ours
     reference = uuid.uuid4().hex[:12]
     logger.error("callback failed, reference %s", reference, exc_info=exc)
     set_props(ids.CALLBACK_ERROR, {"is_open": True, "children": error_message(exc, reference)})

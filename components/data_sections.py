@@ -11,6 +11,7 @@ from dash import dcc, html
 from components import ids
 from components.downloads import grid_csv_button, register_grid_csv
 from components.grid import data_grid
+from components.roles import for_writers
 from components.theme import GRAPH_CONFIG, HIDDEN, SHOWN, empty_figure
 from services.quality import QUALITY_LABELS
 
@@ -192,8 +193,8 @@ def devices_card(rows: list[dict]) -> dbc.Card:
     return dbc.Card(dbc.CardBody([
         html.Div([
             html.H2("Devices", className="h5 mb-0 me-auto"),
-            dbc.Button("Confirm device", id=ids.DATA_DEVICE_CONFIRM, color="primary", outline=True, size="sm",
-                       disabled=True, title="Select a device that needs review"),
+            for_writers(dbc.Button("Confirm device", id=ids.DATA_DEVICE_CONFIRM, color="primary", outline=True,
+                                   size="sm", disabled=True, title="Select a device that needs review")),
             grid_csv_button(ids.DATA_DEVICES_GRID, class_name=""),
         ], className="d-flex flex-wrap gap-2 align-items-center mb-2"),
         dbc.Alert(id=ids.DATA_DEVICES_ALERT, is_open=False, dismissable=True),

@@ -10,6 +10,7 @@ from dash import dcc, html
 from components import ids
 from components.downloads import csv_button
 from components.grid import data_grid
+from components.roles import for_writers, viewer_note
 from components.theme import GRAPH_CONFIG, HIDDEN, empty_figure
 
 #: Back-test periods offered [days before the last reading].
@@ -51,14 +52,15 @@ def model_card() -> dbc.Card:
     return dbc.Card(dbc.CardBody([
         html.H2("Models", className="h5"),
         html.Div(id=ids.FORECAST_STATUS, className="mb-2"),
-        html.Div([
+        viewer_note("Retraining and back-tests need the manager role."),
+        for_writers(html.Div([
             dbc.Button("Retrain models", id=ids.FORECAST_TRAIN_RUN, color="primary"),
             html.Div([
                 dbc.Label("Back-test period", html_for=ids.FORECAST_BACKTEST_DAYS, className="visually-hidden"),
                 dbc.Select(id=ids.FORECAST_BACKTEST_DAYS, options=days, value="14", style={"width": "auto"}),
                 dbc.Button("Run back-test", id=ids.FORECAST_BACKTEST_RUN, color="secondary", outline=True),
             ], className="d-flex flex-wrap gap-2 align-items-center"),
-        ], className="d-flex flex-wrap gap-3 align-items-center"),
+        ], className="d-flex flex-wrap gap-3 align-items-center")),
         _progress(ids.FORECAST_TRAIN_PROGRESS),
         _progress(ids.FORECAST_BACKTEST_PROGRESS),
         html.Div(id=ids.FORECAST_TRAIN_NOTE, className="small mt-2"),

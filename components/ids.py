@@ -10,6 +10,29 @@ THEME_TOGGLE = "shell-theme-toggle"
 NAVBAR_TOGGLER = "shell-navbar-toggler"
 NAVBAR_COLLAPSE = "shell-navbar-collapse"
 CALLBACK_ERROR = "shell-callback-error"
+SHELL_ORGANISATION = "shell-organisation"  # the organisation switch (several memberships)
+SHELL_RELOAD = "shell-reload"  # set after a switch: the browser reloads the page in the new organisation
+
+# Account (/account)
+ACCOUNT_ALERT = "account-alert"
+ACCOUNT_TOKENS_GRID = "account-tokens-grid"
+ACCOUNT_TOKEN_NAME = "account-token-name"
+ACCOUNT_TOKEN_ROLE = "account-token-role"
+ACCOUNT_TOKEN_DAYS = "account-token-days"
+ACCOUNT_TOKEN_CREATE = "account-token-create"
+ACCOUNT_TOKEN_SECRET = "account-token-secret"
+ACCOUNT_TOKEN_REVOKE = "account-token-revoke"
+ACCOUNT_USERS_GRID = "account-users-grid"
+ACCOUNT_USER_EMAIL = "account-user-email"
+ACCOUNT_USER_NAME = "account-user-name"
+ACCOUNT_USER_PASSWORD = "account-user-password"
+ACCOUNT_USER_ROLE = "account-user-role"
+ACCOUNT_USER_CREATE = "account-user-create"
+
+# Audit log (/audit)
+AUDIT_GRID = "audit-grid"
+AUDIT_DOWNLOAD_BUTTON = "audit-download-button"
+AUDIT_DOWNLOAD = "audit-download"
 
 # Overview (/)
 OVERVIEW_PRESET = "overview-preset"

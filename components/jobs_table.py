@@ -12,6 +12,7 @@ from dash import dcc, html
 from components import ids
 from components.data_sections import SELECT_ONE
 from components.grid import data_grid
+from components.roles import for_writers
 from components.theme import HIDDEN, SHOWN
 
 #: While a job is queued or running the page refreshes itself this often [ms].
@@ -132,13 +133,13 @@ def start_card(options: list[dict], can_queue: bool) -> dbc.Card:
     """Start one of the scheduled jobs now (queued for the workers; needs REDIS_URL)."""
     note = ("Queued for the workers; it shows in the list below." if can_queue else
             "Needs the workers (REDIS_URL): without them, run `flask --app app job KIND` on the server.")
-    return dbc.Card(dbc.CardBody(dbc.Row([
+    return for_writers(dbc.Card(dbc.CardBody(dbc.Row([
         dbc.Col(dbc.Select(id=ids.JOBS_START_KIND, options=options, value=options[0]["value"], size="sm",
                            disabled=not can_queue), xs=12, md=4),
         dbc.Col(dbc.Button("Start now", id=ids.JOBS_START, size="sm", color="primary", disabled=not can_queue),
                 width="auto"),
         dbc.Col(html.Span(note, className="small text-body-secondary"), className="align-self-center"),
-    ], className="g-2")), className="mb-3")
+    ], className="g-2")), className="mb-3"))
 
 
 def jobs_card(rows: list[dict], where: str) -> dbc.Card:
@@ -150,8 +151,8 @@ def jobs_card(rows: list[dict], where: str) -> dbc.Card:
         html.Div([
             html.P(where, className="small text-body-secondary mb-0 me-auto", id=ids.JOBS_WHERE),
             dbc.Button("Refresh", id=ids.JOBS_REFRESH, color="secondary", outline=True, size="sm"),
-            dbc.Button("Cancel job", id=ids.JOBS_CANCEL, color="danger", outline=True, size="sm", disabled=True,
-                       title="Select a queued or running job first"),
+            for_writers(dbc.Button("Cancel job", id=ids.JOBS_CANCEL, color="danger", outline=True, size="sm",
+                                   disabled=True, title="Select a queued or running job first")),
             dbc.Button("Download file", id=ids.JOBS_DOWNLOAD_BUTTON, color="secondary", outline=True, size="sm",
                        disabled=True, title="Select a job that made a file"),
             dcc.Download(id=ids.JOBS_DOWNLOAD),

@@ -9,6 +9,7 @@ from dash import dcc, html
 from components import ids
 from components.downloads import csv_button, grid_csv_button
 from components.grid import data_grid
+from components.roles import for_writers, viewer_note
 from components.theme import GRAPH_CONFIG, HIDDEN, empty_figure
 
 #: Export-limit slider position that means "no limit" [kW].
@@ -67,10 +68,10 @@ def settings_card(households: list[dict], tariffs: list[dict], household_value) 
         _slider(ids.OPTIMIZE_HORIZON, "Horizon", 6, HORIZON_MAX_H, 6, 24,
                 {h: str(h) for h in (6, 12, 24, 36, 48)}, "h"),
     ]
-    save = html.Div([
+    save = for_writers(html.Div([
         dbc.Button("Save this scenario", id=ids.OPTIMIZE_SAVE, color="secondary", outline=True, size="sm"),
         html.Span(id=ids.OPTIMIZE_SAVE_NOTE, className="small text-body-secondary ms-2"),
-    ])
+    ]))
     return dbc.Card(dbc.CardBody([html.H2("Settings", className="h5"), selects, *sliders, save]),
                     className="shadow-sm mb-3")
 
@@ -111,10 +112,11 @@ def backtest_card(currency: str) -> dbc.Card:
                      dbc.Input(id=ids.OPTIMIZE_BATTERY_PRICE, type="number", min=0, max=10000, step=10, value=600)],
                     xs=12, md=6),
         ], className="g-2 mb-2"),
-        html.Div([
+        viewer_note("Back-tests and sizing sweeps need the manager role."),
+        for_writers(html.Div([
             dbc.Button("Run back-test", id=ids.OPTIMIZE_BACKTEST_RUN, color="primary"),
             dbc.Button("Run sizing sweep", id=ids.OPTIMIZE_SIZING_RUN, color="secondary", outline=True),
-        ], className="d-flex flex-wrap gap-2"),
+        ], className="d-flex flex-wrap gap-2")),
         _progress(ids.OPTIMIZE_BACKTEST_PROGRESS),
         _progress(ids.OPTIMIZE_SIZING_PROGRESS),
         dbc.Row([
@@ -148,7 +150,8 @@ def fleet_card(currency: str, count: int) -> dbc.Card:
         html.H2("Fleet", className="h5"),
         html.P(f"Tomorrow's schedule for all {count} households with a battery, with their stored settings, "
                "in parallel. Each run is kept.", className="small text-body-secondary"),
-        dbc.Button("Optimize the fleet for tomorrow", id=ids.OPTIMIZE_FLEET_RUN, color="primary"),
+        viewer_note("Optimizing the fleet needs the manager role."),
+        for_writers(dbc.Button("Optimize the fleet for tomorrow", id=ids.OPTIMIZE_FLEET_RUN, color="primary")),
         _progress(ids.OPTIMIZE_FLEET_PROGRESS),
         html.Div([html.Div(id=ids.OPTIMIZE_FLEET_SUMMARY, className="small my-2"), grid_csv_button(ids.OPTIMIZE_FLEET_GRID)],
                  className="d-flex align-items-center gap-2"),

@@ -142,7 +142,7 @@ def alerts_card() -> dbc.Card:
 
 
 def alert_list(alerts) -> html.Div:
-    """Alerts (``services.alerts.Alert``), most severe first: severity, household (a link to its
+    """Alerts (``services.quality.alerts.Alert``), most severe first: severity, household (a link to its
     page), what was found and what to do."""
     if not alerts:
         return html.Div("No alerts for this period: no gaps, stuck meters or under-performing PV found.",

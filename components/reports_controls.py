@@ -9,6 +9,7 @@ from dash import dcc, html
 
 from components import ids
 from components.period import day_range_picker
+from components.roles import can_write, for_writers, viewer_note
 from components.theme import HIDDEN
 
 #: What each download holds, shown under its button.
@@ -63,7 +64,7 @@ def period_card(months: list[dict], month: str | None, years: list[dict], year: 
 
 def download_card() -> dbc.Card:
     """A button per format, the progress of a background job, and what happened."""
-    buttons = []
+    buttons, writable = [], can_write()
     for fmt in ids.REPORTS_FORMATS:
         label, help_text = FORMAT_HELP[fmt]
         buttons.append(dbc.Col([
@@ -73,10 +74,12 @@ def download_card() -> dbc.Card:
         ], xs=12, sm=6, lg=3))
     return dbc.Card(dbc.CardBody([
         html.H2("Download", className="h5"),
-        dbc.Row(buttons, className="g-3"),
+        viewer_note("Making reports needs the manager role.", writable),
+        for_writers(dbc.Row(buttons, className="g-3"), writable),
         dcc.Loading(html.Div(id=ids.REPORTS_STATUS, className="mt-3", role="status"), type="dot"),
         dbc.Progress(id=ids.REPORTS_PROGRESS, value=0, label="", className="my-2", style=HIDDEN),
-        dbc.Button("Cancel", id=ids.REPORTS_CANCEL, size="sm", color="secondary", outline=True, style=HIDDEN),
+        for_writers(dbc.Button("Cancel", id=ids.REPORTS_CANCEL, size="sm", color="secondary", outline=True,
+                               style=HIDDEN), writable),
         html.Div(id=ids.REPORTS_JOB_STATUS, className="mt-2", role="status"),
         dcc.Download(id=ids.REPORTS_DOWNLOAD),
         dcc.Download(id=ids.REPORTS_DOWNLOAD_MANY),

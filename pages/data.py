@@ -19,6 +19,7 @@ from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components import ids
+from components.background import as_caller
 from components.data_forms import (
     column_rows,
     column_table,
@@ -41,6 +42,7 @@ from components.data_sections import (
 from components.figures.quality import gap_timeline_figure
 from components.jobs import announce_job, job_outcome
 from components.mqtt_sections import SHOWN_REJECTIONS, mqtt_rejection_rows, mqtt_rejections_card
+from components.roles import can_write, for_writers, viewer_note
 from components.theme import HIDDEN, SHOWN, empty_figure
 from services.access import browser_id, current_scope, visible_household_id, visible_household_ids
 from services.batches import list_batches, quantity_units, rejections_csv
@@ -64,10 +66,12 @@ LONG_PREVIEW_ROWS = 5_000
 def layout(**_kwargs):
     households = _household_options()
     quantities = quantity_units()
+    writable = can_write()  # a viewer sees the batches, quality and devices, not the upload and mapping steps
     return html.Div([
         html.H1("Data"),
-        upload_card(MAX_UPLOAD_MB),
-        _mapping_card(households),
+        viewer_note("Uploading readings and confirming devices need the manager role.", writable),
+        for_writers(upload_card(MAX_UPLOAD_MB), writable),
+        for_writers(_mapping_card(households), writable),
         html.Div(id=ids.DATA_REPORT, className="mb-3"),
         history_card(batch_rows(list_batches())),
         quality_card(households, households[0]["value"] if households else None),
@@ -331,6 +335,7 @@ def _unchanged_history() -> dict[str, Any]:
     cancel=[Input(ids.DATA_CANCEL, "n_clicks")],
     prevent_initial_call=True,
 )
+@as_caller
 def ingest_upload(set_progress, n_clicks, form, columns, keys, file):
     """Ingest the uploaded file (kept in the store since its preview) through the mapping on the form,
     as one batch in an ``ingest_upload`` job, with progress."""

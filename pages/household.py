@@ -29,6 +29,7 @@ from components.theme import HIDDEN, SHOWN, empty_figure
 from services import explorer, households, kpis
 from services.access import browser_id, visible_household_id
 from services.config import get_settings
+from services.kpi_definitions import KPI_DEFINITIONS, KPI_OF_QUANTITY
 
 dash.register_page(
     __name__, path_template="/household/<household_id>", name="Household", title="Household · Energy Dashboard"
@@ -159,9 +160,9 @@ def update_explorer(start_date, end_date, resolution, view, compare, theme, hous
     before = kpis.totals_as_dict(data.comparison.totals) if compared else None
     notes = kpi_changes(kpis.totals_as_dict(data.totals), before, compare, currency)
     for quantity in data.derived:  # from the energy balance, not a meter: say so on its card
-        key = kpis.KPI_OF_QUANTITY[quantity]
+        key = KPI_OF_QUANTITY[quantity]
         notes[key] = " · ".join(n for n in ("derived", notes.get(key)) if n)
-    cards = energy_kpi_cards(data.totals, kpis.KPI_DEFINITIONS, currency, "household", notes)
+    cards = energy_kpi_cards(data.totals, KPI_DEFINITIONS, currency, "household", notes)
     step = data.resolution.resolution
     flows = flows_figure(explorer.in_view(data.flows, data.household.timezone, view), view, step.label, theme)
     return cards, flows, sankey_figure(data.flow_totals(), theme), period_note(data)

@@ -27,6 +27,7 @@ from components.household_form import (
     household_raw,
     tariff_options,
 )
+from components.roles import can_write, for_writers
 from components.theme import HIDDEN, SHOWN
 from services.household_import import csv_template, import_households_csv
 from services.households import (
@@ -82,16 +83,17 @@ def _table(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def layout(**_kwargs):
     rows = table_rows()
     table = _table(rows)
+    writable = can_write()  # a viewer is shown the table only: no New, Edit, Delete or Import
     toolbar = html.Div(
         [
-            dbc.Button("New household", id=ids.HOUSEHOLDS_NEW, color="primary"),
-            dbc.Button("Edit", id=ids.HOUSEHOLDS_EDIT, color="secondary", outline=True, disabled=True,
-                       title="Select a household in the table first"),
-            dbc.Button("Delete", id=ids.HOUSEHOLDS_DELETE, color="danger", outline=True, disabled=True,
-                       title="Select a household in the table first"),
-            dcc.Upload(dbc.Button("Import CSV", color="secondary", outline=True), id=ids.HOUSEHOLDS_UPLOAD,
-                       accept=".csv,text/csv", multiple=False),
-            dbc.Button("CSV template", id=ids.HOUSEHOLDS_TEMPLATE, color="link"),
+            for_writers(dbc.Button("New household", id=ids.HOUSEHOLDS_NEW, color="primary"), writable),
+            for_writers(dbc.Button("Edit", id=ids.HOUSEHOLDS_EDIT, color="secondary", outline=True, disabled=True,
+                                   title="Select a household in the table first"), writable),
+            for_writers(dbc.Button("Delete", id=ids.HOUSEHOLDS_DELETE, color="danger", outline=True, disabled=True,
+                                   title="Select a household in the table first"), writable),
+            for_writers(dcc.Upload(dbc.Button("Import CSV", color="secondary", outline=True), id=ids.HOUSEHOLDS_UPLOAD,
+                                   accept=".csv,text/csv", multiple=False), writable),
+            for_writers(dbc.Button("CSV template", id=ids.HOUSEHOLDS_TEMPLATE, color="link"), writable),
             dcc.Download(id=ids.HOUSEHOLDS_TEMPLATE_DOWNLOAD),
         ],
         className="d-flex flex-wrap gap-2 mb-3",
@@ -112,17 +114,18 @@ def layout(**_kwargs):
             html.H1("Households"),
             toolbar,
             dbc.Alert(id=ids.HOUSEHOLDS_ALERT, is_open=False, dismissable=True),
-            html.Div([html.H2(EMPTY_MESSAGE), html.P("Use “New household” or “Import CSV” above.")],
+            html.Div([html.H2(EMPTY_MESSAGE), html.P("Use “New household” or “Import CSV” above." if writable else
+                                                     "A manager of your organisation can add them.")],
                      id=ids.HOUSEHOLDS_EMPTY, className="empty-state", style=table["empty_style"]),
             html.Div(grid, id=ids.HOUSEHOLDS_GRID_WRAP, style=table["grid_style"]),
             dcc.Store(id=ids.HOUSEHOLDS_EDITING),
-            _form_modal(),
-            _confirm_modal(),
+            _form_modal(writable),
+            _confirm_modal(writable),
         ]
     )
 
 
-def _form_modal() -> dbc.Modal:
+def _form_modal(writable: bool) -> dbc.Modal:
     return dbc.Modal(
         [
             dbc.ModalHeader(dbc.ModalTitle("New household", id=ids.HOUSEHOLDS_FORM_TITLE)),
@@ -131,7 +134,7 @@ def _form_modal() -> dbc.Modal:
                            dbc.Alert(id=ids.HOUSEHOLDS_FORM_ALERT, is_open=False, className="mt-3 mb-0")]),
             dbc.ModalFooter([
                 dbc.Button("Cancel", id=ids.HOUSEHOLDS_FORM_CANCEL, color="secondary", outline=True),
-                dbc.Button("Save", id=ids.HOUSEHOLDS_FORM_SAVE, color="primary"),
+                for_writers(dbc.Button("Save", id=ids.HOUSEHOLDS_FORM_SAVE, color="primary"), writable),
             ]),
         ],
         id=ids.HOUSEHOLDS_FORM_MODAL, is_open=False, size="lg", scrollable=True, fullscreen="sm-down",
@@ -139,14 +142,14 @@ def _form_modal() -> dbc.Modal:
     )
 
 
-def _confirm_modal() -> dbc.Modal:
+def _confirm_modal(writable: bool) -> dbc.Modal:
     return dbc.Modal(
         [
             dbc.ModalHeader(dbc.ModalTitle("Delete household?")),
             dbc.ModalBody(id=ids.HOUSEHOLDS_CONFIRM_TEXT),
             dbc.ModalFooter([
                 dbc.Button("Keep it", id=ids.HOUSEHOLDS_CONFIRM_CANCEL, color="secondary", outline=True),
-                dbc.Button("Delete", id=ids.HOUSEHOLDS_CONFIRM_DELETE, color="danger"),
+                for_writers(dbc.Button("Delete", id=ids.HOUSEHOLDS_CONFIRM_DELETE, color="danger"), writable),
             ]),
         ],
         id=ids.HOUSEHOLDS_CONFIRM_MODAL, is_open=False,

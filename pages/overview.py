@@ -35,9 +35,9 @@ from components.period import picked_day
 from components.theme import empty_figure
 from services import kpis, portfolio
 from services.access import browser_id, visible_household_ids
-from services.alerts import Alert, portfolio_alerts
 from services.config import get_settings
-from services.quality import QUALITY_LABELS
+from services.kpi_definitions import KPI_DEFINITIONS
+from services.quality import QUALITY_LABELS, Alert, portfolio_alerts
 
 dash.register_page(__name__, path="/", name="Overview", title="Overview · Energy Dashboard", nav_order=0)
 
@@ -127,7 +127,7 @@ def update_overview(start_date: str | None, end_date: str | None, theme: str | N
     overview = kpis.portfolio_overview(visible_household_ids(), start, end)
     if overview is None:
         return [], empty_figure("No data yet", theme), "No data yet."
-    cards = energy_kpi_cards(overview.totals, kpis.KPI_DEFINITIONS, get_settings().currency, "overview")
+    cards = energy_kpi_cards(overview.totals, KPI_DEFINITIONS, get_settings().currency, "overview")
     n_days = (overview.end - overview.start).days + 1
     figure = portfolio_energy_figure(overview.daily, theme, _resolution(n_days))
     note = (
@@ -175,7 +175,7 @@ def show_households(_period_note, shown):
         raise PreventUpdate
     currency = get_settings().currency
     filters = portfolio.filter_options(portfolio.household_places(visible_household_ids()))
-    return households_section(household_columns(currency, kpis.KPI_DEFINITIONS), _kpi_options(currency),
+    return households_section(household_columns(currency, KPI_DEFINITIONS), _kpi_options(currency),
                               DEFAULT_RANK, filters)
 
 

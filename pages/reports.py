@@ -17,6 +17,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components import ids
+from components.background import as_caller
 from components.jobs import announce_job, job_outcome
 from components.kpi_cards import empty_state
 from components.period import picked_day
@@ -148,6 +149,7 @@ def build_one(request):
     cancel=[Input(ids.REPORTS_CANCEL, "n_clicks")],
     prevent_initial_call=True,
 )
+@as_caller
 def build_many(set_progress, request):
     """Several households' reports, built by a ``report`` job with a progress bar.
 

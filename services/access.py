@@ -4,7 +4,7 @@ A caller is an :class:`AccessScope` (which user, which organisation, which role)
 (``api/security.py``) resolves it once per request from the session cookie or an API token and
 makes it current; a job carries the scope of whoever started it and the engine makes that
 current while it runs; a Dash background callback resolves it from the request's cookies
-(:func:`scope_for_background`). Service functions take ``scope=None``, meaning "the current one".
+(:func:`components.background.as_caller`). Service functions take ``scope=None``, meaning "the current one".
 
 Rules, all here:
 - an organisation's households (and their readings, forecasts, runs, reports, jobs) are seen
@@ -215,14 +215,3 @@ def visible_household_id(value: object, scope: AccessScope | None = None) -> int
     household_id = browser_id(value)
     return household_id if household_id is not None and can_see(household_id, scope) else None
 
-
-def scope_for_background(cookies: dict | None) -> AccessScope:
-    """The scope of the user whose browser started a Dash background callback, from the request's
-    cookies (``dash.callback_context.cookies``): a background job has no request to ask.
-    :class:`NotSignedIn` when the cookies hold no valid session."""
-    from api.sessions import scope_from_cookies
-
-    scope = scope_from_cookies(cookies or {})
-    if scope is None:
-        raise NotSignedIn("Your session has ended: sign in again.")
-    return scope

@@ -50,7 +50,7 @@ class Settings(BaseModel):
     - ``SECRET_KEY``: signs session cookies (at least 32 characters; ``SECRET_KEY_FILE``: read it from
       that file). Unset, a random key is kept in ``data/secret_key`` so that sessions survive restarts.
     - ``SESSION_HOURS``: how long a sign-in lasts [h]. Default 12.
-    - ``MAX_REQUEST_MB``: the largest request body accepted [MB]; larger ones get a 413. Default 25.
+    - ``MAX_REQUEST_MB``: the largest request body accepted [MB]; larger ones get a 413. Default 32 (the Data page takes 20 MB files, which travel base64-encoded).
     - ``SIGN_IN_ATTEMPTS_PER_MINUTE``: failed sign-ins allowed per address and per email. Default 10.
     - ``METRICS_TOKEN``: bearer token that ``GET /metrics`` requires; unset, only loopback clients get it
       (``METRICS_TOKEN_FILE``: read it from that file, e.g. a compose secret).
@@ -82,7 +82,7 @@ class Settings(BaseModel):
     debug: bool = False
     secret_key: str | None = Field(None, min_length=32)
     session_hours: float = Field(12.0, gt=0, le=24 * 30)
-    max_request_mb: float = Field(25.0, gt=0, le=1024)
+    max_request_mb: float = Field(32.0, gt=0, le=1024)
     sign_in_attempts_per_minute: int = Field(10, ge=1, le=10_000)
     metrics_token: str | None = Field(None, min_length=16)
     metrics_port: int | None = Field(None, ge=1, le=65535)

@@ -294,7 +294,7 @@ def _first_line(exc: BaseException | None) -> str:
 
 def check_forecaster(settings: Settings) -> tuple[Status, str]:
     """Stored forecasting models and their age (no training, no network)."""
-    from services.forecasting.service import check_forecaster as check  # scikit-learn loads on first use
+    from services.forecasting.registry import check_forecaster as check
 
     return check(settings)
 

@@ -249,13 +249,11 @@ def list_devices(household_ids: Sequence[int], now: datetime | None = None, *,
     return out
 
 
-def record_ingest(report) -> int:
-    """After a committed ingestion batch: refresh the rollups of the series it changed and move
-    the last-seen time of their devices to the newest reading written. Returns rollup rows written.
-
-    ``report`` is a :class:`services.ingestion.core.IngestReport` (its ``series_touched``).
-    """
-    touched = dict(getattr(report, "series_touched", None) or {})
+def on_series_touched(touched) -> int:
+    """Subscriber of :mod:`services.ingestion.events`: after a committed batch, refresh the rollups
+    of the series it changed and move the last-seen time of their devices to the newest reading
+    written (``touched``: series id -> (first, last) UTC). Returns rollup rows written."""
+    touched = dict(touched or {})
     if not touched:
         return 0
     with session_scope() as session:

@@ -27,6 +27,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from services import kpis
+from services.kpi_definitions import KPI_DEFINITIONS
 from services.store.db import session_scope
 from services.store.frames import rows_frame
 from services.store.models import DailyEnergy, Household
@@ -53,7 +54,7 @@ class RankingKpi:
 _HIGHER_IS_BETTER = {"load_kwh": None, "pv_kwh": True, "import_kwh": False, "export_kwh": None,
                      "self_consumption": True, "self_sufficiency": True, "energy_cost": False}
 RANKING_KPIS: dict[str, RankingKpi] = {
-    **{key: RankingKpi(kpis.KPI_DEFINITIONS[key].label, kpis.KPI_DEFINITIONS[key].unit, better)
+    **{key: RankingKpi(KPI_DEFINITIONS[key].label, KPI_DEFINITIONS[key].unit, better)
        for key, better in _HIGHER_IS_BETTER.items()},
     "pv_yield_kwh_per_kwp": RankingKpi("PV yield", "kWh/kWp", True),
     "pv_vs_peers": RankingKpi("PV yield vs site median", "%", True),

@@ -70,6 +70,25 @@ def daily_energy_from_flows(flows: pd.DataFrame, tz: str, tariff: TariffSpec) ->
     return daily[columns]
 
 
+def on_series_touched(touched) -> int:
+    """Subscriber of :mod:`services.ingestion.events`: recompute daily energy over the window in
+    which each household's energy series changed (``touched``: series id -> (first, last) UTC)."""
+    from services.store.models import ENERGY_QUANTITIES, Series
+
+    with session_scope() as session:
+        rows = session.execute(sa.select(Series.id, Series.household_id).where(
+            Series.id.in_(list(touched)), Series.quantity.in_(ENERGY_QUANTITIES))).all()
+    windows: dict[int, tuple[datetime, datetime]] = {}
+    for series_id, household_id in rows:
+        lo, hi = touched[series_id]
+        old = windows.get(household_id)
+        windows[household_id] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+    for household_id, (lo, hi) in windows.items():
+        # The reading at ``hi`` covers the interval starting there: include it (end is exclusive).
+        refresh_daily_energy([household_id], lo, hi + timedelta(seconds=1))
+    return len(windows)
+
+
 def refresh_daily_energy(household_ids: list[int], start: datetime | None = None,
                          end: datetime | None = None, url: str | None = None) -> int:
     """Recompute ``daily_energy`` for the given households, optionally only for readings in ``[start, end)``.

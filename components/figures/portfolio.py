@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from components.format import format_value, plot_text
 from components.theme import apply_theme, empty_figure, normalize_theme
-from services.kpis import KPI_DEFINITIONS
+from services.kpi_definitions import KPI_DEFINITIONS
 
 #: Where the outlines live under ``assets/``: plotly.js fetches ``<topojsonURL><scope>_<resolution>m.json``.
 TOPOJSON_ASSET_FOLDER = "topojson/"

@@ -176,6 +176,24 @@ def memberships_of(user_id: int) -> list[MembershipView]:
         return [MembershipView(*row) for row in rows]
 
 
+def get_user(user_id: int) -> UserView | None:
+    """User ``user_id``, or None."""
+    with session_scope() as session:
+        user = session.get(User, user_id)
+        return _view(user) if user is not None else None
+
+
+def session_identity(user_id: int, organisation_id: int) -> tuple[str, str, str] | None:
+    """For a session of user ``user_id`` in ``organisation_id``: (email, role, password hash), or
+    None when the user is inactive or not a member: one indexed query per request."""
+    with session_scope() as session:
+        row = session.execute(
+            sa.select(User.email, Membership.role, User.password_hash)
+            .join(Membership, Membership.user_id == User.id)
+            .where(User.id == user_id, User.active.is_(True), Membership.organisation_id == organisation_id)).first()
+        return tuple(row) if row is not None else None
+
+
 def list_users(organisation_id: int | None = None) -> list[UserView]:
     """Every user (``organisation_id`` None) or the members of one organisation, by email."""
     query = sa.select(User).order_by(User.email)

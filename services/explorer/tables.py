@@ -7,7 +7,8 @@ import pandas as pd
 
 from services.explorer.data import ComparisonCurves, CostSeries, Exploration, in_view
 from services.flows import SPLIT_FLOWS
-from services.kpis import KPI_DEFINITIONS, totals_as_dict
+from services.kpi_definitions import KPI_DEFINITIONS
+from services.kpis import totals_as_dict
 from services.store.models import ENERGY_QUANTITIES
 
 #: Where each split flow goes from and to (Sankey nodes, CSV columns).

@@ -7,11 +7,11 @@ out) in :mod:`~services.forecasting.pv`, :mod:`~services.forecasting.load` and
 starting at ``ts``), quantiles P10/P50/P90.
 """
 
+from services.forecasting.registry import check_forecaster
 from services.forecasting.service import (
     ForecastResult,
     TrainReport,
     backtest_household,
-    check_forecaster,
     forecast_load,
     forecast_pv,
     model_status,

@@ -245,3 +245,19 @@ def _utc(value: datetime) -> datetime:
     if stamp.tzinfo is None:
         raise ValueError(f"naive datetime {stamp.isoformat()} given: attach a time zone")
     return stamp.tz_convert("UTC").to_pydatetime()
+
+
+def check_forecaster(settings) -> tuple[str, str]:
+    """Health check for :data:`services.health.SERVICE_CHECKS`: stored models and their age (no training)."""
+    with session_scope(settings.database_url) as session:
+        count, newest = session.execute(
+            sa.select(sa.func.count(ForecastModel.id), sa.func.max(ForecastModel.trained_at))).one()
+    if not count:
+        return "ok", "no models trained yet: forecasts use the physical model and persistence"
+    newest = pd.Timestamp(newest, unit="s", tz="UTC") if isinstance(newest, (int, float)) else pd.Timestamp(newest)
+    newest = newest.tz_localize("UTC") if newest.tzinfo is None else newest
+    age = datetime.now(UTC) - newest.to_pydatetime()
+    detail = f"{count} models stored, newest trained {newest:%Y-%m-%d %H:%M} UTC"
+    if age > MAX_MODEL_AGE:
+        return "degraded", f"{detail}: older than {MAX_MODEL_AGE.days} days, retrain the models"
+    return "ok", detail

@@ -38,20 +38,19 @@ from services.forecasting.backtest import (
     rolling_origin,
 )
 from services.forecasting.features import (
-    MIN_WEATHER_COVERAGE,
     NotEnoughHistory,
     Site,
     forecast_index,
-    weather_coverage,
     weather_to_step,
 )
 from services.forecasting.quantile import Prediction
+from services.forecasting.weather_inputs import forecast_weather, known_weather
 from services.households import get_household
 from services.pvmodel import Location, PVArray
 from services.store.db import session_scope
 from services.store.models import ENERGY_QUANTITIES, Reading, Series
-from services.weather.open_meteo import OpenMeteoClient, forecast_for_site, weather_source_status
-from services.weather.store import SiteInfo, observed_weather, site_for_household, weather_known_at
+from services.weather.open_meteo import OpenMeteoClient
+from services.weather.store import SiteInfo, observed_weather, site_for_household
 
 #: Readings a model is trained on [days before now].
 TRAIN_DAYS = 365
@@ -63,8 +62,6 @@ DEFAULT_STEP = timedelta(hours=1)
 #: Readings that stop at most this long before the issue time (a meter that uploads once a day) are
 #: forecast from: the model starts at the end of the last reading, the forecast is cut to after the issue.
 MAX_READINGS_LAG = timedelta(days=2)
-#: A stored weather forecast issued longer ago than this is reported as ``stale``.
-WEATHER_STALE_AFTER = timedelta(hours=12)
 #: Readings a forecast reads back from its issue time.
 FORECAST_HISTORY = timedelta(days=30)
 Progress = Callable[[int, int, str], None]
@@ -79,7 +76,7 @@ class ForecastResult:
     ``overruled_by_backtest``). ``notes``: sentences to show
     (fallbacks, stale weather, stale model, readings that stop early). ``weather``: ``fresh``
     (fetched now), ``cached`` (fetched within the cache age), ``stored`` (a stored forecast
-    covers the hours), ``stale`` (it was issued over :data:`WEATHER_STALE_AFTER` ago),
+    covers the hours), ``stale`` (it was issued over :data:`~services.forecasting.weather_inputs.WEATHER_STALE_AFTER` ago),
     ``degraded`` (the provider fails: stored weather) or ``none`` (no weather for these hours).
     ``readings``: the history the forecast started from: ``metered``, ``derived`` (a consumption the
     household does not meter, from PV + grid import − grid export) or ``none`` (no readings in the
@@ -218,14 +215,14 @@ def backtest_household(household_id: int, target: str, start: datetime, end: dat
             return None
 
     def predict(model, history: pd.Series, origin: pd.Timestamp, hours: float) -> Prediction:
-        weather = _known_weather(household, origin, hours, step)
+        weather = known_weather(household, origin, hours, step)
         return _predict(household, target, model, history, origin, hours, weather, step)
 
     references = {}
     if target == "pv":
         references["physical"] = lambda history, origin, index: pv_model.physical_pv(
             _pv_setup(household, step), origin, len(index) * step / timedelta(hours=1),
-            _known_weather(household, origin, 24, step)).frame["p50"].reindex(index).to_numpy()
+            known_weather(household, origin, 24, step)).frame["p50"].reindex(index).to_numpy()
     origins = daily_origins(pd.Timestamp(start), pd.Timestamp(end), household.site.timezone)
     origins = origins[origins + pd.Timedelta(days=1) <= pd.Timestamp(end)]  # whose next 24 h end by ``end``
     result = rolling_origin(actual, Forecaster(fit, predict, references), origins, hours=24, step=step,
@@ -275,7 +272,7 @@ def _forecast(household: _Household, target: str, hours: int, now: datetime | No
     wanted = forecast_index(issue, hours, step)
     # From the basis to the last interval wanted: the model's own lead times, then cut to the issue's.
     span_h = (wanted[-1] + pd.Timedelta(step) - basis) / pd.Timedelta(hours=1)
-    weather, weather_state, weather_notes = _forecast_weather(household, issue, basis, span_h, wanted, step,
+    weather, weather_state, weather_notes = forecast_weather(household, issue, basis, span_h, wanted, step,
                                                               fetch_weather, client)
     prediction = _predict(household, target, stored.estimator if usable else None, history, basis, span_h,
                           weather, step, reason=why)
@@ -429,52 +426,6 @@ def _observed(household: _Household, start, end, step: timedelta) -> pd.DataFram
     return weather_to_step(frame, step, household.site.location) if not frame.empty else None
 
 
-def _known_weather(household: _Household, origin: pd.Timestamp, hours: float, step: timedelta):
-    if household.weather_site is None:
-        return None
-    start = origin.floor("h").to_pydatetime()
-    frame = weather_known_at(household.weather_site.id, start, start + timedelta(hours=hours + 1),
-                             origin.to_pydatetime())
-    if frame.empty:
-        return None
-    return weather_to_step(frame.drop(columns=["issued_at", "is_forecast", "source"]), step,
-                           household.site.location)
-
-
-def _forecast_weather(household: _Household, issue: pd.Timestamp, start: pd.Timestamp, hours: float,
-                      wanted: pd.DatetimeIndex, step: timedelta, fetch: bool, client: OpenMeteoClient | None):
-    """Weather for ``hours`` from ``start`` as known at ``issue``, its state and notes (see
-    :class:`ForecastResult`). ``fetch`` asks the provider first (its answer lands in the store)."""
-    if household.weather_site is None:
-        return None, "none", ["no weather site within 50 km: forecast without weather"]
-    site = household.weather_site
-    state, notes = "stored", []
-    if fetch:
-        answer = forecast_for_site(site.id, int(np.ceil(hours)), issue.to_pydatetime(), client)
-        state, notes = answer.status, ([answer.message] if answer.status == "degraded" else [])
-    first = start.floor("h").to_pydatetime()
-    known = weather_known_at(site.id, first, first + timedelta(hours=hours + 1), issue.to_pydatetime())
-    frame = None if known.empty else weather_to_step(
-        known.drop(columns=["issued_at", "is_forecast", "source"]), step, household.site.location)
-    if fetch:
-        return frame, state, notes
-    coverage = weather_coverage(frame, wanted)
-    if coverage < MIN_WEATHER_COVERAGE:
-        state = "none"
-        notes.append("no weather forecast stored for these hours" if coverage == 0 else
-                     f"the stored weather covers only {coverage:.0%} of these hours")
-    provider, detail = weather_source_status(site.id, issue.to_pydatetime())
-    if provider == "degraded":
-        state = "none" if state == "none" else "degraded"
-        notes.append(f"weather provider {detail}")
-    issued = known.loc[known["is_forecast"].astype(bool), "issued_at"].max() if not known.empty else None
-    if state == "stored" and issued is not None and not pd.isna(issued) and issue - issued > WEATHER_STALE_AFTER:
-        state = "stale"
-        notes.append(f"the weather forecast was issued {issued:%Y-%m-%d %H:%M} UTC, "
-                     f"{(issue - issued) / pd.Timedelta(hours=1):.0f} h before this forecast")
-    return frame, state, notes
-
-
 def _baseline_scores(frame: pd.DataFrame, normalizer: float, timezone: str, mask, references) -> dict:
     """Each baseline's MAE, RMSE, bias [kWh per step] and nMAE on the model's rows: ``{name: {overall, monthly}}``."""
     keep = ("n", "mae", "rmse", "bias", "nmae", "skill_persistence")
@@ -503,24 +454,3 @@ def _utc(value: datetime | None) -> datetime:
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value.isoformat()} given: attach a time zone")
     return value.astimezone(UTC)
-
-
-def check_forecaster(settings) -> tuple[str, str]:
-    """Health check for :data:`services.health.SERVICE_CHECKS`: stored models and their age (no training)."""
-    import sqlalchemy as sa
-
-    from services.store.db import session_scope
-    from services.store.models import ForecastModel
-
-    with session_scope(settings.database_url) as session:
-        count, newest = session.execute(
-            sa.select(sa.func.count(ForecastModel.id), sa.func.max(ForecastModel.trained_at))).one()
-    if not count:
-        return "ok", "no models trained yet: forecasts use the physical model and persistence"
-    newest = pd.Timestamp(newest, unit="s", tz="UTC") if isinstance(newest, (int, float)) else pd.Timestamp(newest)
-    newest = newest.tz_localize("UTC") if newest.tzinfo is None else newest
-    age = datetime.now(UTC) - newest.to_pydatetime()
-    detail = f"{count} models stored, newest trained {newest:%Y-%m-%d %H:%M} UTC"
-    if age > registry.MAX_MODEL_AGE:
-        return "degraded", f"{detail}: older than {registry.MAX_MODEL_AGE.days} days, retrain the models"
-    return "ok", detail

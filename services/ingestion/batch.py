@@ -1,5 +1,5 @@
 """One batch from start to end: record it, prepare and stage each chunk, apply, record the outcome,
-refresh daily energy. See :mod:`services.ingestion.core` for the contract."""
+publish the series touched (:mod:`services.ingestion.events`). See :mod:`services.ingestion.core` for the contract."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from services import access
+from services.ingestion import events
 from services.ingestion.cells import storable_text
 from services.ingestion.counters import registers_to_intervals
 from services.ingestion.prepare import REGISTER_SUFFIX, prepare_chunk
@@ -20,9 +21,8 @@ from services.ingestion.series import HouseholdFacts, SeriesResolver, household_
 from services.ingestion.types import IngestOptions, IngestReport, MeterEvent, Rejection
 from services.ingestion.upsert import Applied, Stage
 from services.ingestion.validate import check_values
-from services.iot import record_ingest
 from services.store.db import get_engine, session_scope
-from services.store.models import ENERGY_QUANTITIES, IngestionBatch, IngestionRejection, Reading, Series
+from services.store.models import IngestionBatch, IngestionRejection, Reading
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +42,9 @@ def run_batch(chunks: Iterable[pd.DataFrame], *, source: str, channel: str, opti
         if report.batch_id is not None:
             _close_failed_batch(report)
         raise
-    if options.refresh_rollups and touched:
-        try:  # derived data: the readings are committed, and these can always be rebuilt from them
-            _refresh_daily_energy(touched)
-            record_ingest(report)  # sensor rollups and devices' last-seen times
-        except Exception:  # noqa: BLE001
-            log.exception("batch %s stored, but its daily energy or rollups were not refreshed", report.batch_id)
-            report.message = (report.message + " Readings stored; daily totals and rollups not yet refreshed.").strip()
+    if options.refresh_rollups and touched and events.publish(report.series_touched):
+        # derived data: the readings are committed, and daily totals and rollups can be rebuilt from them
+        report.message = (report.message + " Readings stored; daily totals and rollups not yet refreshed.").strip()
     return report
 
 
@@ -254,23 +250,6 @@ def _failure_message(exc: BaseException) -> str:
     first = text[0] if text else type(exc).__name__
     return (f"nothing from this batch was stored: {first[:300]}. Ingestion is idempotent, so sending the "
             "same data again is safe")
-
-
-def _refresh_daily_energy(touched: dict[int, tuple[int, int]]) -> None:
-    """Recompute daily energy over the window each household's energy series changed in."""
-    from services.rollups import refresh_daily_energy
-
-    with session_scope() as session:
-        rows = session.execute(sa.select(Series.id, Series.household_id).where(
-            Series.id.in_(list(touched)), Series.quantity.in_(ENERGY_QUANTITIES))).all()
-    windows: dict[int, tuple[int, int]] = {}
-    for sid, household_id in rows:
-        lo, hi = touched[sid]
-        old = windows.get(household_id)
-        windows[household_id] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
-    for household_id, (lo, hi) in windows.items():
-        # The reading at ``hi`` covers the interval starting there: include it (end is exclusive).
-        refresh_daily_energy([household_id], _utc(lo), _utc(hi + 1))
 
 
 def _iso(seconds: int) -> str:

@@ -12,8 +12,9 @@ Contract
 - In the store a batch is atomic: its readings, the series it creates and its batch record
   are committed in one transaction, so a failure mid-batch (connection dropped) leaves nothing
   half-written, and a retry converges. A failed batch is still recorded, as ``failed``.
-- After the commit, ``daily_energy`` is refreshed for the households and the window of the
-  energy series the batch changed (:func:`services.rollups.refresh_daily_energy`).
+- After the commit, the series the batch changed and their windows are published
+  (:mod:`services.ingestion.events`); the subscribers refresh ``daily_energy``, sensor rollups
+  and devices' last-seen times.
 - Within one batch, a (series, ts) given twice keeps the last value (``duplicates`` counts them).
 
 Series are created on first sight, unique per (household, name), with the unit of their

@@ -25,11 +25,11 @@ from functools import partial
 import sqlalchemy as sa
 
 from services.access import LOCAL_SCOPE, AccessScope, visible_household_ids
-from services.alerts import Alert, portfolio_alerts
 from services.config import Settings, get_settings
 from services.notifications import messages
 from services.notifications.channels import Delivery, post_webhook, send_email
 from services.notifications.rules import Rule, list_rules
+from services.quality import Alert, portfolio_alerts
 from services.store.db import session_scope
 from services.store.models import NotificationLog, utcnow
 

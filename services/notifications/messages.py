@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date, datetime
 
-from services.alerts import Alert
+from services.quality.alerts import Alert
 
 PREFIX = "[Energy Dashboard]"
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from services.access import LOCAL_SCOPE, AccessScope
-from services.alerts import ACTIONS, SEVERITIES, Alert
+from services.quality.alerts import ACTIONS, SEVERITIES, Alert
 from services.store.db import session_scope
 from services.store.models import NotificationRule
 

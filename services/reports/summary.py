@@ -14,7 +14,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.formatting import MISSING, format_energy, format_money, format_price, format_ratio
-from services.kpis import KPI_DEFINITIONS
+from services.kpi_definitions import KPI_DEFINITIONS
 from services.reports.data import QualityNote, ReportData
 from services.reports.metered import savings_method
 

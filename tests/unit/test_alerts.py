@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from services.alerts import (
+from services.quality.alerts import (
     ACTIONS,
     Alert,
     merge_pv_alerts,

@@ -19,7 +19,6 @@ import sqlalchemy as sa
 
 from services import config
 from services.access import AccessScope
-from services.alerts import Alert
 from services.notifications import (
     SIGNATURE_HEADER,
     RuleError,
@@ -28,6 +27,7 @@ from services.notifications import (
     list_rules,
     send_daily_digest,
 )
+from services.quality.alerts import Alert
 from services.store.db import session_scope
 from services.store.models import NotificationLog, Reading
 from tests.factories import add_household, add_series

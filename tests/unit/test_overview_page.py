@@ -169,7 +169,7 @@ def test_table_csv_is_the_rows_as_shown_with_units_in_the_headers(dash_app, two_
     from components.downloads import grid_frame, send_csv
     from components.overview_sections import household_columns
     from pages.overview import update_table
-    from services.kpis import KPI_DEFINITIONS
+    from services.kpi_definitions import KPI_DEFINITIONS
 
     rows, *_ = update_table("2025-06-02", "2025-06-03", "load_kwh", "asc", "all")
     rows[0]["tariff"] = "=HYPERLINK(evil)"
@@ -275,7 +275,7 @@ def test_trend_and_map_downloads_carry_the_period(dash_app, two_homes):
 def test_alerts_list_links_each_household_and_says_what_to_do(dash_app):
     from components.overview_sections import MAX_ALERTS_SHOWN, alert_list
     from pages.overview import download_alerts
-    from services.alerts import ACTIONS, Alert, AlertReport
+    from services.quality.alerts import ACTIONS, Alert, AlertReport
 
     alerts = [Alert(3, "Gruber", "high", "pv", "PV at 45% of the clear-sky expectation", "detail", ACTIONS["pv"],
                     datetime(2025, 6, 1, tzinfo=timezone.utc))]

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.quality import quality_counts
-from services.quality_pv import PV_LOOKBACK_DAYS, pv_performance, pv_window
+from services.quality.pv import PV_LOOKBACK_DAYS, pv_performance, pv_window
 from services.store.db import session_scope
 
 # Four households over the 120 days up to 1 December: Gruber (index 3) has the under-performing

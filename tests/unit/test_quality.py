@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from services.quality import check_household, hampel, quality_counts
-from services.quality_pv import PV_RATIO_FLAG, clear_day_ratio, pv_performance
+from services.quality.checks import check_household, hampel, quality_counts
+from services.quality.pv import PV_RATIO_FLAG, clear_day_ratio, pv_performance
 from services.store.db import session_scope
 from services.store.models import Reading, Series
 from tests.factories import add_household

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pandas as pd
 
-from services.alerts import ACTIONS, quality_alerts
 from services.pvmodel import Location, solar_position
 from services.quality import check_household, quality_counts
-from services.quality_limits import HOUSEHOLD_CONNECTION_KW
+from services.quality.alerts import ACTIONS, quality_alerts
+from services.quality.limits import HOUSEHOLD_CONNECTION_KW
 from services.store.db import session_scope
 from tests.factories import add_household, add_series
 

@@ -4,7 +4,7 @@ Two sources, over one period:
 
 - data quality (:mod:`services.quality`): readings missing (gaps), meters stuck at one value,
   PV far below what a clear sky allows, impossible readings (PV at night or above its rating, grid
-  above the connection: :mod:`services.quality_limits`), spikes and doubled readings;
+  above the connection: :mod:`services.quality.limits`), spikes and doubled readings;
 - PV under-performance against the neighbours (:mod:`services.portfolio`): a household's PV
   yield [kWh/kWp] in a calendar month far below the median of the other PV households at the
   same site that month. Weather is shared by neighbours, so this needs no irradiance data and
@@ -30,8 +30,8 @@ import pandas as pd
 
 from services import kpis, portfolio
 from services.households import HouseholdNotFound
-from services.quality import QUALITY_LABELS, HouseholdQuality, check_household
-from services.quality_limits import FAR_ABOVE, describe
+from services.quality.checks import QUALITY_LABELS, HouseholdQuality, check_household
+from services.quality.limits import FAR_ABOVE, describe
 
 SEVERITIES = ("high", "medium", "low")
 #: Missing readings [h] from which a gap is high severity (a logger down for a day) or medium.

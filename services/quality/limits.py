@@ -34,7 +34,7 @@ import sqlalchemy as sa
 
 from services.ingestion.validate import PV_MARGIN
 from services.pvmodel import Location, solar_position
-from services.quality_pv import readings_window
+from services.quality.pv import readings_window
 from services.store.db import session_scope
 from services.store.frames import rows_array
 from services.store.models import Reading

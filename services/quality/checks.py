@@ -25,11 +25,11 @@ spikes
     a flat baseline does not turn every kettle into a spike.
 impossible readings
     PV at night or above the array's rating, grid import or export above the connection, for
-    the series' interval: see :mod:`services.quality_limits`.
+    the series' interval: see :mod:`services.quality.limits`.
 PV under-performance
     Measured PV energy against a pvlib clear-sky PVWatts expectation for the
     household's location and arrays, on its clearest days of the year before the period's end
-    (a winter month alone may have none): see :mod:`services.quality_pv`.
+    (a winter month alone may have none): see :mod:`services.quality.pv`.
 
 Energies [kWh per interval starting at ts], power [kW], temperature [degC];
 times UTC. Every function takes its household or series ids explicitly.
@@ -47,8 +47,8 @@ import sqlalchemy as sa
 
 from services.households import HouseholdDetail, HouseholdNotFound, get_household
 from services.pvmodel import Location
-from services.quality_limits import LIMIT_QUANTITIES, Implausible, ReadingLimits, describe, find_implausible
-from services.quality_pv import PVPerformance, pv_performance, readings_window
+from services.quality.limits import LIMIT_QUANTITIES, Implausible, ReadingLimits, describe, find_implausible
+from services.quality.pv import PVPerformance, pv_performance, readings_window
 from services.store.db import session_scope
 from services.store.frames import rows_array
 from services.store.models import Reading, Series
@@ -217,7 +217,7 @@ def check_household(household_id: int, start: datetime | None = None, end: datet
 
 
 def household_limits(detail: HouseholdDetail) -> ReadingLimits:
-    """The location and ratings that bound a household's readings (:mod:`services.quality_limits`)."""
+    """The location and ratings that bound a household's readings (:mod:`services.quality.limits`)."""
     return ReadingLimits(Location(detail.latitude, detail.longitude), float(detail.pv_kwp or 0.0),
                          detail.grid_import_limit_kw, detail.grid_export_limit_kw)
 
