@@ -87,17 +87,19 @@ def start_fleet_run(day: date, household_ids: Sequence[int] | None = None, *, sc
 
     ``inline`` plans the chunks here before returning; by default it does so only without
     ``REDIS_URL`` (with it, the chunks go to the bulk queue and this returns at once).
-    Raises ValidationProblem for a chunk size out of range, an unknown engine or unknown households.
-    The run belongs to ``scope``'s organisation (None: the current caller; the system's runs to none).
+    Raises ValidationProblem for a chunk size out of range, an unknown engine or unknown households
+    (another organisation's are unknown); :class:`~services.access.Forbidden` below manager. The run
+    belongs to ``scope``'s organisation (None: the current caller; the system's runs to none).
     """
-    scope = access.resolve(scope)
+    scope = access.require_role("manager", scope)
     if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
         raise ValidationProblem([FieldProblem("chunk_size", f"Chunk size must be from 1 to {MAX_CHUNK_SIZE}, "
                                                             f"got {chunk_size}")])
     if engine not in ENGINES:
         raise ValidationProblem([FieldProblem("engine", f"Engine must be one of {', '.join(ENGINES)}, got {engine}")])
     with session_scope(url) as session:
-        known = list(session.scalars(sa.select(Household.id).order_by(Household.id)))
+        known = list(session.scalars(sa.select(Household.id).where(
+            access.organisation_filter(Household.organisation_id, scope)).order_by(Household.id)))
     if household_ids is None:
         ids = household_ids_with_battery(known, url)
     else:

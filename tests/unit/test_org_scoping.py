@@ -8,6 +8,8 @@ only by whoever started them (and the organisation's admins, and the system).
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 import sqlalchemy as sa
 
@@ -32,8 +34,9 @@ from services.ingestion.mapping import delete_mapping, load_mapping, mapping_fro
 from services.iot import DeviceNotFound, confirm_device, create_device, list_devices, read_series
 from services.jobs import cancel_job, get_job, list_jobs, records, start_job
 from services.mqtt_rejections import MessageRejection, recent_mqtt_rejections, record_mqtt_rejections
+from services.optimization.fleet_runs import start_fleet_run
 from services.store.db import session_scope
-from services.store.models import IngestionBatch, Job, Series
+from services.store.models import FleetRun, IngestionBatch, Job, Series
 from services.validation import ValidationProblem
 from tests.factories import load_mapping_spec
 
@@ -68,6 +71,11 @@ def test_another_organisations_household_is_not_found(orgs):
             call()
         missing = HouseholdNotFound(10**6)
         assert str(caught.value) == str(missing).replace(str(10**6), str(orgs["home_a"]))  # says no more than that
+    with pytest.raises(ValidationProblem, match=f"No household has the id\\(s\\) {orgs['home_a']}"):
+        start_fleet_run(date(2026, 7, 1), [orgs["home_a"]], scope=b, inline=True)
+    run_id = start_fleet_run(date(2026, 7, 1), [], scope=b, inline=True)
+    with session_scope() as session:
+        assert session.get(FleetRun, run_id).organisation_id == orgs["b"]
     assert get_household(orgs["home_a"]).name == "Sonnenhof"  # untouched; the system sees every organisation
     assert {h.id for h in list_households()} == {orgs["home_a"], orgs["home_b"]}
 
@@ -84,6 +92,7 @@ def test_a_viewer_reads_but_may_not_write(orgs):
         lambda: save_mapping(mapping_from_dict(load_mapping_spec(orgs["home_a"])), scope=viewer),
         lambda: delete_mapping("upload", scope=viewer),
         lambda: start_job("sweep", {}, viewer),
+        lambda: start_fleet_run(date(2026, 7, 1), [orgs["home_a"]], scope=viewer, inline=True),
     ]
     for write in writes:
         with pytest.raises(Forbidden):
