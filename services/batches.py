@@ -3,7 +3,9 @@
 Read side of the ``ingestion_batches`` and ``ingestion_rejections`` tables that
 :mod:`services.ingestion` writes, for the Data page and its CSV download of refused rows.
 A batch can span households (one file for a portfolio), so batches are listed whole; the
-refused rows carry no household data beyond what the sender sent.
+refused rows carry no household data beyond what the sender sent. A batch belongs to the
+organisation of whoever sent it (``organisation_id``): a caller (``scope``, None: the current one)
+sees only its organisation's batches; another organisation's batch is as missing as one that never was.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
+from services import access
+from services.access import AccessScope
 from services.export import frame_to_csv
 from services.ingestion.rejections import ReasonCount
 from services.ingestion.types import MeterEvent
@@ -57,11 +61,13 @@ INTERRUPTED_MESSAGE = ("No end was recorded: the process stopped during this bat
 
 
 @traced("batches.list_batches")
-def list_batches(limit: int = 100, channel: str | None = None, now: datetime | None = None) -> list[BatchSummary]:
-    """The newest ``limit`` batches, newest first (only ``channel`` when given); ``now`` [UTC] judges
-    which running batches were interrupted (default: the current time)."""
+def list_batches(limit: int = 100, channel: str | None = None, now: datetime | None = None, *,
+                 scope: AccessScope | None = None) -> list[BatchSummary]:
+    """The newest ``limit`` batches of the scope's organisation, newest first (only ``channel`` when
+    given); ``now`` [UTC] judges which running batches were interrupted (default: the current time)."""
     stale_before = (now or datetime.now(UTC)) - INTERRUPTED_AFTER
-    query = sa.select(IngestionBatch).order_by(IngestionBatch.started_at.desc(), IngestionBatch.id.desc()).limit(limit)
+    query = (sa.select(IngestionBatch).where(access.organisation_filter(IngestionBatch.organisation_id, scope))
+             .order_by(IngestionBatch.started_at.desc(), IngestionBatch.id.desc()).limit(limit))
     if channel:
         query = query.where(IngestionBatch.channel == channel)
     with session_scope() as session:
@@ -81,16 +87,17 @@ def _summary(batch: IngestionBatch, interrupted: bool) -> BatchSummary:
                         batch.rejected, message, reasons, events, int(batch.meter_event_count or 0))
 
 
-def rejections_csv(batch_id: int) -> str:
+def rejections_csv(batch_id: int, *, scope: AccessScope | None = None) -> str:
     """The refused rows of batch ``batch_id`` as CSV text: ``line,field,reason,raw``, in line order.
 
     Raises
     ------
     LookupError
-        When there is no such batch.
+        When there is no such batch in the scope's organisation.
     """
     with session_scope() as session:
-        if session.get(IngestionBatch, batch_id) is None:
+        if session.scalar(sa.select(IngestionBatch.id).where(
+                IngestionBatch.id == batch_id, access.organisation_filter(IngestionBatch.organisation_id, scope))) is None:
             raise LookupError(f"there is no ingestion batch {batch_id}")
         rows = session.execute(
             sa.select(IngestionRejection.line, IngestionRejection.field, IngestionRejection.reason,

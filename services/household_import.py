@@ -34,7 +34,8 @@ The whole file is checked before anything is saved. Every problem is reported
 as (line, column, reason), the header being line 1: a value the household
 validation refuses, a name used twice in the file or already in the portfolio,
 an unknown tariff, an unknown column. Then all households are created in one
-transaction.
+transaction, in the caller's organisation (names and tariffs are those of that organisation),
+and recorded as one audit entry ``household.import``. Importing needs role manager.
 """
 
 from __future__ import annotations
@@ -48,11 +49,16 @@ from typing import Any
 
 import pandas as pd
 
+from services import access
+from services.access import AccessScope
+from services.auth import record
 from services.export import frame_to_csv
 from services.households import create_household, household_ids_by_name, tariff_ids_by_name
 from services.store.db import session_scope
 from services.validation import FieldProblem, HouseholdInput, ValidationProblem, parse_input
 
+#: Ids of the new households an import's audit entry lists at most.
+AUDITED_IDS = 100
 REQUIRED_COLUMNS = ("name", "timezone", "latitude", "longitude")
 PV_COLUMNS = {"pv_kwp": "kwp", "pv_tilt_deg": "tilt_deg", "pv_azimuth_deg": "azimuth_deg",
               "pv_losses_pct": "losses_pct", "pv_inverter_kw": "inverter_kw"}
@@ -88,7 +94,7 @@ def csv_template() -> str:
     return frame_to_csv(pd.DataFrame([example], columns=list(COLUMNS)).fillna(""))
 
 
-def import_households_csv(content: str | bytes) -> ImportResult:
+def import_households_csv(content: str | bytes, *, scope: AccessScope | None = None) -> ImportResult:
     """Check a whole CSV of households (see the module docstring), then save all of them.
 
     Parameters
@@ -106,21 +112,25 @@ def import_households_csv(content: str | bytes) -> ImportResult:
     ValidationProblem
         Nothing saved; ``problems`` has one :class:`FieldProblem` per bad value with ``line``
         (header = line 1) and ``field`` = the column name.
+    Forbidden
+        The caller's role is below manager (nothing checked or saved).
     """
-    rows = parse_households_csv(content)
+    scope = access.require_role("manager", scope)
+    rows = parse_households_csv(content, scope=scope)
     with session_scope() as session:
         ids = []
         for line, data in rows:
             try:
-                ids.append(create_household(data, session=session))
+                ids.append(create_household(data, session=session, scope=scope))
             except ValidationProblem as exc:  # a name taken since the check: still all or nothing
                 raise ValidationProblem([_on_line(p, line) for p in exc.problems]) from None
+    record(scope, "household.import", "households", None, {"count": len(ids), "ids": ids[:AUDITED_IDS]})
     return ImportResult(tuple(ids))
 
 
-def parse_households_csv(content: str | bytes) -> list[tuple[int, HouseholdInput]]:
-    """Check every row of the file against the portfolio; ``[(line, HouseholdInput)]`` when all are
-    good, else raise :class:`ValidationProblem` listing every problem found."""
+def parse_households_csv(content: str | bytes, *, scope: AccessScope | None = None) -> list[tuple[int, HouseholdInput]]:
+    """Check every row of the file against the organisation's portfolio; ``[(line, HouseholdInput)]``
+    when all are good, else raise :class:`ValidationProblem` listing every problem found."""
     text = _decode(content)
     if not text.strip():
         raise ValidationProblem([FieldProblem("", "The file is empty: start from the template", line=1)])
@@ -131,7 +141,7 @@ def parse_households_csv(content: str | bytes) -> list[tuple[int, HouseholdInput
     if problems:
         raise ValidationProblem(problems)
 
-    tariffs = tariff_ids_by_name()
+    tariffs = tariff_ids_by_name(scope=scope)
     tariffs_lower = {name.lower(): tid for name, tid in tariffs.items()}
     parsed: list[tuple[int, HouseholdInput]] = []
     first_line_of: dict[str, int] = {}
@@ -162,7 +172,7 @@ def parse_households_csv(content: str | bytes) -> list[tuple[int, HouseholdInput
                 row_problems = [_to_column(p) for p in exc.problems]
         problems += [_on_line(p, start_line) for p in row_problems]
 
-    taken = household_ids_by_name([data.name for _, data in parsed])
+    taken = household_ids_by_name([data.name for _, data in parsed], scope=scope)
     for line_no, data in parsed:
         if data.name in taken:
             problems.append(FieldProblem("name", f"A household named {data.name} already exists", line=line_no))

@@ -7,6 +7,14 @@ Functions that write take an optional ``session`` so that an import of many
 households (:mod:`services.household_import`, :mod:`services.citylearn`) can put
 them all in one transaction, all or nothing.
 
+Organisations and roles (:mod:`services.access`): every function takes ``scope`` (None: the
+current caller). Reads see only the scope's organisation's households and tariffs; another
+organisation's household is :class:`HouseholdNotFound`, exactly like a missing one. Writes need
+role manager (:class:`~services.access.Forbidden` otherwise); new rows belong to
+:func:`~services.access.owner_id` and names are unique per organisation. Writes made in their own
+transaction are recorded in the audit log (:func:`services.auth.record`); a caller passing its own
+``session`` records its own entry after its commit (an import is one entry).
+
 Units as in the store: peak power [kWp], power [kW], energy [kWh], angles
 [degrees], prices [currency/kWh], efficiencies and SOC limits as fractions.
 """
@@ -22,6 +30,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from services import access
+from services.access import AccessScope
+from services.auth import record
 from services.rollups import refresh_daily_energy
 from services.store.db import session_scope
 from services.store.models import Battery, Household, PVSystem, Tariff, TariffPeriod, TariffPrice
@@ -37,7 +48,7 @@ from services.validation import (
 
 
 class HouseholdNotFound(LookupError):
-    """No household has this id (the API answers 404)."""
+    """No household has this id in the caller's organisation (the API answers 404)."""
 
     def __init__(self, household_id: int):
         super().__init__(f"Household {household_id} does not exist")
@@ -144,8 +155,10 @@ class TariffSummary:
 # --- reading -----------------------------------------------------------------------------------
 
 
-def list_households(household_ids: Sequence[int] | None = None) -> list[HouseholdSummary]:
-    """Households in name order (only ``household_ids`` when given), with PV and battery sizes."""
+def list_households(household_ids: Sequence[int] | None = None, *,
+                    scope: AccessScope | None = None) -> list[HouseholdSummary]:
+    """The scope's households in name order (only those of ``household_ids`` when given: ids of
+    other organisations are dropped), with PV and battery sizes."""
     pv_total = (
         sa.select(PVSystem.household_id, sa.func.sum(PVSystem.kwp).label("kwp"))
         .group_by(PVSystem.household_id)
@@ -156,6 +169,7 @@ def list_households(household_ids: Sequence[int] | None = None) -> list[Househol
         .outerjoin(pv_total, pv_total.c.household_id == Household.id)
         .outerjoin(Battery, Battery.household_id == Household.id)
         .outerjoin(Tariff, Tariff.id == Household.tariff_id)
+        .where(access.organisation_filter(Household.organisation_id, scope))
         .order_by(Household.name)
     )
     if household_ids is not None:
@@ -170,12 +184,13 @@ def list_households(household_ids: Sequence[int] | None = None) -> list[Househol
         ]
 
 
-def get_household(household_id: int) -> HouseholdDetail:
-    """The household with its PV systems, battery and tariff; raise :class:`HouseholdNotFound`."""
+def get_household(household_id: int, *, scope: AccessScope | None = None) -> HouseholdDetail:
+    """The household with its PV systems, battery and tariff; raise :class:`HouseholdNotFound`
+    (also for another organisation's household)."""
     with session_scope() as session:
         household = session.scalar(
             sa.select(Household)
-            .where(Household.id == household_id)
+            .where(Household.id == household_id, access.organisation_filter(Household.organisation_id, scope))
             .options(selectinload(Household.pv_systems), selectinload(Household.battery),
                      selectinload(Household.tariff))
         )
@@ -184,25 +199,29 @@ def get_household(household_id: int) -> HouseholdDetail:
         return _detail(household)
 
 
-def household_ids_by_name(names: Sequence[str], *, session: Session | None = None) -> dict[str, int]:
-    """``{name: id}`` for those of ``names`` that a household has, ignoring case (as the
-    duplicate check of :func:`create_household` does)."""
+def household_ids_by_name(names: Sequence[str], *, session: Session | None = None,
+                          scope: AccessScope | None = None) -> dict[str, int]:
+    """``{name: id}`` for those of ``names`` that a household of the organisation new rows of
+    ``scope`` go to (:func:`~services.access.owner_id`) has, ignoring case (as the duplicate check
+    of :func:`create_household` does)."""
     lowered = sorted({n.lower() for n in names})
     if not lowered:
         return {}
     with _session(session) as s:
         rows = s.execute(sa.select(sa.func.lower(Household.name), Household.id)
-                         .where(sa.func.lower(Household.name).in_(lowered)))
+                         .where(sa.func.lower(Household.name).in_(lowered),
+                                Household.organisation_id == access.owner_id(scope)))
         found = dict(rows.all())
     return {n: found[n.lower()] for n in names if n.lower() in found}
 
 
-def list_tariffs() -> list[TariffSummary]:
-    """All tariffs in name order, with how many households use each."""
+def list_tariffs(*, scope: AccessScope | None = None) -> list[TariffSummary]:
+    """The scope's tariffs in name order, with how many households use each."""
     users = sa.func.count(Household.id).label("households")
     query = (
         sa.select(Tariff, users)
         .outerjoin(Household, Household.tariff_id == Tariff.id)
+        .where(access.organisation_filter(Tariff.organisation_id, scope))
         .group_by(Tariff.id)
         .order_by(Tariff.name)
     )
@@ -217,70 +236,89 @@ def list_tariffs() -> list[TariffSummary]:
 # --- writing -----------------------------------------------------------------------------------
 
 
-def create_household(data: HouseholdInput | Mapping[str, Any], *, session: Session | None = None) -> int:
-    """Save a new household with its PV systems and battery; return its id.
+def create_household(data: HouseholdInput | Mapping[str, Any], *, session: Session | None = None,
+                     scope: AccessScope | None = None) -> int:
+    """Save a new household of the scope's organisation with its PV systems and battery; return its id.
 
-    Raises :class:`ValidationProblem` (nothing saved) for invalid input, a name already
-    taken or a tariff that does not exist.
+    Raises :class:`ValidationProblem` (nothing saved) for invalid input, a name already taken in
+    the organisation or a tariff it does not have; :class:`~services.access.Forbidden` below manager.
     """
+    scope = access.require_role("manager", scope)
     data = parse_input(HouseholdInput, data)
+    organisation_id = access.owner_id(scope)
     with _session(session) as s:
-        _check_household(s, data, household_id=None)
-        household = Household()
+        _check_household(s, data, household_id=None, organisation_id=organisation_id)
+        household = Household(organisation_id=organisation_id)
         s.add(household)
         _apply(s, household, data)
         s.flush()
-        return household.id
+        household_id = household.id
+    if session is None:
+        record(scope, "household.create", f"household:{household_id}", None, _audited(data))
+    return household_id
 
 
 def update_household(household_id: int, data: HouseholdInput | Mapping[str, Any], *,
-                     session: Session | None = None) -> None:
+                     session: Session | None = None, scope: AccessScope | None = None) -> None:
     """Replace the household's settings, PV systems and battery with ``data``.
 
     PV systems are updated in place in order (the first input updates the first stored
     system, and so on; extra stored systems are removed), so their ids stay stable.
     When the tariff or time zone changes, the household's daily energy and costs are
     recomputed (:func:`services.rollups.refresh_daily_energy`) after the commit.
-    Raises :class:`HouseholdNotFound` or :class:`ValidationProblem` (nothing changed).
+    Raises :class:`HouseholdNotFound` (also another organisation's), :class:`ValidationProblem`
+    (nothing changed) or :class:`~services.access.Forbidden` below manager.
     """
+    scope = access.require_role("manager", scope)
     data = parse_input(HouseholdInput, data)
     with _session(session) as s:
-        household = s.get(Household, household_id)
-        if household is None:
-            raise HouseholdNotFound(household_id)
-        _check_household(s, data, household_id=household_id)
+        household = _visible(s, household_id, scope)
+        _check_household(s, data, household_id=household_id, organisation_id=household.organisation_id)
+        before = _audited(_detail(household).to_input())
         prices_changed = (household.tariff_id, household.timezone) != (data.tariff_id, data.timezone)
         _apply(s, household, data)
         s.flush()
+    if session is None:
+        record(scope, "household.update", f"household:{household_id}", before, _audited(data))
     if prices_changed and session is None:
         # Daily costs depend on the tariff and on where local days start; a caller passing its own
         # session refreshes after its commit (a refresh now would read the old rows).
         refresh_daily_energy([household_id])
 
 
-def delete_household(household_id: int, *, session: Session | None = None) -> None:
+def delete_household(household_id: int, *, session: Session | None = None,
+                     scope: AccessScope | None = None) -> None:
     """Delete the household and everything it owns (PV, battery, series, readings, forecasts, runs).
 
-    Raises :class:`HouseholdNotFound`.
+    Raises :class:`HouseholdNotFound` (also another organisation's) or
+    :class:`~services.access.Forbidden` below manager.
     """
+    scope = access.require_role("manager", scope)
     with _session(session) as s:
-        household = s.get(Household, household_id)
-        if household is None:
-            raise HouseholdNotFound(household_id)
+        household = _visible(s, household_id, scope)
+        before = {"name": household.name}
         s.delete(household)
         s.flush()
+    if session is None:
+        record(scope, "household.delete", f"household:{household_id}", before, None)
 
 
-def create_tariff(data: TariffInput | Mapping[str, Any], *, session: Session | None = None) -> int:
-    """Save a tariff (flat, time-of-use with its periods, or dynamic with its prices); return its id.
+def create_tariff(data: TariffInput | Mapping[str, Any], *, session: Session | None = None,
+                  scope: AccessScope | None = None) -> int:
+    """Save a tariff of the scope's organisation (flat, time-of-use with its periods, or dynamic
+    with its prices); return its id.
 
-    Raises :class:`ValidationProblem` for invalid input or a name already taken.
+    Raises :class:`ValidationProblem` for invalid input or a name already taken in the
+    organisation; :class:`~services.access.Forbidden` below manager.
     """
+    scope = access.require_role("manager", scope)
     data = parse_input(TariffInput, data)
+    organisation_id = access.owner_id(scope)
     with _session(session) as s:
-        if s.scalar(sa.select(Tariff.id).where(sa.func.lower(Tariff.name) == data.name.lower())) is not None:
+        if s.scalar(sa.select(Tariff.id).where(sa.func.lower(Tariff.name) == data.name.lower(),
+                                               Tariff.organisation_id == organisation_id)) is not None:
             raise ValidationProblem([FieldProblem("name", f"A tariff named {data.name} already exists")])
-        tariff = Tariff(name=data.name, kind=data.kind, currency=data.currency,
+        tariff = Tariff(organisation_id=organisation_id, name=data.name, kind=data.kind, currency=data.currency,
                         import_price=data.import_price, export_price=data.export_price)
         tariff.periods = [TariffPeriod(**p.model_dump()) for p in data.periods]
         s.add(tariff)
@@ -289,13 +327,20 @@ def create_tariff(data: TariffInput | Mapping[str, Any], *, session: Session | N
             s.execute(sa.insert(TariffPrice), [
                 {"tariff_id": tariff.id, "ts": p.ts, "import_price": p.import_price} for p in data.prices
             ])
-        return tariff.id
+        tariff_id = tariff.id
+    if session is None:
+        record(scope, "tariff.create", f"tariff:{tariff_id}", None,
+               {"name": data.name, "kind": data.kind, "import_price": data.import_price,
+                "export_price": data.export_price})
+    return tariff_id
 
 
-def tariff_ids_by_name(*, session: Session | None = None) -> dict[str, int]:
-    """``{tariff name: id}`` of every tariff."""
+def tariff_ids_by_name(*, session: Session | None = None, scope: AccessScope | None = None) -> dict[str, int]:
+    """``{tariff name: id}`` of every tariff of the organisation new rows of ``scope`` go to
+    (:func:`~services.access.owner_id`)."""
     with _session(session) as s:
-        return {name: tid for name, tid in s.execute(sa.select(Tariff.name, Tariff.id))}
+        query = sa.select(Tariff.name, Tariff.id).where(Tariff.organisation_id == access.owner_id(scope))
+        return {name: tid for name, tid in s.execute(query)}
 
 
 # --- internals ---------------------------------------------------------------------------------
@@ -311,18 +356,41 @@ def _session(session: Session | None) -> Iterator[Session]:
             yield own
 
 
-def _check_household(session: Session, data: HouseholdInput, household_id: int | None) -> None:
+def _visible(session: Session, household_id: int, scope: AccessScope) -> Household:
+    # Another organisation's household answers exactly like a missing one.
+    household = session.get(Household, household_id)
+    if household is None or not (scope.is_system or household.organisation_id == scope.organisation_id):
+        raise HouseholdNotFound(household_id)
+    return household
+
+
+def _check_household(session: Session, data: HouseholdInput, household_id: int | None, organisation_id: int) -> None:
     problems = []
     # Case-insensitive, so that "Home 1" and "home 1" are not two households in one list.
-    same_name = sa.select(Household.id).where(sa.func.lower(Household.name) == data.name.lower())
+    same_name = sa.select(Household.id).where(sa.func.lower(Household.name) == data.name.lower(),
+                                              Household.organisation_id == organisation_id)
     if household_id is not None:
         same_name = same_name.where(Household.id != household_id)
     if session.scalar(same_name.limit(1)) is not None:
         problems.append(FieldProblem("name", f"A household named {data.name} already exists: choose another name"))
-    if data.tariff_id is not None and session.get(Tariff, data.tariff_id) is None:
+    if data.tariff_id is not None and session.scalar(sa.select(Tariff.id).where(
+            Tariff.id == data.tariff_id, Tariff.organisation_id == organisation_id)) is None:
         problems.append(FieldProblem("tariff_id", f"Tariff {data.tariff_id} does not exist: choose one from the list"))
     if problems:
         raise ValidationProblem(problems)
+
+
+#: The fields of a household an audit entry keeps (PV and battery as their sizes).
+AUDITED_FIELDS = ("name", "timezone", "latitude", "longitude", "tariff_id", "grid_import_limit_kw",
+                  "grid_export_limit_kw", "export_curtailable", "notes")
+
+
+def _audited(data: HouseholdInput) -> dict[str, Any]:
+    """What an audit entry keeps of a household: its settings, PV peak power [kWp] and battery [kWh]."""
+    fields = {name: getattr(data, name) for name in AUDITED_FIELDS}
+    fields["pv_kwp"] = round(sum(pv.kwp for pv in data.pv_systems), 3)
+    fields["battery_kwh"] = data.battery.capacity_kwh if data.battery else None
+    return fields
 
 
 def _apply(session: Session, household: Household, data: HouseholdInput) -> None:

@@ -23,6 +23,10 @@ Rollups
     chart's request from raw rows for short ranges and from rollups for long ones, and
     rebuilds rollups it finds out of step with the raw rows.
 
+Access
+    A caller (``scope``, None: the current one) sees its organisation's devices and series only
+    (another's device is :class:`DeviceNotFound`); writes need manager; confirmations are audited.
+
 Units are those of each series (kWh per interval for energies, kW, degC ...); times UTC.
 """
 
@@ -37,6 +41,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from services import access
+from services.access import AccessScope
+from services.auth import record
 from services.store.db import session_scope
 from services.store.frames import rows_frame
 from services.store.models import DEVICE_KINDS, Device, Household, Reading, ReadingRollup, Series
@@ -113,17 +120,20 @@ class StreamDevice:
 
 
 def create_device(household_id: int, *, kind: str, name: str, external_id: str | None = None,
-                  metrics: Iterable[str] = (), needs_review: bool = False) -> int:
+                  metrics: Iterable[str] = (), needs_review: bool = False, scope: AccessScope | None = None) -> int:
     """Register a device of household ``household_id``; returns its id.
 
     Raises
     ------
     ValidationProblem
-        Unknown kind, empty or taken name, unknown household.
+        Unknown kind, empty or taken name, unknown household (or another organisation's).
+    Forbidden
+        The caller's role is below manager.
     """
+    scope = access.require_role("manager", scope)
     name = (name or "").strip()
     with session_scope() as session:
-        _check(session, household_id, kind, name, None)
+        _check(session, household_id, kind, name, None, scope)
         device = Device(household_id=household_id, kind=kind, name=name, external_id=external_id or None,
                         metrics=sorted(set(metrics)), needs_review=needs_review)
         session.add(device)
@@ -132,42 +142,59 @@ def create_device(household_id: int, *, kind: str, name: str, external_id: str |
 
 
 def update_device(household_id: int, device_id: int, *, kind: str | None = None, name: str | None = None,
-                  metrics: Iterable[str] | None = None, needs_review: bool | None = None) -> None:
-    """Change what is given of a device; the rest stays. Raises DeviceNotFound, ValidationProblem."""
+                  metrics: Iterable[str] | None = None, needs_review: bool | None = None,
+                  scope: AccessScope | None = None) -> None:
+    """Change what is given of a device; the rest stays. Raises DeviceNotFound (also another
+    organisation's), ValidationProblem, Forbidden (below manager)."""
+    _update(household_id, device_id, kind, name, metrics, needs_review, access.require_role("manager", scope))
+
+
+def confirm_device(household_id: int, device_id: int, *, kind: str | None = None, name: str | None = None,
+                   scope: AccessScope | None = None) -> None:
+    """A person checked a device registered from a stream: clear ``needs_review`` (and fix kind/name).
+    Raises as :func:`update_device`; recorded in the audit log (``device.confirm``)."""
+    scope = access.require_role("manager", scope)
+    before, after = _update(household_id, device_id, kind, name, None, False, scope)
+    record(scope, "device.confirm", f"device:{device_id}", before, after)
+
+
+def delete_device(household_id: int, device_id: int, *, scope: AccessScope | None = None) -> None:
+    """Remove a device; its series stay (they lose the link). Raises DeviceNotFound, Forbidden."""
+    scope = access.require_role("manager", scope)
     with session_scope() as session:
-        device = _device(session, household_id, device_id)
+        session.delete(_device(session, household_id, device_id, scope))
+
+
+def _update(household_id: int, device_id: int, kind: str | None, name: str | None, metrics: Iterable[str] | None,
+            needs_review: bool | None, scope: AccessScope) -> tuple[dict, dict]:
+    """Change a device as :func:`update_device` says; ``(before, after)`` of kind, name, needs_review."""
+    with session_scope() as session:
+        device = _device(session, household_id, device_id, scope)
+        before = {"kind": device.kind, "name": device.name, "needs_review": bool(device.needs_review)}
         new_kind = device.kind if kind is None else kind
         new_name = device.name if name is None else name.strip()
-        _check(session, household_id, new_kind, new_name, device_id)
+        _check(session, household_id, new_kind, new_name, device_id, scope)
         device.kind, device.name = new_kind, new_name
         if metrics is not None:
             device.metrics = sorted(set(metrics))
         if needs_review is not None:
             device.needs_review = needs_review
+        return before, {"kind": device.kind, "name": device.name, "needs_review": bool(device.needs_review)}
 
 
-def confirm_device(household_id: int, device_id: int, *, kind: str | None = None, name: str | None = None) -> None:
-    """A person checked a device registered from a stream: clear ``needs_review`` (and fix kind/name)."""
-    update_device(household_id, device_id, kind=kind, name=name, needs_review=False)
-
-
-def delete_device(household_id: int, device_id: int) -> None:
-    """Remove a device; its series stay (they lose the link). Raises DeviceNotFound."""
-    with session_scope() as session:
-        session.delete(_device(session, household_id, device_id))
-
-
-def device_for_stream(household_id: int, external_id: str, metric: str | None = None) -> StreamDevice:
+def device_for_stream(household_id: int, external_id: str, metric: str | None = None, *,
+                      scope: AccessScope | None = None) -> StreamDevice:
     """The device of household ``household_id`` that calls itself ``external_id`` on the wire,
     registered (``needs_review``) when unknown, with ``metric`` added to what it reports.
 
     Raises
     ------
     ValidationProblem
-        The household does not exist.
+        The household does not exist (or is another organisation's than the scope's).
     """
+    scope = access.resolve(scope)
     with session_scope() as session:
-        if session.get(Household, household_id) is None:
+        if not _sees(session.get(Household, household_id), scope):
             raise ValidationProblem([FieldProblem(
                 "household_id", f"there is no household {household_id}: check the topic or create the household")])
         device = session.scalar(sa.select(Device).where(Device.household_id == household_id,
@@ -195,18 +222,20 @@ def mark_seen(seen: Mapping[int, datetime]) -> None:
                 device.last_seen_at = when
 
 
-def list_devices(household_ids: Sequence[int], now: datetime | None = None) -> list[DeviceInfo]:
-    """Devices of ``household_ids`` with their status, by household name then device name.
-
-    ``now`` defaults to :func:`data_clock` of those households (see the module docstring).
+def list_devices(household_ids: Sequence[int], now: datetime | None = None, *,
+                 scope: AccessScope | None = None) -> list[DeviceInfo]:
+    """Devices of those of ``household_ids`` the scope sees, with their status, by household name
+    then device name. ``now`` defaults to :func:`data_clock` of those households (see the module docstring).
     """
     with session_scope() as session:
         rows = session.execute(
             sa.select(Device, Household.name).join(Household, Household.id == Device.household_id)
-            .where(Device.household_id.in_(list(household_ids))).order_by(Household.name, Device.name)
+            .where(Device.household_id.in_(list(household_ids)),
+                   access.organisation_filter(Household.organisation_id, scope))
+            .order_by(Household.name, Device.name)
         ).all()
         intervals = _intervals(session, [d.id for d, _ in rows])
-    checked = now or data_clock(household_ids)
+    checked = now or data_clock(sorted({d.household_id for d, _ in rows}))
     out = []
     for device, household_name in rows:
         interval = intervals.get(device.id) or DEFAULT_INTERVAL_S
@@ -259,9 +288,9 @@ def data_clock(household_ids: Sequence[int], wall_clock: datetime | None = None)
     return min(wall, newest) if newest is not None else wall
 
 
-def _check(session, household_id: int, kind: str, name: str, device_id: int | None) -> None:
+def _check(session, household_id: int, kind: str, name: str, device_id: int | None, scope: AccessScope) -> None:
     problems = []
-    if session.get(Household, household_id) is None:
+    if not _sees(session.get(Household, household_id), scope):
         problems.append(FieldProblem("household_id", f"there is no household {household_id}"))
     if kind not in DEVICE_KINDS:
         problems.append(FieldProblem("kind", f"kind must be one of {', '.join(DEVICE_KINDS)}, got {kind!r}"))
@@ -281,11 +310,15 @@ def _check(session, household_id: int, kind: str, name: str, device_id: int | No
         raise ValidationProblem(problems)
 
 
-def _device(session, household_id: int, device_id: int) -> Device:
+def _device(session, household_id: int, device_id: int, scope: AccessScope) -> Device:
     device = session.get(Device, device_id)
-    if device is None or device.household_id != household_id:
+    if device is None or device.household_id != household_id or not _sees(session.get(Household, household_id), scope):
         raise DeviceNotFound(household_id, device_id)
     return device
+
+
+def _sees(household: Household | None, scope: AccessScope) -> bool:  # another organisation's: as if missing
+    return household is not None and (scope.is_system or household.organisation_id == scope.organisation_id)
 
 
 def _free_name(session, household_id: int, external_id: str) -> str:
@@ -390,7 +423,7 @@ class SeriesData:
 
 
 def read_series(household_id: int, series_id: int, start: datetime, end: datetime,
-                max_points: int = DEFAULT_MAX_POINTS) -> SeriesData:
+                max_points: int = DEFAULT_MAX_POINTS, *, scope: AccessScope | None = None) -> SeriesData:
     """Readings of series ``series_id`` of household ``household_id`` in ``[start, end)``, at most
     about ``max_points`` buckets: raw rows when they fit, else the finest rollup that does
     (whole buckets: the first and last may reach outside the period).
@@ -399,11 +432,12 @@ def read_series(household_id: int, series_id: int, start: datetime, end: datetim
     add up). When they do not (not refreshed yet, or a listener stopped between committing a
     batch and refreshing its rollups), the period's rollups are rebuilt from the raw rows first,
     so the answer is always the raw data's. Raises LookupError for a series that is not the
-    household's.
+    household's, or of a household the scope does not see.
     """
     with session_scope() as session:
-        step = session.execute(sa.select(Series.resolution_s).where(
-            Series.id == series_id, Series.household_id == household_id)).first()
+        step = session.execute(sa.select(Series.resolution_s).join(Household, Household.id == Series.household_id)
+                               .where(Series.id == series_id, Series.household_id == household_id,
+                                      access.organisation_filter(Household.organisation_id, scope))).first()
     if step is None:
         raise LookupError(f"household {household_id} has no series {series_id}")
     step_s = step[0] or DEFAULT_INTERVAL_S

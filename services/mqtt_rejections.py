@@ -4,6 +4,10 @@ A message lands here when the ingestion core refused its reading (a row-level re
 with its batch) or when storing it failed outright (the core raised on it while the store was
 healthy): either way it has been acknowledged, so the broker will not send it again, and the
 Data page shows it to a person who can fix the sender.
+
+A rejection belongs to the organisation of the household its topic names (none when the topic
+names no household that exists): a caller (``scope``, None: the current one) reads only its
+organisation's; those of no organisation only the system sees.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from services import access
+from services.access import AccessScope
 from services.store.db import session_scope
-from services.store.models import MqttRejection
+from services.store.models import Household, MqttRejection
 
 #: Characters of a payload kept with its rejection (enough to recognise the sender's mistake).
 PAYLOAD_EXCERPT_CHARS = 300
@@ -68,6 +74,12 @@ def record_mqtt_rejections(rejections: Sequence[MessageRejection]) -> int:
              "payload": payload_excerpt(r.payload), "field": printable(r.field, 80),
              "reason": printable(r.reason, REASON_CHARS)} for r in rejections]
     with session_scope() as session:
+        named = {row["household_id"] for row in rows if row["household_id"] is not None
+                 and row["household_id"] <= access.MAX_ID}  # larger ones are no household's (int4 keys)
+        owners = dict(session.execute(sa.select(Household.id, Household.organisation_id)
+                                      .where(Household.id.in_(named))).all()) if named else {}
+        for row in rows:
+            row["organisation_id"] = owners.get(row["household_id"])
         session.execute(sa.insert(MqttRejection), rows)
         oldest_kept = (sa.select(MqttRejection.id).order_by(MqttRejection.id.desc())
                        .offset(KEEP_REJECTIONS - 1).limit(1).scalar_subquery())
@@ -75,14 +87,15 @@ def record_mqtt_rejections(rejections: Sequence[MessageRejection]) -> int:
     return len(rows)
 
 
-def recent_mqtt_rejections(household_ids: Sequence[int] | None, limit: int = 50) -> list[MessageRejection]:
-    """The newest ``limit`` rejections, newest first.
+def recent_mqtt_rejections(household_ids: Sequence[int] | None, limit: int = 50, *,
+                           scope: AccessScope | None = None) -> list[MessageRejection]:
+    """The newest ``limit`` rejections of the scope's organisation, newest first.
 
     ``household_ids``: only rejections whose topic names one of these households; ``None``: all of
-    them, including topics that name no household at all (for a caller who sees the whole
-    portfolio, as the local user does).
+    the organisation's (for the system also those whose topic names no household that exists).
     """
-    query = sa.select(MqttRejection).order_by(MqttRejection.rejected_at.desc(), MqttRejection.id.desc()).limit(limit)
+    query = (sa.select(MqttRejection).where(access.organisation_filter(MqttRejection.organisation_id, scope))
+             .order_by(MqttRejection.rejected_at.desc(), MqttRejection.id.desc()).limit(limit))
     if household_ids is not None:
         query = query.where(MqttRejection.household_id.in_(list(household_ids)))
     with session_scope() as session:
@@ -90,7 +103,8 @@ def recent_mqtt_rejections(household_ids: Sequence[int] | None, limit: int = 50)
     return [MessageRejection(r.topic, r.payload, r.field, r.reason, r.rejected_at, r.household_id) for r in rows]
 
 
-def count_mqtt_rejections() -> int:
-    """How many messages were rejected so far (all households)."""
+def count_mqtt_rejections(*, scope: AccessScope | None = None) -> int:
+    """How many messages of the scope's organisation were rejected so far (the system: all)."""
     with session_scope() as session:
-        return session.scalar(sa.select(sa.func.count()).select_from(MqttRejection)) or 0
+        return session.scalar(sa.select(sa.func.count()).select_from(MqttRejection)
+                              .where(access.organisation_filter(MqttRejection.organisation_id, scope))) or 0

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from services import access
 from services.ingestion import events
 from services.ingestion.cells import storable_text
 from services.ingestion.counters import registers_to_intervals
@@ -201,9 +202,11 @@ def _merge_touched(*windows: dict[int, tuple[int, int]]) -> dict[int, tuple[int,
 
 
 def _open_batch(source: str, channel: str, options: IngestOptions) -> int:
-    """The batch row, committed at once so that a long ingestion shows as running."""
+    """The batch row, committed at once so that a long ingestion shows as running; it belongs to the
+    current caller's organisation (:func:`services.access.owner_id`)."""
     with session_scope() as session:
-        batch = IngestionBatch(source=storable_text(source)[:200], channel=storable_text(channel)[:16],
+        batch = IngestionBatch(organisation_id=access.owner_id(), source=storable_text(source)[:200],
+                               channel=storable_text(channel)[:16],
                                mapping_name=options.mapping_name, status="running")
         session.add(batch)
         session.flush()

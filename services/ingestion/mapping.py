@@ -12,6 +12,11 @@ Example, the CityLearn homes (wide, no time column, PV in W per kW of installed 
             columns=[ColumnSpec(column="non_shiftable_load", series="load", quantity="load", unit="kWh"),
                      ColumnSpec(column="solar_generation", series="pv", quantity="pv", unit="Wh",
                                 per_kwp=True)])
+
+Saved mappings belong to an organisation (names are unique in it): a caller (``scope``, None: the
+current one) saves, loads, lists and deletes those of :func:`~services.access.owner_id`, its own
+organisation (the default one for the system). Saving and deleting need role manager and are
+recorded in the audit log.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ from typing import Literal
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from services import access
+from services.access import AccessScope
+from services.auth import record
 from services.ingestion.timestamps import zone_from_text
 from services.ingestion.types import IngestOptions
 from services.ingestion.units import UnitError, conversion_for
@@ -173,22 +181,27 @@ def mapping_from_dict(spec: dict) -> Mapping:
         raise ValueError("the mapping is not valid:\n" + "\n".join(lines)) from None
 
 
-def save_mapping(mapping: Mapping) -> int:
-    """Save (or replace) a mapping under its name; returns its id."""
+def save_mapping(mapping: Mapping, *, scope: AccessScope | None = None) -> int:
+    """Save (or replace) a mapping of the caller's organisation under its name; returns its id.
+    Raises :class:`~services.access.Forbidden` below manager."""
+    scope = access.require_role("manager", scope)
     spec = mapping.model_dump(mode="json", exclude_none=True)
     with session_scope() as session:
-        row = session.execute(sa.select(IngestionMapping).where(IngestionMapping.name == mapping.name)).scalar_one_or_none()
+        row = session.execute(_named(mapping.name, scope)).scalar_one_or_none()
+        before = None if row is None else _audited(row.spec)
         if row is None:
-            row = IngestionMapping(name=mapping.name, spec=spec)
+            row = IngestionMapping(organisation_id=access.owner_id(scope), name=mapping.name, spec=spec)
             session.add(row)
         else:
             row.spec = spec
         session.flush()
-        return row.id
+        mapping_id = row.id
+    record(scope, "mapping.save", f"mapping:{mapping.name}", before, _audited(spec))
+    return mapping_id
 
 
-def load_mapping(name: str) -> Mapping:
-    """The saved mapping called ``name``.
+def load_mapping(name: str, *, scope: AccessScope | None = None) -> Mapping:
+    """The caller's organisation's saved mapping called ``name``.
 
     Raises
     ------
@@ -196,22 +209,43 @@ def load_mapping(name: str) -> Mapping:
         When there is none, listing the saved names.
     """
     with session_scope() as session:
-        spec = session.execute(sa.select(IngestionMapping.spec).where(IngestionMapping.name == name)).scalar_one_or_none()
+        row = session.execute(_named(name, scope)).scalar_one_or_none()
+        spec = None if row is None else row.spec
     if spec is None:
-        names = mapping_names()
+        names = mapping_names(scope=scope)
         known = f"saved mappings: {', '.join(names)}" if names else "no mapping is saved yet"
         raise LookupError(f"no mapping called {name!r} ({known}); save one first (flask --app app mapping-save)")
     return mapping_from_dict(spec)
 
 
-def mapping_names() -> list[str]:
-    """Names of the saved mappings, alphabetically."""
+def mapping_names(*, scope: AccessScope | None = None) -> list[str]:
+    """Names of the caller's organisation's saved mappings, alphabetically."""
     with session_scope() as session:
-        return list(session.execute(sa.select(IngestionMapping.name).order_by(IngestionMapping.name)).scalars())
+        return list(session.execute(sa.select(IngestionMapping.name).where(_own(scope))
+                                    .order_by(IngestionMapping.name)).scalars())
 
 
-def delete_mapping(name: str) -> bool:
-    """Delete a saved mapping; False when there was none."""
+def delete_mapping(name: str, *, scope: AccessScope | None = None) -> bool:
+    """Delete a saved mapping of the caller's organisation; False when there was none.
+    Raises :class:`~services.access.Forbidden` below manager."""
+    scope = access.require_role("manager", scope)
     with session_scope() as session:
-        result = session.execute(sa.delete(IngestionMapping).where(IngestionMapping.name == name))
-        return result.rowcount > 0
+        result = session.execute(sa.delete(IngestionMapping).where(_own(scope), IngestionMapping.name == name))
+        deleted = result.rowcount > 0
+    if deleted:
+        record(scope, "mapping.delete", f"mapping:{name}", {"name": name}, None)
+    return deleted
+
+
+def _own(scope: AccessScope | None) -> sa.ColumnElement[bool]:
+    return IngestionMapping.organisation_id == access.owner_id(scope)
+
+
+def _named(name: str, scope: AccessScope | None) -> sa.Select:
+    return sa.select(IngestionMapping).where(_own(scope), IngestionMapping.name == name)
+
+
+def _audited(spec: dict) -> dict:
+    """What an audit entry keeps of a mapping: its layout, household and mapped columns."""
+    return {"layout": spec.get("layout"), "household_id": spec.get("household_id"),
+            "columns": sorted(str(c.get("column")) for c in spec.get("columns", []) if isinstance(c, dict))}

@@ -15,6 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from services import access
 from services.store.models import Battery, Device, Household, PVSystem, Reading, Series
 
 
@@ -36,7 +37,9 @@ class HouseholdFacts:
 
 
 def household_facts(conn: sa.Connection, household_ids: list[int]) -> dict[int, HouseholdFacts]:
-    """Facts of the households that exist among ``household_ids``."""
+    """Facts of the households that exist among ``household_ids`` and the current caller sees
+    (:mod:`services.access`): rows naming another organisation's household are refused as naming
+    one that does not exist."""
     if not household_ids:
         return {}
     pv = (sa.select(PVSystem.household_id, sa.func.sum(PVSystem.kwp).label("kwp"))
@@ -47,7 +50,7 @@ def household_facts(conn: sa.Connection, household_ids: list[int]) -> dict[int, 
                   Household.grid_export_limit_kw)
         .outerjoin(pv, pv.c.household_id == Household.id)
         .outerjoin(Battery, Battery.household_id == Household.id)
-        .where(Household.id.in_(household_ids))
+        .where(Household.id.in_(household_ids), access.organisation_filter(Household.organisation_id))
     ).all()
     def number(value) -> float:
         return float("nan") if value is None else float(value)

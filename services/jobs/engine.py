@@ -11,6 +11,11 @@ Where a job runs:
 
 Either way the job is a row in the store (:mod:`services.jobs.records`) with who started it, its
 progress, result or error, so that the Jobs page sees it and it outlives a web-server restart.
+
+Starting a job needs role manager. Its runner runs as whoever started it
+(``access.use_scope(job.started_by)``, on a worker and here alike), so that the services it calls
+see that caller's organisation only. Only those who may see a job (:func:`records.visible_to`) may
+cancel it; a cancel is recorded in the audit log.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ import time
 import uuid
 from collections.abc import Callable
 
-from services.access import LOCAL_SCOPE, AccessScope
+from services import access
+from services.access import SYSTEM_SCOPE, AccessScope
 from services.config import get_settings
 from services.jobs import records
 from services.jobs.kinds import JobCancelled, job_kind
@@ -45,7 +51,7 @@ def queue_available() -> bool:
     return bool(get_settings().redis_url)
 
 
-def start_job(kind: str, params: dict, scope: AccessScope = LOCAL_SCOPE, *, here: bool = False,
+def start_job(kind: str, params: dict, scope: AccessScope | None = None, *, here: bool = False,
               on_progress: OnProgress | None = None, on_start: Callable[[JobView], None] | None = None) -> JobView:
     """Record a job of ``kind`` and run it: queued for a worker, or here (see the module).
 
@@ -55,8 +61,9 @@ def start_job(kind: str, params: dict, scope: AccessScope = LOCAL_SCOPE, *, here
         A name of :data:`services.jobs.kinds.KINDS` (or the file kinds).
     params : dict
         JSON parameters (ids, ISO dates, file ids); checked here, before anything is queued.
-    scope : AccessScope
-        Who starts it: stored with the job and handed to its runner.
+    scope : AccessScope, optional
+        Who starts it (None: the current caller): stored with the job, its organisation's, and
+        current while its runner runs. :class:`~services.access.Forbidden` below manager.
     here : bool
         Run in this process and return when it ends (a page's background callback).
     on_progress : callable, optional
@@ -70,6 +77,7 @@ def start_job(kind: str, params: dict, scope: AccessScope = LOCAL_SCOPE, *, here
         The ended job when run here; the queued job otherwise.
     """
     job_kind(kind)  # an unknown kind is the caller's bug: say so before recording anything
+    scope = access.require_role("manager", scope)
     try:
         json.dumps(params)
     except TypeError as exc:
@@ -95,7 +103,7 @@ def start_job(kind: str, params: dict, scope: AccessScope = LOCAL_SCOPE, *, here
         records.finish_job(job.id, "failed", message="not queued",
                            error=f"Could not reach Redis to queue the job ({type(exc).__name__}: {exc}): "
                                  "check REDIS_URL and that Redis runs, then start the job again.")
-    return records.get_job(job.id)
+    return records.get_job(job.id, SYSTEM_SCOPE)
 
 
 def execute_job(job_id: int, on_progress: OnProgress | None = None, task_id: str | None = None,
@@ -107,8 +115,8 @@ def execute_job(job_id: int, on_progress: OnProgress | None = None, task_id: str
     again because the worker running it died) lets a job that is still recorded as running start over.
     """
     if not records.mark_running(job_id, task_id, redelivered):
-        return records.get_job(job_id)
-    job = records.get_job(job_id)
+        return records.get_job(job_id, SYSTEM_SCOPE)
+    job = records.get_job(job_id, SYSTEM_SCOPE)
     last_write = [0.0, 0.0]  # when [s, monotonic], at which share
 
     def progress(done: int, total: int, stage: str) -> None:
@@ -122,7 +130,8 @@ def execute_job(job_id: int, on_progress: OnProgress | None = None, task_id: str
             raise JobCancelled(job_id)
 
     try:
-        output = job_kind(job.kind).run(job.params, job.started_by, progress)
+        with access.use_scope(job.started_by):  # the services it calls see the starter's organisation only
+            output = job_kind(job.kind).run(job.params, job.started_by, progress)
     except JobCancelled:
         records.finish_job(job_id, "cancelled", message="cancelled while running")
     except (ValueError, LookupError) as exc:  # a reason a person can act on
@@ -132,22 +141,23 @@ def execute_job(job_id: int, on_progress: OnProgress | None = None, task_id: str
         records.finish_job(job_id, "failed", message="failed",
                            error=f"Unexpected error ({type(exc).__name__}: {exc}); the worker's log has the trace.")
     else:
-        if records.get_job(job_id).cancel_requested:  # cancelled during its last step: its result is not wanted
+        if records.get_job(job_id, SYSTEM_SCOPE).cancel_requested:  # cancelled during its last step: its result is not wanted
             records.finish_job(job_id, "cancelled", message="cancelled while running")
         else:
             records.finish_job(job_id, "done", result=output.summary, result_file_id=output.file_id, message="done")
-    return records.get_job(job_id)
+    return records.get_job(job_id, SYSTEM_SCOPE)
 
 
-def cancel_job(job_id: int, scope: AccessScope = LOCAL_SCOPE, *, process_stopped: bool = False) -> JobView:
+def cancel_job(job_id: int, scope: AccessScope | None = None, *, process_stopped: bool = False) -> JobView:
     """Cancel the job: a queued one ends at once (and its Celery task is revoked so that no worker
     starts it); a running one stops at its next progress step. Ended jobs are left as they are.
 
     ``process_stopped``: the caller has stopped the process running the job (Dash's cancel of a
-    background callback), so the job is recorded as cancelled now. ``scope`` is who cancels:
-    sign-in will check here that they may.
+    background callback), so the job is recorded as cancelled now. ``scope`` is who cancels (None:
+    the current caller); :class:`records.JobNotFound` for a job they may not see. Audited by
+    :func:`records.request_cancel`.
     """
-    job = records.request_cancel(job_id)
+    job = records.request_cancel(job_id, scope)
     if (process_stopped or job.interrupted) and not job.finished:  # no process left to stop at a step
         records.finish_job(job_id, "cancelled", message="cancelled from its page")
     if job.celery_task_id and queue_available():
@@ -157,7 +167,7 @@ def cancel_job(job_id: int, scope: AccessScope = LOCAL_SCOPE, *, process_stopped
             celery_app.control.revoke(job.celery_task_id)
         except Exception:  # the flag in the store stops the job anyway; the broker may be down
             log.warning("could not revoke task %s of job %s", job.celery_task_id, job_id, exc_info=True)
-    return records.get_job(job_id)
+    return records.get_job(job_id, SYSTEM_SCOPE)
 
 
 def _current_task_id() -> str | None:

@@ -3,6 +3,12 @@
 A state only moves forward: queued -> running -> done | failed | cancelled. Every write of an end
 state is conditional on the job not having ended already, so a cancelled job that its process
 finishes anyway stays cancelled, and a redelivered task that finds its job ended does nothing.
+
+A job belongs to the organisation of whoever started it (``organisation_id``; None for the system:
+beat, the command line). A caller (``scope``, None: the current one) sees a job only when it is of
+the caller's organisation and the caller started it (the same user, or for a token without a user
+the same token) or is an admin there; the system sees every job. Any other job is
+:class:`JobNotFound`, exactly like one that does not exist.
 """
 
 from __future__ import annotations
@@ -13,13 +19,19 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from services.access import LOCAL_SCOPE, AccessScope
+from services import access
+from services.access import AccessScope
+from services.auth import record
 from services.config import CACHE_DIR
 from services.store.db import get_engine, session_scope
 from services.store.models import FINISHED_STATES, Job, utcnow
+
+if TYPE_CHECKING:
+    from services.jobs.files import StoredFile
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +51,7 @@ INTERRUPTED_REASON = (f"No progress for {STALE_AFTER.total_seconds() / 60:.0f} m
 
 
 class JobNotFound(LookupError):
-    """No job with this id."""
+    """No job with this id that the caller may see."""
 
 
 @dataclass(frozen=True)
@@ -93,37 +105,62 @@ def _interrupted(job: Job) -> bool:
     return (job.heartbeat_at or job.created_at) < now - STALE_AFTER and not _beats_in_side_file(job.id, now)
 
 
-def create_job(kind: str, params: dict, scope: AccessScope = LOCAL_SCOPE, runner: str = "embedded") -> JobView:
-    """A new ``queued`` job row; ``params`` must be JSON (ids, dates as ISO text, never file bytes)."""
+def create_job(kind: str, params: dict, scope: AccessScope | None = None, runner: str = "embedded") -> JobView:
+    """A new ``queued`` job row of the scope's organisation (None for the system); ``params`` must be
+    JSON (ids, dates as ISO text, never file bytes)."""
+    scope = access.resolve(scope)
     with session_scope() as session:
-        job = Job(kind=kind, params=params, started_by=scope.as_dict(), state="queued", progress=0.0,
-                  message="waiting for a worker" if runner == "celery" else "starting", runner=runner,
-                  cancel_requested=False, created_at=utcnow())
+        job = Job(organisation_id=scope.organisation_id, kind=kind, params=params, started_by=scope.as_dict(),
+                  state="queued", progress=0.0, message="waiting for a worker" if runner == "celery" else "starting",
+                  runner=runner, cancel_requested=False, created_at=utcnow())
         session.add(job)
         session.flush()
         return _view(job)
 
 
-def get_job(job_id: int) -> JobView:
-    """The job ``job_id``; raises :class:`JobNotFound`."""
+def get_job(job_id: int, scope: AccessScope | None = None) -> JobView:
+    """The job ``job_id``; raises :class:`JobNotFound` also for a job the scope may not see."""
     with session_scope() as session:
-        job = session.get(Job, job_id)
+        job = session.scalar(sa.select(Job).where(Job.id == job_id, visible_to(scope)))
         if job is None:
             raise JobNotFound(f"job {job_id} does not exist")
         return _view(job)
 
 
-def list_jobs(limit: int = 100, scope: AccessScope = LOCAL_SCOPE, kinds: tuple[str, ...] = ()) -> list[JobView]:
-    """The newest ``limit`` jobs, newest first (only ``kinds`` when given).
-
-    ``scope`` is where sign-in will narrow the list to the caller's organisation; today every
-    caller is the local user and sees every job.
-    """
-    query = sa.select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
+def list_jobs(limit: int = 100, scope: AccessScope | None = None, kinds: tuple[str, ...] = ()) -> list[JobView]:
+    """The newest ``limit`` jobs the scope may see, newest first (only ``kinds`` when given)."""
+    query = sa.select(Job).where(visible_to(scope)).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)
     if kinds:
         query = query.where(Job.kind.in_(kinds))
     with session_scope() as session:
         return [_view(j) for j in session.scalars(query)]
+
+
+def result_file(job_id: int, scope: AccessScope | None = None) -> StoredFile:
+    """The file job ``job_id`` made (a report); :class:`JobNotFound` for a job the scope may not see,
+    LookupError when the job made none or the file is no longer kept."""
+    from services.jobs.files import read_file
+
+    job = get_job(job_id, scope)
+    if job.result_file_id is None:
+        raise LookupError(f"job {job_id} made no file")
+    return read_file(job.result_file_id)
+
+
+def visible_to(scope: AccessScope | None = None) -> sa.ColumnElement[bool]:
+    """A WHERE clause keeping the jobs ``scope`` may see (see the module docstring)."""
+    scope = access.resolve(scope)
+    if scope.is_system:
+        return sa.true()
+    same_organisation = Job.organisation_id == scope.organisation_id
+    if scope.can("admin"):
+        return same_organisation
+    if scope.user_id is not None:
+        return sa.and_(same_organisation, Job.started_by["user_id"].as_integer() == scope.user_id)
+    if scope.token_id is not None:
+        return sa.and_(same_organisation, Job.started_by["user_id"].as_integer().is_(None),
+                       Job.started_by["token_id"].as_integer() == scope.token_id)
+    return sa.false()  # nobody in particular: only the organisation's admins and the system see its jobs
 
 
 def set_task_id(job_id: int, task_id: str | None, runner: str) -> None:
@@ -205,19 +242,25 @@ def finish_job(job_id: int, state: str, *, result: dict | None = None, result_fi
         done = session.execute(sa.update(Job).where(Job.id == job_id, Job.state.not_in(FINISHED_STATES))
                                .values(**values))
     if get_engine().dialect.name == "sqlite":
+        _pending_cancel_audit(job_id)
         _cancel_flag(job_id).unlink(missing_ok=True)
         _side_file("job-progress", job_id).unlink(missing_ok=True)
     return done.rowcount == 1
 
 
-def request_cancel(job_id: int) -> JobView:
+def request_cancel(job_id: int, scope: AccessScope | None = None) -> JobView:
     """Flag the job for cancelling; a queued job ends ``cancelled`` at once, a running one when
     it next reports progress.
 
     On SQLite a running job may hold the one write lock for a while (an ingestion batch is one
     transaction): the flag is then also left as a file next to the store, which
     :func:`report_progress` looks for, so that Cancel works without waiting for the lock.
+    Raises :class:`JobNotFound` (nothing flagged) for a job ``scope`` may not see. The cancel of a
+    job not ended yet is recorded in the audit log (``job.cancel``); when the job holds the lock,
+    the entry waits in the flag file and :func:`finish_job` writes it once the lock is free.
     """
+    scope = access.resolve(scope)
+    before = get_job(job_id, scope).state
     engine = get_engine()
     sqlite = engine.dialect.name == "sqlite"
     if sqlite:
@@ -235,13 +278,15 @@ def request_cancel(job_id: int) -> JobView:
                 _cancel_flag(job_id).unlink(missing_ok=True)
             if state is None:
                 raise JobNotFound(f"job {job_id} does not exist")
-            if state == "queued":
-                conn.execute(sa.update(Job).where(Job.id == job_id, Job.state == "queued").values(
+            ended_queued = state == "queued" and conn.execute(
+                sa.update(Job).where(Job.id == job_id, Job.state == "queued").values(
                     cancel_requested=True, state="cancelled", finished_at=utcnow(),
-                    message="cancelled before it started"))
+                    message="cancelled before it started")).rowcount == 1
             conn.execute(sa.update(Job).where(Job.id == job_id, Job.state.not_in(FINISHED_STATES))
                          .values(cancel_requested=True))
             conn.commit()
+            if sqlite and ended_queued:  # it never runs: a flag left behind would cancel a later job of this id
+                _cancel_flag(job_id).unlink(missing_ok=True)
         except sa.exc.OperationalError:
             conn.rollback()
             if not sqlite:
@@ -251,8 +296,27 @@ def request_cancel(job_id: int) -> JobView:
             if sqlite:
                 conn.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
                 conn.commit()
-    view = get_job(job_id)
+    if before not in FINISHED_STATES:
+        if locked:
+            _cancel_flag(job_id).write_text(json.dumps({"scope": scope.as_dict(), "state": before}))
+        else:
+            _audit_cancel(job_id, scope, before)
+    view = get_job(job_id, access.SYSTEM_SCOPE)
     return replace(view, cancel_requested=True) if locked else view
+
+
+def _audit_cancel(job_id: int, scope: AccessScope, state_before: str) -> None:
+    record(scope, "job.cancel", f"job:{job_id}", {"state": state_before}, {"cancel_requested": True})
+
+
+def _pending_cancel_audit(job_id: int) -> None:
+    """Write the audit entry of a cancel that found the job holding SQLite's lock (see :func:`request_cancel`)."""
+    try:
+        pending = json.loads(_cancel_flag(job_id).read_text() or "null")
+    except (OSError, ValueError):
+        return
+    if isinstance(pending, dict):
+        _audit_cancel(job_id, AccessScope.from_dict(pending.get("scope")), str(pending.get("state")))
 
 
 def _cancel_flag(job_id: int) -> Path:

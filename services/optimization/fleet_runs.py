@@ -27,7 +27,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from services.access import LOCAL_SCOPE, AccessScope
+from services import access
+from services.access import AccessScope
 from services.config import get_settings
 from services.optimization.chunk_inputs import chunk_inputs
 from services.optimization.engines import ENGINES
@@ -79,22 +80,26 @@ class FleetRunStatus:
         return (self.planned + self.failed) / self.households if self.households else 1.0
 
 
-def start_fleet_run(day: date, household_ids: Sequence[int] | None = None, *, scope: AccessScope = LOCAL_SCOPE,
+def start_fleet_run(day: date, household_ids: Sequence[int] | None = None, *, scope: AccessScope | None = None,
                     chunk_size: int = DEFAULT_CHUNK_SIZE, engine: str = "highs", inline: bool | None = None,
                     url: str | None = None) -> int:
     """Plan local ``day`` for ``household_ids`` (default: every household with a battery); returns the run id.
 
     ``inline`` plans the chunks here before returning; by default it does so only without
     ``REDIS_URL`` (with it, the chunks go to the bulk queue and this returns at once).
-    Raises ValidationProblem for a chunk size out of range, an unknown engine or unknown households.
+    Raises ValidationProblem for a chunk size out of range, an unknown engine or unknown households
+    (another organisation's are unknown); :class:`~services.access.Forbidden` below manager. The run
+    belongs to ``scope``'s organisation (None: the current caller; the system's runs to none).
     """
+    scope = access.require_role("manager", scope)
     if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
         raise ValidationProblem([FieldProblem("chunk_size", f"Chunk size must be from 1 to {MAX_CHUNK_SIZE}, "
                                                             f"got {chunk_size}")])
     if engine not in ENGINES:
         raise ValidationProblem([FieldProblem("engine", f"Engine must be one of {', '.join(ENGINES)}, got {engine}")])
     with session_scope(url) as session:
-        known = list(session.scalars(sa.select(Household.id).order_by(Household.id)))
+        known = list(session.scalars(sa.select(Household.id).where(
+            access.organisation_filter(Household.organisation_id, scope)).order_by(Household.id)))
     if household_ids is None:
         ids = household_ids_with_battery(known, url)
     else:
@@ -105,7 +110,7 @@ def start_fleet_run(day: date, household_ids: Sequence[int] | None = None, *, sc
                                                   f"{', '.join(map(str, unknown[:10]))}: choose existing households")])
     chunks = -(-len(ids) // chunk_size)
     with session_scope(url) as session:
-        run = FleetRun(scope=scope.as_dict(), day=day, state="running" if ids else "done", engine=engine,
+        run = FleetRun(organisation_id=scope.organisation_id, scope=scope.as_dict(), day=day, state="running" if ids else "done", engine=engine,
                        households=len(ids), chunks=chunks, chunk_size=chunk_size, planned=0, failed=0)
         if not ids:
             run.finished_at = utcnow()

@@ -22,7 +22,8 @@ from services.store.models import FleetRun, FleetRunHousehold, OptimizationRun, 
 from services.validation import ValidationProblem
 from tests.optimize_helpers import HORIZON_DAY, add_battery_home, add_flat_tariff
 
-SCOPE = AccessScope(user_id=7, organisation_id=3, role="manager", label="Ada at Utility")
+# The default organisation (1), which the factories' households belong to.
+SCOPE = AccessScope(user_id=7, organisation_id=1, role="manager", label="Ada at Utility")
 
 
 def _homes() -> tuple[list[int], list[int]]:

@@ -28,7 +28,8 @@ from tests.unit.test_data_page import CSV, form, mapped_columns, upload
 # Each CeleryManager registers the pages' callbacks again under the same names (the same functions).
 pytestmark = pytest.mark.filterwarnings("ignore::celery.exceptions.DuplicateTaskNameWarning")
 
-ANNA = AccessScope(user_id=7, organisation_id=3, role="manager", label="anna@utility.example")
+# The default organisation (1), which the factories' households belong to.
+ANNA = AccessScope(user_id=7, organisation_id=1, role="manager", label="anna@utility.example")
 #: Rows of the upload that the cancel test stops midway: enough chunks to be caught running.
 BIG_ROWS = 400_000
 #: How long a test waits for the worker before it reports what it saw [s] (a guard, not a timing check).
