@@ -17,6 +17,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from components import ids
+from components.background import as_caller
 from components.downloads import send_csv
 from components.figures.forecast import chart_frame, forecast_figure
 from components.forecast_controls import (
@@ -237,6 +238,7 @@ def _stage(set_progress):
     Input(ids.FORECAST_TRAIN_RUN, "n_clicks"), State(ids.FORECAST_HOUSEHOLD, "value"),
     **progress_job(ids.FORECAST_TRAIN_RUN, ids.FORECAST_TRAIN_PROGRESS),
 )
+@as_caller
 def retrain(set_progress, _n_clicks, household):
     """Train and store the household's PV and load models (a job); the forecast is then made again."""
     household_id = visible_household_id(household)
@@ -267,6 +269,7 @@ def train_message(report: dict) -> html.Div:
     State(ids.FORECAST_BACKTEST_DAYS, "value"),
     **progress_job(ids.FORECAST_BACKTEST_RUN, ids.FORECAST_BACKTEST_PROGRESS),
 )
+@as_caller
 def run_backtest(set_progress, _n_clicks, household, days):
     """Back-test the last days of readings (PV and load) and store the scores for the table."""
     household_id = visible_household_id(household)

@@ -20,6 +20,7 @@ from dash import Input, Output, Patch, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from components import ids
+from components.background import as_caller
 from components.downloads import register_grid_csv, send_csv
 from components.figures.optimize import (
     backtest_figure,
@@ -284,6 +285,7 @@ def _stage(set_progress):
     State(ids.OPTIMIZE_PERIOD, "value"),
     **progress_job(ids.OPTIMIZE_BACKTEST_RUN, ids.OPTIMIZE_BACKTEST_PROGRESS),
 )
+@as_caller
 def run_backtest(set_progress, n_clicks, household, period):
     """Replay the period day by day with perfect foresight and with the 7-day forecast."""
     household_id = visible_household_id(household)  # as the browser sent it back
@@ -323,6 +325,7 @@ def show_backtest(data, theme):
     State(ids.OPTIMIZE_PERIOD, "value"), State(ids.OPTIMIZE_BATTERY_PRICE, "value"),
     **progress_job(ids.OPTIMIZE_SIZING_RUN, ids.OPTIMIZE_SIZING_PROGRESS),
 )
+@as_caller
 def run_sizing(set_progress, n_clicks, household, period, price):
     """Savings and payback of 0 to 20 kWh over the period (perfect foresight, re-planned daily)."""
     household_id = visible_household_id(household)  # as the browser sent it back
@@ -368,6 +371,7 @@ def show_sizing(data, theme):
     Input(ids.OPTIMIZE_FLEET_RUN, "n_clicks"),
     **progress_job(ids.OPTIMIZE_FLEET_RUN, ids.OPTIMIZE_FLEET_PROGRESS),
 )
+@as_caller
 def run_fleet(set_progress, n_clicks):
     """Tomorrow's schedule of every visible household with a battery, stored, in a table."""
     household_ids = household_ids_with_battery(visible_household_ids())

@@ -26,7 +26,8 @@ from components.theme import HIDDEN, SHOWN
 from services import kpis
 from services.access import browser_id, current_scope, visible_household_ids
 from services.households import list_households
-from services.jobs import cancel_job, read_file, start_job
+from services.jobs import cancel_job, start_job
+from services.jobs.records import result_file
 from services.reports import (
     FORMATS,
     RendererUnavailable,
@@ -186,11 +187,13 @@ def cancel_reports(n_clicks, job_id):
 
 @callback(Output(ids.REPORTS_DOWNLOAD_MANY, "data"), Input(ids.REPORTS_MANY_FILE, "data"), prevent_initial_call=True)
 def send_many(ref):
-    """The file a ``report`` job stored, as a download."""
-    if not ref:
+    """The file a ``report`` job stored, as a download: asked of the job (which the caller must be
+    allowed to see), never by a file id as the browser sent it back."""
+    job_id = browser_id(ref.get("job_id")) if isinstance(ref, dict) else None
+    if job_id is None:
         raise PreventUpdate
     try:
-        file = read_file(ref["file_id"])
+        file = result_file(job_id)
     except LookupError:
         raise PreventUpdate from None
     return dcc.send_bytes(file.content, file.filename, type=file.mimetype)

@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from services import access
 from services.flows import metered_flows
 from services.households import list_households
 from services.optimization.baselines import no_battery
@@ -297,7 +298,11 @@ class FleetReport:
 def fleet_tomorrow(household_ids: Sequence[int], *, now: datetime | None = None, workers: int | None = None,
                    progress: Progress | None = None, store: bool = True, url: str | None = None) -> FleetReport:
     """Schedule each household of ``household_ids`` for its tomorrow with its stored settings, in
-    parallel, and store every run (kind ``fleet``) in one transaction."""
+    parallel, and store every run (kind ``fleet``) in one transaction. Needs the manager role
+    when it stores, and households the caller sees (:mod:`services.access`)."""
+    if store:
+        access.require_role("manager")
+    access.require_households(household_ids)
     requests: dict[int, ScheduleRequest] = {}
     errors: dict[int, str] = {}
     names: dict[int, str] = {}

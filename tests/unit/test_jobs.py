@@ -27,7 +27,7 @@ def home(db_url) -> int:
 
 
 def test_a_job_records_who_started_it_its_progress_and_result(home):
-    file_id = save_file("meter.csv", wide_load_csv(50), "text/csv")
+    file_id = save_file("meter.csv", wide_load_csv(50), "text/csv", scope=ANNA)
     seen = []
     job = start_job("ingest_upload", {"file_id": file_id, "mapping": load_mapping_spec(home), "file_kind": "csv",
                                       "filename": "meter.csv"}, ANNA, on_progress=lambda d, t, s: seen.append(s))
@@ -97,7 +97,7 @@ def test_cancelling_a_job_that_does_not_exist_leaves_no_flag_for_the_next_job_of
 
 
 def test_a_job_cancelled_while_queued_leaves_no_flag_for_the_next_job_of_that_id(db_url, home):
-    params = {"file_id": save_file("m.csv", wide_load_csv(5), "text/csv"), "mapping": load_mapping_spec(home),
+    params = {"file_id": save_file("m.csv", wide_load_csv(5), "text/csv", scope=ANNA), "mapping": load_mapping_spec(home),
               "file_kind": "csv"}
     queued = records.create_job("ingest_upload", params, ANNA)
     assert cancel_job(queued.id).state == "cancelled"

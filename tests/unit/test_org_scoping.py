@@ -225,7 +225,7 @@ def test_a_job_runs_as_whoever_started_it(orgs):
     from services.jobs import save_file
     from tests.factories import wide_load_csv
 
-    params = {"file_id": save_file("m.csv", wide_load_csv(8), "text/csv"), "file_kind": "csv", "filename": "m.csv"}
+    params = {"file_id": save_file("m.csv", wide_load_csv(8), "text/csv", scope=orgs["b_manager"]), "file_kind": "csv", "filename": "m.csv"}
     own = start_job("ingest_upload", {**params, "mapping": load_mapping_spec(orgs["home_b"])}, orgs["b_manager"])
     assert own.state == "done", own.error
     assert own.result["summary"].startswith("received 8, inserted 8")
@@ -235,3 +235,18 @@ def test_a_job_runs_as_whoever_started_it(orgs):
     assert f"household {orgs['home_a']} does not exist" in foreign.result["rejections"][0]["reason"]
     assert {b.id for b in list_batches(scope=orgs["b_manager"])} == {own.result["batch_id"], foreign.result["batch_id"]}
     assert list_batches(scope=orgs["a_manager"]) == []
+
+
+def test_a_kept_file_is_read_back_only_by_whoever_saved_it_their_admins_and_the_system(db_url):
+    from services.jobs import read_file, save_file
+
+    other = create_organisation("Files B")
+    anna = AccessScope(user_id=7, organisation_id=1, role="manager", label="anna")
+    file_id = save_file("meter.csv", b"ts,value\n", "text/csv", scope=anna)
+    assert read_file(file_id, anna).content == b"ts,value\n"
+    assert read_file(file_id, AccessScope(user_id=9, organisation_id=1, role="admin")).filename == "meter.csv"
+    assert read_file(file_id, SYSTEM_SCOPE).id == file_id
+    for stranger in (AccessScope(user_id=8, organisation_id=1, role="manager"),
+                     AccessScope(user_id=7, organisation_id=other.id, role="admin")):
+        with pytest.raises(LookupError, match="no longer kept"):  # the same words as a file that is gone
+            read_file(file_id, stranger)

@@ -99,7 +99,7 @@ def test_a_bulk_job_shows_its_progress_on_the_jobs_page_and_cancel_stops_it(stor
     import pages.jobs as page
 
     home = _home()
-    file_id = save_file("big.csv", wide_load_csv(BIG_ROWS), "text/csv")
+    file_id = save_file("big.csv", wide_load_csv(BIG_ROWS), "text/csv", scope=ANNA)
     job = start_job("ingest_upload", {"file_id": file_id, "mapping": load_mapping_spec(home), "file_kind": "csv",
                                       "filename": "big.csv"}, ANNA)
     assert job.state in ("queued", "running") and job.runner == "celery" and job.celery_task_id
@@ -127,7 +127,7 @@ def test_a_bulk_job_shows_its_progress_on_the_jobs_page_and_cancel_stops_it(stor
 
 def test_a_job_whose_worker_process_is_killed_starts_over_and_stores_every_reading_once(store, worker):
     home = _home()
-    file_id = save_file("big.csv", wide_load_csv(BIG_ROWS), "text/csv")
+    file_id = save_file("big.csv", wide_load_csv(BIG_ROWS), "text/csv", scope=ANNA)
     job = start_job("ingest_upload", {"file_id": file_id, "mapping": load_mapping_spec(home), "file_kind": "csv",
                                       "filename": "big.csv"}, ANNA)
     wait_for("the job to read rows", lambda: get_job(job.id).message.endswith("rows read"))

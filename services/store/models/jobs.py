@@ -51,7 +51,8 @@ class Job(Base):
 
 class JobFile(Base):
     """A file a job takes (an upload) or gives (a report), kept in the store and passed by id,
-    so that no file travels through the broker."""
+    so that no file travels through the broker. ``organisation_id`` / ``user_id``: who saved it
+    (None: the system), the only ones besides the organisation's admins who may read it."""
 
     __tablename__ = "job_files"
 
@@ -61,6 +62,8 @@ class JobFile(Base):
     size_bytes: Mapped[int] = mapped_column(sa.Integer, default=0)
     content: Mapped[bytes] = mapped_column(sa.LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    organisation_id: Mapped[int | None] = mapped_column(sa.Integer)
+    user_id: Mapped[int | None] = mapped_column(sa.Integer)
 
 
 class ScheduleRun(Base):
