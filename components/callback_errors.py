@@ -17,7 +17,7 @@ import dash_bootstrap_components as dbc
 from dash import set_props
 
 from components import ids
-from services.access import AccessDenied
+from services.access import AccessDenied, NotSignedIn
 from services.validation import ValidationProblem
 
 logger = logging.getLogger("callbacks")
@@ -40,8 +40,12 @@ def error_message(exc: Exception, reference: str) -> str:
 
 def handle_callback_error(exc: Exception):
     """``on_error`` of the Dash app: log ``exc`` with a reference, show the toast, update nothing."""
-    if isinstance(exc, AccessDenied):
-        raise exc  # the gate's handler answers 401/403/404: a refusal is not a failure of ours
+    if isinstance(exc, NotSignedIn):
+        raise exc  # the gate's handler answers 401: the session ended, the page cannot go on
+    if isinstance(exc, AccessDenied):  # a refusal, not a failure of ours: say what it was, change nothing
+        logger.info("callback refused: %s", exc)
+        set_props(ids.CALLBACK_ERROR, {"is_open": True, "children": f"{exc}"})
+        return None
     reference = uuid.uuid4().hex[:12]
     logger.error("callback failed, reference %s", reference, exc_info=exc)
     set_props(ids.CALLBACK_ERROR, {"is_open": True, "children": error_message(exc, reference)})
