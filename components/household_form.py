@@ -1,7 +1,7 @@
 """The household form: inputs for a household, its (first) PV system and optional battery.
 
 Every input has the id ``ids.households_field(path)`` where ``path`` is the field's
-dotted path in :class:`services.validation.HouseholdInput` (``battery.soc_min``,
+dotted path in :class:`services.households.inputs.HouseholdInput` (``battery.soc_min``,
 ``pv_systems.0.kwp``), so a :class:`~services.validation.ValidationProblem` lands
 next to its input without a lookup table. :func:`form_values` fills the form from a
 saved household, :func:`household_raw` turns the form back into input for the
@@ -19,7 +19,8 @@ from dash import dcc, html
 
 from components import ids
 from services.households import HouseholdDetail
-from services.validation import BatteryInput, HouseholdInput, PVSystemInput, iana_time_zones
+from services.households.inputs import BatteryInput, HouseholdInput, PVSystemInput
+from services.validation import iana_time_zones
 
 PV = "pv_systems.0."
 BATTERY = "battery."

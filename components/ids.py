@@ -77,7 +77,7 @@ HOUSEHOLDS_CONFIRM_TEXT = "households-confirm-text"
 HOUSEHOLDS_CONFIRM_DELETE = "households-confirm-delete"
 HOUSEHOLDS_CONFIRM_CANCEL = "households-confirm-cancel"
 #: Form inputs and their feedback are dict ids {"type": ..., "field": ...} made from the field's dotted path
-#: in services.validation.HouseholdInput (``battery.soc_min``), dots written as "-" because Dash cannot
+#: in services.households.inputs.HouseholdInput (``battery.soc_min``), dots written as "-" because Dash cannot
 #: have dots in ids (``battery-soc_min``, ``pv_systems-0-kwp``).
 HOUSEHOLDS_FIELD = "households-field"
 HOUSEHOLDS_FEEDBACK = "households-feedback"

@@ -1,7 +1,7 @@
 """Households (/households): the portfolio's homes in a table; create, edit, delete, import from CSV.
 
 Callbacks are thin: read the form or the file, call :mod:`services.households` or
-:mod:`services.household_import`, show the outcome. Validation problems come back
+:mod:`services.households.import_csv`, show the outcome. Validation problems come back
 as :class:`~services.validation.ValidationProblem` and are shown next to their inputs.
 """
 
@@ -29,7 +29,6 @@ from components.household_form import (
 )
 from components.roles import can_write, for_writers
 from components.theme import HIDDEN, SHOWN
-from services.household_import import csv_template, import_households_csv
 from services.households import (
     HouseholdNotFound,
     create_household,
@@ -39,6 +38,7 @@ from services.households import (
     list_tariffs,
     update_household,
 )
+from services.households.import_csv import csv_template, import_households_csv
 from services.validation import ValidationProblem
 
 dash.register_page(__name__, path="/households", name="Households", title="Households · Energy Dashboard",

@@ -48,17 +48,10 @@ from services.households import (
     tariff_ids_by_name,
     update_household,
 )
+from services.households.inputs import BatteryInput, HouseholdInput, PVSystemInput, TariffInput, TariffPeriodInput
 from services.rollups import refresh_daily_energy
 from services.store.db import session_scope
-from services.validation import (
-    BatteryInput,
-    FieldProblem,
-    HouseholdInput,
-    PVSystemInput,
-    TariffInput,
-    TariffPeriodInput,
-    ValidationProblem,
-)
+from services.validation import FieldProblem, ValidationProblem
 
 DEFAULT_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data" / "citylearn_2022_fontana_ca"
 LATITUDE, LONGITUDE = 34.09, -117.43  # Fontana, California [degrees]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.validation import BatteryInput
+from services.households.inputs import BatteryInput
 
 STEP_HOURS = 0.25
 #: Stored energy at the start of the period, as a fraction of capacity.

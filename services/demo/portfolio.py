@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from services.validation import BatteryInput
+from services.households.inputs import BatteryInput
 
 
 @dataclass(frozen=True)

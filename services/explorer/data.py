@@ -25,10 +25,10 @@ from services.flows import (
     quantity_flows,
     split_flows,
 )
+from services.households.tariffs import import_prices, load_tariff_spec
 from services.rollups import NO_TARIFF, bucket_seconds_for
 from services.store.db import session_scope
 from services.store.models import ENERGY_QUANTITIES, Battery, Household, Tariff
-from services.tariffs import import_prices, load_tariff_spec
 
 #: Views of the flow charts: energy per step [kWh] or average power over the step [kW].
 VIEWS = {"energy": "Energy (kWh)", "power": "Power (kW)"}

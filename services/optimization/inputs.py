@@ -34,13 +34,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from services.flows import metered_flows
 from services.households import HouseholdNotFound
+from services.households.tariffs import import_prices, load_tariff_spec
 from services.optimization.problem import BatteryParams, GridParams, Objective, Prices, ScheduleRequest
 from services.optimization.service import tariff_prices
 from services.optimization.stored_series import forecast_candidates, last_reading_times, latest_soc_readings
 from services.resampling import spread_to_steps
 from services.store.db import session_scope
 from services.store.models import Battery, Household, Tariff
-from services.tariffs import import_prices, load_tariff_spec
 
 SOURCE_FORECAST = "forecast"
 SOURCE_PROFILE = "fallback: profile of the last 7 days"

@@ -25,6 +25,7 @@ import pandas as pd
 from services import access
 from services.flows import metered_flows
 from services.households import list_households
+from services.households.tariffs import load_tariff_spec
 from services.optimization.baselines import no_battery
 from services.optimization.chunk_inputs import chunk_inputs
 from services.optimization.feasibility import ScheduleInfeasible
@@ -43,7 +44,6 @@ from services.optimization.service import tariff_prices
 from services.optimization.sizing import SizingResult, sweep_capacity
 from services.optimization.store import store_run
 from services.store.db import session_scope
-from services.tariffs import load_tariff_spec
 from services.validation import FieldProblem, ValidationProblem
 
 Progress = Callable[[int, int, str], None]

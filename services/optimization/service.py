@@ -14,6 +14,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from services.households.tariffs import TariffSpec, import_prices
 from services.optimization.baselines import no_battery, self_consumption_rule
 from services.optimization.complementarity import risky_steps, tidy
 from services.optimization.engines import program_cache
@@ -21,7 +22,6 @@ from services.optimization.feasibility import ScheduleInfeasible, check_feasible
 from services.optimization.formulation import charge_limit_kw, discharge_limit_kw, formulate, shape_of
 from services.optimization.problem import Prices, ScheduleRequest
 from services.optimization.results import Flows, ScheduleResult, evaluate
-from services.tariffs import TariffSpec, import_prices
 
 #: Mixed-integer solves (negative prices) stop here with the best schedule found [s].
 MIP_TIME_LIMIT_S = 10.0

@@ -25,12 +25,12 @@ from services import kpis
 from services.config import get_settings
 from services.flows import local_day_bounds, metered_flows
 from services.households import HouseholdDetail, HouseholdNotFound, get_household, list_tariffs
+from services.households.tariffs import TariffSpec, import_prices, load_tariff_spec
 from services.quality import Issue, check_household
 from services.reports.metered import BatterySavings, FlowSplit, battery_savings, flow_totals
 from services.reports.period import ReportInputError, ReportPeriod, clip_to
 from services.rollups import NO_TARIFF
 from services.store.db import session_scope
-from services.tariffs import TariffSpec, import_prices, load_tariff_spec
 
 #: Up to this many days the flows are read at the meter's quarter hour; longer periods hourly.
 FINE_STEP_MAX_DAYS = 92

@@ -40,7 +40,7 @@ from services.access import AccessScope
 from services.auth import create_organisation, create_token, revoke_token
 from services.demo import load_demo_portfolio
 from services.demo.accounts import _copy_tariff
-from services.household_import import csv_template
+from services.households.import_csv import csv_template
 from services.jobs.records import create_job
 from services.store.db import get_engine, session_scope
 from services.store.models import Base, Device, Household, Job

@@ -8,8 +8,8 @@ import pytest
 
 from services.citylearn import DATA_CLOCK, derive_tou_tariff, import_citylearn, read_prices
 from services.households import get_household, list_households
+from services.households.tariffs import import_prices, load_tariff_spec
 from services.store.db import session_scope
-from services.tariffs import import_prices, load_tariff_spec
 from services.validation import ValidationProblem
 
 

@@ -119,7 +119,7 @@ def test_the_sizing_sweep_reports_no_savings_from_curtailment(curtailable):
 
 
 def test_a_csv_import_can_say_that_export_cannot_be_curtailed(db_url):
-    from services.household_import import import_households_csv
+    from services.households.import_csv import import_households_csv
 
     text = ("name,timezone,latitude,longitude,export_curtailable\n"
             "Forced Export Home,Europe/Berlin,52.5,13.4,no\nDefault Home,Europe/Berlin,52.5,13.4,\n")

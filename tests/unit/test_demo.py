@@ -20,6 +20,7 @@ from services.demo import (
 )
 from services.demo.battery import simulate_self_consumption
 from services.demo.prices import FEES_AND_TAXES
+from services.households.inputs import BatteryInput
 from services.store.db import session_scope
 from services.store.models import (
     DailyEnergy,
@@ -32,7 +33,6 @@ from services.store.models import (
     TariffPrice,
     WeatherRecord,
 )
-from services.validation import BatteryInput
 
 END = date(2026, 1, 1)  # so the full-year portfolio is the calendar year 2025
 SHORT = {"n_households": 4, "seed": 11, "end": date(2025, 7, 1), "days": 14}

@@ -10,8 +10,9 @@ from dash.exceptions import PreventUpdate
 from components.figures.portfolio import household_map_figure
 from components.figures.quality import gap_timeline_figure
 from services.access import browser_id, visible_household_id
+from services.households.inputs import HouseholdInput
 from services.text_checks import printable, text_problem
-from services.validation import HouseholdInput, ValidationProblem, parse_input
+from services.validation import ValidationProblem, parse_input
 
 HOME = {"name": "Home", "timezone": "Europe/Berlin", "latitude": 52.5, "longitude": 13.4}
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from services.household_import import COLUMNS, csv_template, import_households_csv
 from services.households import create_household, create_tariff, get_household, list_households
+from services.households.import_csv import COLUMNS, csv_template, import_households_csv
 from services.validation import ValidationProblem
 
 HEADER = "name,timezone,latitude,longitude,tariff,pv_kwp,battery_capacity_kwh,battery_max_charge_kw,battery_max_discharge_kw,battery_soc_min\n"

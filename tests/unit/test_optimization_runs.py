@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from services.households.tariffs import PeriodSpec, TariffSpec
 from services.optimization import (
     BatteryParams,
     GridParams,
@@ -23,7 +24,6 @@ from services.optimization.receding import simulate_receding_horizon
 from services.optimization.store import store_run
 from services.store.db import session_scope
 from services.store.models import OptimizationRun, ScheduleStep
-from services.tariffs import PeriodSpec, TariffSpec
 from tests.factories import add_household
 
 PRICES_FILE = "prices/opsd_DE_LU_price_day_ahead_2015-2020.csv"

@@ -17,7 +17,6 @@ from services import access
 from services.access import SYSTEM_SCOPE, AccessScope, Forbidden
 from services.auth import create_organisation, list_entries
 from services.batches import list_batches, rejections_csv
-from services.household_import import import_households_csv
 from services.households import (
     HouseholdNotFound,
     create_household,
@@ -30,6 +29,7 @@ from services.households import (
     tariff_ids_by_name,
     update_household,
 )
+from services.households.import_csv import import_households_csv
 from services.ingestion.mapping import delete_mapping, load_mapping, mapping_from_dict, mapping_names, save_mapping
 from services.iot import DeviceNotFound, confirm_device, create_device, list_devices, read_series
 from services.jobs import cancel_job, get_job, list_jobs, records, start_job

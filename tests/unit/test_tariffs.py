@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from services.tariffs import PeriodSpec, TariffSpec, flat_tariff, import_prices
+from services.households.tariffs import PeriodSpec, TariffSpec, flat_tariff, import_prices
 
 WEEKDAYS = 0b0011111
 ALL_DAYS = 0b1111111

@@ -4,15 +4,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from services.validation import (
-    BatteryInput,
-    HouseholdInput,
-    PVSystemInput,
-    TariffInput,
-    ValidationProblem,
-    parse_input,
-    suggest_time_zones,
-)
+from services.households.inputs import BatteryInput, HouseholdInput, PVSystemInput, TariffInput
+from services.validation import ValidationProblem, parse_input, suggest_time_zones
 
 GOOD = {"name": "Home", "timezone": "Europe/Berlin", "latitude": 52.5, "longitude": 13.4}
 BATTERY = {"capacity_kwh": 10, "max_charge_kw": 5, "max_discharge_kw": 5}

@@ -54,8 +54,9 @@ from services.access import AccessScope
 from services.auth import record
 from services.export import frame_to_csv
 from services.households import create_household, household_ids_by_name, tariff_ids_by_name
+from services.households.inputs import HouseholdInput
 from services.store.db import session_scope
-from services.validation import FieldProblem, HouseholdInput, ValidationProblem, parse_input
+from services.validation import FieldProblem, ValidationProblem, parse_input
 
 #: Ids of the new households an import's audit entry lists at most.
 AUDITED_IDS = 100

@@ -4,7 +4,7 @@ Inputs are the validated models of :mod:`services.validation`; outputs are plain
 frozen dataclasses, so no ORM object leaves this module. Every write is one
 transaction: a household whose battery is invalid is not saved without it.
 Functions that write take an optional ``session`` so that an import of many
-households (:mod:`services.household_import`, :mod:`services.citylearn`) can put
+households (:mod:`services.households.import_csv`, :mod:`services.citylearn`) can put
 them all in one transaction, all or nothing.
 
 Organisations and roles (:mod:`services.access`): every function takes ``scope`` (None: the
@@ -33,18 +33,11 @@ from sqlalchemy.orm import Session, selectinload
 from services import access
 from services.access import AccessScope
 from services.auth import record
+from services.households.inputs import BatteryInput, HouseholdInput, PVSystemInput, TariffInput
 from services.rollups import refresh_daily_energy
 from services.store.db import session_scope
 from services.store.models import Battery, Household, PVSystem, Tariff, TariffPeriod, TariffPrice
-from services.validation import (
-    BatteryInput,
-    FieldProblem,
-    HouseholdInput,
-    PVSystemInput,
-    TariffInput,
-    ValidationProblem,
-    parse_input,
-)
+from services.validation import FieldProblem, ValidationProblem, parse_input
 
 
 class HouseholdNotFound(LookupError):
