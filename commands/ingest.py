@@ -87,7 +87,7 @@ def register_ingest_cli(server: Flask) -> None:
         """Listen to MQTT readings (QoS 1, persistent session) and ingest them in batches until stopped."""
         import logging
 
-        from services.mqtt_listener import DEFAULT_TOPICS, ListenerConfig, listen
+        from services.iot.listener import DEFAULT_TOPICS, ListenerConfig, listen
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         config = ListenerConfig(host=host, port=port, topics=tuple(topics) or DEFAULT_TOPICS, client_id=client_id,

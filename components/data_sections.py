@@ -53,7 +53,7 @@ SELECT_ONE = {"rowSelection": {"mode": "singleRow", "checkboxes": False, "enable
 
 
 def batch_rows(batches) -> list[dict[str, Any]]:
-    """Grid rows of :class:`services.batches.BatchSummary` objects; the rejected count's tooltip
+    """Grid rows of :class:`services.ingestion.history.BatchSummary` objects; the rejected count's tooltip
     gives the count of every reason, the meter events' tooltip each reset and rollover."""
     return [{"id": b.id, "key": str(b.id), "started": _when(b.started_at), "source": b.source, "channel": b.channel,
              "status": b.status, "received": b.received, "inserted": b.inserted, "updated": b.updated,

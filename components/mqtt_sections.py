@@ -24,7 +24,7 @@ REJECTION_COLUMNS = [
 
 
 def mqtt_rejection_rows(rejections) -> list[dict[str, Any]]:
-    """Grid rows of :class:`services.mqtt_rejections.MessageRejection` objects."""
+    """Grid rows of :class:`services.iot.rejections.MessageRejection` objects."""
     return [{"key": str(i), "when": r.rejected_at.strftime("%Y-%m-%d %H:%M:%S") if r.rejected_at else "—",
              "topic": r.topic, "field": r.field, "reason": r.reason, "payload": r.payload}
             for i, r in enumerate(rejections)]

@@ -3,7 +3,7 @@
 Upload -> preview -> map columns (or reuse a saved mapping) -> ingest with progress -> batch
 report. Below: the batch history (with the rejected rows of a batch as CSV), the data-quality
 findings of a household with a timeline of its gaps, and the IoT devices with their status.
-Callbacks are thin: they call :mod:`services.ingestion`, :mod:`services.batches`,
+Callbacks are thin: they call :mod:`services.ingestion`, :mod:`services.ingestion.history`,
 :mod:`services.quality` and :mod:`services.iot`.
 """
 
@@ -45,13 +45,13 @@ from components.mqtt_sections import SHOWN_REJECTIONS, mqtt_rejection_rows, mqtt
 from components.roles import can_write, for_writers, viewer_note
 from components.theme import HIDDEN, SHOWN, empty_figure
 from services.access import browser_id, current_scope, visible_household_id, visible_household_ids
-from services.batches import list_batches, quantity_units, rejections_csv
 from services.households import HouseholdNotFound, list_households
 from services.ingestion.files import preview_file
+from services.ingestion.history import list_batches, quantity_units, rejections_csv
 from services.ingestion.mapping import load_mapping, mapping_from_dict, mapping_names, save_mapping
 from services.iot import DeviceNotFound, confirm_device, list_devices
+from services.iot.rejections import recent_mqtt_rejections
 from services.jobs import cancel_job, save_file, start_job
-from services.mqtt_rejections import recent_mqtt_rejections
 from services.quality import check_household, timeline_spans
 
 dash.register_page(__name__, path="/data", name="Data", title="Data · Energy Dashboard", nav_order=2)

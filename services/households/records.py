@@ -34,7 +34,6 @@ from services import access
 from services.access import AccessScope
 from services.auth import record
 from services.households.inputs import BatteryInput, HouseholdInput, PVSystemInput, TariffInput
-from services.rollups import refresh_daily_energy
 from services.store.db import session_scope
 from services.store.models import Battery, Household, PVSystem, Tariff, TariffPeriod, TariffPrice
 from services.validation import FieldProblem, ValidationProblem, parse_input
@@ -276,6 +275,8 @@ def update_household(household_id: int, data: HouseholdInput | Mapping[str, Any]
     if prices_changed and session is None:
         # Daily costs depend on the tariff and on where local days start; a caller passing its own
         # session refreshes after its commit (a refresh now would read the old rows).
+        from services.rollups import refresh_daily_energy  # rollups reads tariffs from this package
+
         refresh_daily_energy([household_id])
 
 

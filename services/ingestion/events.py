@@ -25,7 +25,7 @@ SeriesTouched = Mapping[int, tuple[datetime, datetime]]
 Subscriber = Callable[[SeriesTouched], object]
 
 #: The refreshers of derived data, in the order they run.
-SUBSCRIBERS = ["services.rollups:on_series_touched", "services.iot:on_series_touched"]
+SUBSCRIBERS = ["services.rollups:on_series_touched", "services.iot.devices:on_series_touched"]
 
 _loaded: list[Subscriber] | None = None
 _extra: list[Subscriber] = []
@@ -50,23 +50,37 @@ def publish(touched: SeriesTouched) -> list[str]:
     if not touched:
         return []
     failed = []
-    for subscriber in _subscribers():
+    for name, subscriber in _subscribers():
         try:
+            if subscriber is None:  # named in SUBSCRIBERS, and it would not import
+                subscriber = _load(name)
             subscriber(touched)
         except Exception:  # noqa: BLE001 (derived data: log, tell the caller, let the others run)
-            name = f"{subscriber.__module__}.{getattr(subscriber, '__qualname__', subscriber)}"
             log.exception("after a batch, %s failed to refresh its derived data", name)
             failed.append(name)
     return failed
 
 
-def _subscribers() -> list[Subscriber]:
+def _subscribers() -> list[tuple[str, Subscriber | None]]:
+    """(name, subscriber) of each, in order; None where a named one failed to import (tried again
+    on the next batch, and reported as failed)."""
     global _loaded
     with _lock:
         if _loaded is None:
             loaded = []
             for spec in SUBSCRIBERS:
-                module, _, name = spec.partition(":")
-                loaded.append(getattr(importlib.import_module(module), name))
-            _loaded = loaded
-        return [*_loaded, *_extra]
+                try:
+                    loaded.append(_load(spec))
+                except Exception:  # noqa: BLE001 (reported by publish, which tries it again)
+                    loaded.append(None)
+            if None not in loaded:
+                _loaded = loaded
+        else:
+            loaded = _loaded
+        extra = [(f"{s.__module__}.{getattr(s, '__qualname__', s)}", s) for s in _extra]
+        return [*zip(SUBSCRIBERS, loaded, strict=True), *extra]
+
+
+def _load(spec: str) -> Subscriber:
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)

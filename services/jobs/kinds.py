@@ -168,7 +168,7 @@ def _weather_refresh(params: dict, scope: AccessScope, progress: Progress) -> Jo
 def _sweep(params: dict, scope: AccessScope, progress: Progress) -> JobOutput:
     """End interrupted batches and jobs (their process died), hand stalled fleet chunks to workers
     again, drop old job files and old ended jobs."""
-    from services.batches import close_interrupted_batches
+    from services.ingestion.history import close_interrupted_batches
     from services.jobs.files import delete_old_files
     from services.jobs.records import delete_old_jobs, fail_stale_jobs
     from services.optimization.fleet_runs import requeue_stale_chunks

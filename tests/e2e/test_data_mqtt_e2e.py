@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from components import ids
 from services import config
-from services.mqtt_rejections import MessageRejection, record_mqtt_rejections
+from services.iot.rejections import MessageRejection, record_mqtt_rejections
 from tests.e2e.harness import goto, screenshot, wait_for_dash_idle
 
 

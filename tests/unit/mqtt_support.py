@@ -159,7 +159,7 @@ class RunningListener:
     """An in-process listener in a thread for the duration of a ``with`` block."""
 
     def __init__(self, config, **kwargs) -> None:
-        from services.mqtt_listener import MqttListener
+        from services.iot.listener import MqttListener
 
         self.listener = MqttListener(config, **kwargs)
         self.thread = threading.Thread(target=self.listener.run, daemon=True)
@@ -177,12 +177,12 @@ class RunningListener:
 
 def start_listener_process(db_url: str, port: int, topic: str, client_id: str, log: Path,
                            batch_size: int = 500) -> subprocess.Popen:
-    """``python -m services.mqtt_listener`` against ``db_url``, returned once it has subscribed."""
+    """``python -m services.iot.listener`` against ``db_url``, returned once it has subscribed."""
     import sys
 
     seen = log.read_text().count("subscribed") if log.exists() else 0
     env = {**os.environ, "DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "services.mqtt_listener", "--port", str(port), "--topic", topic,
+    command = [sys.executable, "-m", "services.iot.listener", "--port", str(port), "--topic", topic,
                "--client-id", client_id, "--batch-size", str(batch_size), "--batch-seconds", "0.5"]
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     wait_for(lambda: log.read_text().count("subscribed") > seen or process.poll() is not None,

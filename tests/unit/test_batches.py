@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.batches import INTERRUPTED_AFTER, list_batches
+from services.ingestion.history import INTERRUPTED_AFTER, list_batches
 from services.store.db import session_scope
 from services.store.models import IngestionBatch
 
@@ -33,7 +33,7 @@ def test_the_rejected_rows_csv_neutralises_formulas_the_sender_sent(db_url):
 
     import pandas as pd
 
-    from services.batches import rejections_csv
+    from services.ingestion.history import rejections_csv
     from services.store.models import IngestionRejection
 
     with session_scope() as session:

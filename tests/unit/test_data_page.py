@@ -9,8 +9,8 @@ import pytest
 
 from components import ids
 from components.data_forms import column_rows, form_from_spec, guess_quantity, guess_time_column, mapping_spec
-from services.batches import list_batches, quantity_units
 from services.households import create_household
+from services.ingestion.history import list_batches, quantity_units
 from services.ingestion.mapping import mapping_names
 from services.iot import create_device, device_for_stream, list_devices
 from services.jobs import read_file

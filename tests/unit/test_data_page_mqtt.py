@@ -6,7 +6,7 @@ import pytest
 
 from components import ids
 from components.theme import HIDDEN, SHOWN
-from services.mqtt_rejections import MessageRejection, record_mqtt_rejections
+from services.iot.rejections import MessageRejection, record_mqtt_rejections
 from tests.dash_tree import find
 
 

@@ -170,7 +170,7 @@ def test_resets_and_rollovers_are_reported_with_counts_and_times(home):
 
 def test_the_data_page_shows_meter_events_and_reasons(home, dash_app):
     from components.data_sections import batch_report, batch_rows
-    from services.batches import list_batches
+    from services.ingestion.history import list_batches
 
     readings = [_register(home, t, v) for t, v in zip(_quarters(T0, 4), [5230.0, 5231.0, 0.2, 0.7])]
     readings.append(ReadingIn(household_id=home, series="load", quantity="load", ts="now", value=1.0, unit="kWh"))

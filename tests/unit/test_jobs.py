@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from services.access import AccessScope
 from services.auth import list_entries
-from services.batches import close_interrupted_batches, list_batches
+from services.ingestion.history import close_interrupted_batches, list_batches
 from services.jobs import cancel_job, execute_job, get_job, list_jobs, read_file, records, save_file, start_job
 from services.store.db import session_scope
 from services.store.models import IngestionBatch, Job, JobFile, Reading

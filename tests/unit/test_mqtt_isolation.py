@@ -18,8 +18,8 @@ import sqlalchemy as sa
 
 from services.households import create_household
 from services.ingestion.core import ingest_frame
-from services.mqtt_listener import ListenerConfig, Message, MqttListener
-from services.mqtt_rejections import count_mqtt_rejections, payload_excerpt, recent_mqtt_rejections
+from services.iot.listener import ListenerConfig, Message, MqttListener
+from services.iot.rejections import count_mqtt_rejections, payload_excerpt, recent_mqtt_rejections
 from services.store.db import session_scope
 from services.store.models import IngestionBatch, Reading, Series
 from tests.unit.mqtt_support import Broker, Publisher, RunningListener, forget_session, wait_for
@@ -180,7 +180,7 @@ def test_a_store_outage_is_waited_out_not_turned_into_rejections(postgresql_url,
 
 
 def test_the_dead_letter_log_keeps_only_the_newest_rejections(db_url, monkeypatch):
-    from services import mqtt_rejections
+    from services.iot import rejections as mqtt_rejections
 
     monkeypatch.setattr(mqtt_rejections, "KEEP_REJECTIONS", 5)
     for i in range(8):

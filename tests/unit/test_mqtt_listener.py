@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from services.households import create_household
 from services.iot import read_series
-from services.mqtt_listener import ListenerConfig, topic_reading
+from services.iot.listener import ListenerConfig, topic_reading
 from services.store.db import session_scope
 from services.store.models import Device, IngestionBatch, Reading, ReadingRollup, Series
 from tests.unit.mqtt_support import Broker, Publisher, forget_session
@@ -67,7 +67,7 @@ def _mqtt_batches() -> list[IngestionBatch]:
 
 def _start_subprocess(db_url: str, port: int, prefix: str, client_id: str, log: Path) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": db_url, "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "services.mqtt_listener", "--port", str(port), "--topic", f"{prefix}/+/+/+",
+    command = [sys.executable, "-m", "services.iot.listener", "--port", str(port), "--topic", f"{prefix}/+/+/+",
                "--client-id", client_id, "--batch-size", "40", "--batch-seconds", "0.5"]
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     _wait_for(lambda: log.read_text().count("subscribed") > _start_subprocess.connects.get(log, 0)

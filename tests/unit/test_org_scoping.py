@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from services import access
 from services.access import SYSTEM_SCOPE, AccessScope, Forbidden
 from services.auth import create_organisation, list_entries
-from services.batches import list_batches, rejections_csv
 from services.households import (
     HouseholdNotFound,
     create_household,
@@ -30,10 +29,11 @@ from services.households import (
     update_household,
 )
 from services.households.import_csv import import_households_csv
+from services.ingestion.history import list_batches, rejections_csv
 from services.ingestion.mapping import delete_mapping, load_mapping, mapping_from_dict, mapping_names, save_mapping
 from services.iot import DeviceNotFound, confirm_device, create_device, list_devices, read_series
+from services.iot.rejections import MessageRejection, recent_mqtt_rejections, record_mqtt_rejections
 from services.jobs import cancel_job, get_job, list_jobs, records, start_job
-from services.mqtt_rejections import MessageRejection, recent_mqtt_rejections, record_mqtt_rejections
 from services.optimization.fleet_runs import start_fleet_run
 from services.store.db import session_scope
 from services.store.models import FleetRun, IngestionBatch, Job, Series

@@ -31,7 +31,7 @@ A message the core refuses (not JSON, unknown household, a negative energy ...) 
 row of its batch. A message on which storing fails outright, whatever the core raises, while the
 store is reachable, is isolated: the failed batch is split in halves, and the halves retried,
 until the failing message is alone. It is then recorded in the dead-letter log
-(:mod:`services.mqtt_rejections`: topic, payload excerpt, reason, time) and acknowledged, and
+(:mod:`services.iot.rejections`: topic, payload excerpt, reason, time) and acknowledged, and
 the rest of the batch is stored. Errors that look transient (a lost connection, a locked SQLite
 file) are retried :data:`TRANSIENT_RETRIES` times first. Both kinds of rejection are in the
 dead-letter log, which the Data page shows.
@@ -55,7 +55,7 @@ import sqlalchemy as sa
 
 from services.ingestion.core import IngestOptions, IngestReport, ingest_frame
 from services.iot import device_for_stream
-from services.mqtt_rejections import MessageRejection, printable, record_mqtt_rejections
+from services.iot.rejections import MessageRejection, printable, record_mqtt_rejections
 from services.observability.metrics import mqtt_heartbeat, observe_mqtt_batch, serve_metrics_from_settings
 from services.store.db import get_engine
 from services.store.models import ENERGY_QUANTITIES, QUANTITY_UNITS
@@ -430,7 +430,7 @@ def listen(config: ListenerConfig) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m services.mqtt_listener --topic T --client-id C --port P`` (as ``flask mqtt-listen``)."""
+    """``python -m services.iot.listener --topic T --client-id C --port P`` (as ``flask mqtt-listen``)."""
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
