@@ -207,21 +207,22 @@ def _record(run_id: int, chunk: int, results: dict[int, ScheduleResult], errors:
 
 def _upsert_pending(session: Session, rows: list[dict]) -> set[int]:
     """Insert or update the households' rows keyed on (run, household), changing only pending
-    ones; returns the households whose row changed."""
+    ones; returns the households whose row changed. One statement, compiled once per process and
+    sent with the rows as parameters (batched into multi-row VALUES by the driver layer)."""
     if not rows:
         return set()
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(FleetRunHousehold)
+    statement = statement.on_conflict_do_update(
+        index_elements=["run_id", "household_id"],
+        set_={c: statement.excluded[c] for c in ("status", "reason", "optimization_run_id", "cost", "savings",
+                                                 "updated_at")},
+        where=FleetRunHousehold.status == "pending",
+    ).returning(FleetRunHousehold.household_id)
     changed: set[int] = set()
     for lo in range(0, len(rows), UPSERT_ROWS):  # SQLite takes at most 32,766 values per statement
-        statement = insert(FleetRunHousehold).values(rows[lo:lo + UPSERT_ROWS])
-        statement = statement.on_conflict_do_update(
-            index_elements=["run_id", "household_id"],
-            set_={c: statement.excluded[c] for c in ("status", "reason", "optimization_run_id", "cost", "savings",
-                                                     "updated_at")},
-            where=FleetRunHousehold.status == "pending",
-        ).returning(FleetRunHousehold.household_id)
-        changed |= set(session.scalars(statement))
+        changed |= set(session.connection().execute(statement, rows[lo:lo + UPSERT_ROWS]).scalars())
     return changed
 
 

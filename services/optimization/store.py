@@ -8,7 +8,7 @@ transaction (all or nothing).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields, is_dataclass
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,16 @@ from services.store.models import OptimizationRun, ScheduleStep, utcnow
 RUN_KINDS = ("day_ahead", "whatif", "backtest", "fleet", "sizing", "api")
 
 
+def flat_asdict(value) -> dict:
+    """``dataclasses.asdict`` of a dataclass of plain values (numbers, strings, None), without its
+    recursive deep copy: five of them per stored run, thousands per fleet chunk. Anything nested
+    goes through ``asdict`` itself."""
+    out = {f.name: getattr(value, f.name) for f in fields(value)}
+    if any(is_dataclass(v) or isinstance(v, list | tuple | dict) for v in out.values()):
+        return asdict(value)
+    return out
+
+
 def request_summary(request: ScheduleRequest) -> dict:
     """The request as JSON-ready data: settings in full, series as totals and ranges."""
     p_imp = request.prices.import_per_kwh
@@ -35,8 +45,8 @@ def request_summary(request: ScheduleRequest) -> dict:
         "objective": request.objective,
         "terminal": request.terminal,
         "terminal_value_per_kwh": request.terminal_value_per_kwh,
-        "battery": asdict(request.battery),
-        "grid": asdict(request.grid),
+        "battery": flat_asdict(request.battery),
+        "grid": flat_asdict(request.grid),
         "currency": request.prices.currency,
         "import_price_min": float(p_imp.min()),
         "import_price_max": float(p_imp.max()),
@@ -124,9 +134,9 @@ def _run_values(household_id, result: ScheduleResult, kind: str) -> dict:
         "objective": result.objective,
         "cost": result.optimized.total_cost,
         "baselines": {
-            "optimized": asdict(result.optimized),
-            "no_battery": asdict(result.no_battery),
-            "rule_based": asdict(result.rule_based),
+            "optimized": flat_asdict(result.optimized),
+            "no_battery": flat_asdict(result.no_battery),
+            "rule_based": flat_asdict(result.rule_based),
             "stored_energy_value_per_kwh": result.stored_energy_value_per_kwh,
             "savings_vs_no_battery": result.savings_vs_no_battery,
             "savings_vs_rule": result.savings_vs_rule,
