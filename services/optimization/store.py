@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from services.optimization.problem import ScheduleRequest
 from services.optimization.results import ScheduleResult
+from services.store.arrays import unnest_rows
 from services.store.bulk import copy_binary, utc_seconds
 from services.store.db import session_scope
 from services.store.models import OptimizationRun, ScheduleStep, utcnow
@@ -81,8 +82,9 @@ def store_run(
 
 
 def store_runs(items: Sequence[tuple[int | None, ScheduleResult]], *, kind: str, session: Session) -> list[int]:
-    """Write many results in the caller's transaction, in two statements (runs, then all their
-    steps: binary COPY on PostgreSQL); returns the run ids in the order of ``items``.
+    """Write many results in the caller's transaction, in a few statements (runs, then all their
+    steps; on PostgreSQL the runs as arrays and the steps by binary COPY); returns the run ids in
+    the order of ``items``.
 
     What a fleet chunk of hundreds of households stores at once; one run at a time is
     :func:`store_run`.
@@ -92,13 +94,16 @@ def store_runs(items: Sequence[tuple[int | None, ScheduleResult]], *, kind: str,
     if not items:
         return []
     runs = [_run_values(household_id, result, kind) for household_id, result in items]
-    ids = list(session.execute(sa.insert(OptimizationRun).returning(OptimizationRun.id,
-                                                                    sort_by_parameter_order=True), runs).scalars())
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        ids = _insert_runs_unnested(conn, runs)
+    else:
+        ids = list(session.execute(sa.insert(OptimizationRun).returning(OptimizationRun.id,
+                                                                        sort_by_parameter_order=True), runs).scalars())
     columns = [_step_columns(result) for _, result in items]
     names = list(columns[0])
     stacked = {name: np.concatenate([c[name] for c in columns]) for name in names}
     run_id = np.concatenate([np.full(len(c["ts"]), i, dtype=np.int64) for i, c in zip(ids, columns, strict=True)])
-    conn = session.connection()
     if conn.dialect.name == "postgresql":
         copy_binary(conn, "schedule_steps", [("run_id", "int4", run_id), ("ts", "timestamptz", stacked["ts"]),
                                              *[(n, "float8", stacked[n]) for n in names if n != "ts"]])
@@ -108,6 +113,18 @@ def store_runs(items: Sequence[tuple[int | None, ScheduleResult]], *, kind: str,
         session.execute(sa.insert(ScheduleStep), [
             {"run_id": int(r), "ts": stamps[k], **{n: lists[n][k] for n in lists}}
             for k, r in enumerate(run_id.tolist())])
+    return ids
+
+
+def _insert_runs_unnested(conn: sa.Connection, runs: list[dict]) -> list[int]:
+    """PostgreSQL: the runs' ids drawn from their sequence in one query (ascending, in the order
+    of ``runs``, as a RETURNING in parameter order gives them), then the rows in one statement of
+    one array per column (:mod:`services.store.arrays`)."""
+    ids = sorted(conn.execute(sa.text("SELECT nextval(pg_get_serial_sequence('optimization_runs', 'id')) "
+                                      "FROM generate_series(1, :n)"), {"n": len(runs)}).scalars())
+    columns, select, params = unnest_rows(OptimizationRun.__table__, [{"id": i, **run} for i, run in
+                                                                      zip(ids, runs, strict=True)], conn.dialect)
+    conn.execute(sa.text(f"INSERT INTO {OptimizationRun.__tablename__} ({columns}) {select}"), params)
     return ids
 
 
