@@ -439,7 +439,7 @@ def _profile_of(flows: pd.DataFrame, target: str, index: pd.DatetimeIndex, dt_h:
             "load_kw",
         )
     kw = column[present] / dt_h
-    minute, weekend = local_minute_and_weekend(flows.index[present], tz)
+    minute, weekend = local_minute_and_weekend(flows.index if present.all() else flows.index[present], tz)
     values = mean_by(minute, kw, MINUTES_PER_DAY)
     wanted_minute, wanted_weekend = local_minute_and_weekend(index, tz)
     values = values[wanted_minute]
