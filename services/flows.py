@@ -141,7 +141,9 @@ def _summed_by_bucket(household_ids: Sequence[int], quantities: Sequence[str], b
         if tuple(names) not in columns:
             columns[tuple(names)] = pd.Index(names)
         frame = pd.DataFrame(wide, columns=columns[tuple(names)], index=indexes[key])
-        frame, resampled = spread_to_steps(frame, bucket_s)
+        # A meter can be spread only where its readings are further apart than the step somewhere.
+        coarse = any(np.diff(stamps[seen[:, j]]).max(initial=0) > bucket_s for j in range(len(names)))
+        frame, resampled = spread_to_steps(frame, bucket_s) if coarse else (frame, {})
         frame, derived = derive_from_balance(frame, meters.get(int(household_id), set(names)))
         keep = [c for c in frame.columns if c in wanted]
         out[int(household_id)] = MeteredFlows(frame if keep == list(frame.columns) else frame[keep], bucket_s, tuple(d for d in derived if d in wanted),

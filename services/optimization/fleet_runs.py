@@ -35,7 +35,7 @@ from services.optimization.fleet import schedule_each
 from services.optimization.inputs import household_ids_with_battery
 from services.optimization.results import ScheduleResult
 from services.optimization.store import store_runs
-from services.store.arrays import unnest_rows
+from services.store.arrays import insert_unnested
 from services.store.db import session_scope
 from services.store.models import FleetRun, FleetRunHousehold, Household, utcnow
 from services.validation import FieldProblem, ValidationProblem
@@ -216,11 +216,10 @@ def _upsert_pending(session: Session, rows: list[dict]) -> set[int]:
     updated = ("status", "reason", "optimization_run_id", "cost", "savings", "updated_at")
     if conn.dialect.name == "postgresql":
         table = FleetRunHousehold.__tablename__
-        columns, select, params = unnest_rows(FleetRunHousehold.__table__, rows, conn.dialect)
-        return set(conn.execute(sa.text(
-            f"INSERT INTO {table} ({columns}) {select} ON CONFLICT (run_id, household_id) DO UPDATE SET "
-            f"{', '.join(f'{c} = excluded.{c}' for c in updated)} WHERE {table}.status = 'pending' "
-            "RETURNING household_id"), params).scalars())
+        return {h for (h,) in insert_unnested(
+            conn, FleetRunHousehold.__table__, rows,
+            f"ON CONFLICT (run_id, household_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in updated)} "
+            f"WHERE {table}.status = 'pending' RETURNING household_id")}
     statement = sqlite.insert(FleetRunHousehold)
     statement = statement.on_conflict_do_update(
         index_elements=["run_id", "household_id"], set_={c: statement.excluded[c] for c in updated},

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from services.optimization.problem import ScheduleRequest
 from services.optimization.results import ScheduleResult
-from services.store.arrays import unnest_rows
+from services.store.arrays import insert_unnested
 from services.store.bulk import copy_binary, utc_seconds
 from services.store.db import session_scope
 from services.store.models import OptimizationRun, ScheduleStep, utcnow
@@ -122,9 +122,7 @@ def _insert_runs_unnested(conn: sa.Connection, runs: list[dict]) -> list[int]:
     one array per column (:mod:`services.store.arrays`)."""
     ids = sorted(conn.execute(sa.text("SELECT nextval(pg_get_serial_sequence('optimization_runs', 'id')) "
                                       "FROM generate_series(1, :n)"), {"n": len(runs)}).scalars())
-    columns, select, params = unnest_rows(OptimizationRun.__table__, [{"id": i, **run} for i, run in
-                                                                      zip(ids, runs, strict=True)], conn.dialect)
-    conn.execute(sa.text(f"INSERT INTO {OptimizationRun.__tablename__} ({columns}) {select}"), params)
+    insert_unnested(conn, OptimizationRun.__table__, [{"id": i, **run} for i, run in zip(ids, runs, strict=True)])
     return ids
 
 
