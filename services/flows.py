@@ -1,11 +1,11 @@
-"""A household's energy flows over time, summed to the resolution wanted (in SQL on SQLite, from
-one row of arrays per series on PostgreSQL).
+"""A household's energy flows over time, summed to the resolution wanted.
 
 Every reader of flows gets them the same way (:func:`metered_flows_by_household`): readings summed
-per step in SQL, a meter that reads less often than the step (30 or 60 min on 15-min steps) spread
-onto it with its kWh conserved (:mod:`services.resampling`), and a quantity the household has no
-meter for derived from the energy balance (:mod:`services.balance`). :class:`MeteredFlows` says
-what was spread or derived, for the notes a result shows.
+per step (in SQL on SQLite; on PostgreSQL from each series' readings sent as arrays), a meter that
+reads less often than the step (30 or 60 min on 15-min steps) spread onto it with its kWh
+conserved (:mod:`services.resampling`), and a quantity the household has no meter for derived from
+the energy balance (:mod:`services.balance`). :class:`MeteredFlows` says what was spread or
+derived, for the notes a result shows.
 """
 
 from __future__ import annotations
@@ -146,7 +146,8 @@ def _summed_by_bucket(household_ids: Sequence[int], quantities: Sequence[str], b
         frame, resampled = spread_to_steps(frame, bucket_s) if coarse else (frame, {})
         frame, derived = derive_from_balance(frame, meters.get(int(household_id), set(names)))
         keep = [c for c in frame.columns if c in wanted]
-        out[int(household_id)] = MeteredFlows(frame if keep == list(frame.columns) else frame[keep], bucket_s, tuple(d for d in derived if d in wanted),
+        frame = frame if keep == list(frame.columns) else frame[keep]
+        out[int(household_id)] = MeteredFlows(frame, bucket_s, tuple(d for d in derived if d in wanted),
                                               {k: v for k, v in resampled.items() if k in wanted})
     return out
 
@@ -173,11 +174,11 @@ def _grouped_sums(series_query, bucket_s: int, start: datetime | None, end: date
 
 def _series_sums(series_ids: list[int], bucket_s: int, start: datetime | None, end: datetime | None,
                  conn: sa.Connection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """PostgreSQL: the readings of ``series_ids`` in ``[start, end)`` as one row
-    per series of two arrays (bucket of each reading by the same SQL expression as the GROUP BY,
-    value), in the order the readings' primary key is scanned (time), then summed per series and
-    bucket in numpy in that order, as the database's sum adds them. A fifth of the database's work of a
-    hash aggregate over hundreds of thousands of rows, and no Python object per reading.
+    """PostgreSQL: the readings of ``series_ids`` in ``[start, end)`` as one row per series of two
+    arrays (bucket of each reading, by the same SQL expression as SQLite's GROUP BY, and value) in
+    the order the primary key is scanned (time), summed per series and bucket in numpy in that
+    order, as the database's sum adds them (the same sums to the bit). For a fleet chunk (600,000
+    readings) a third of the time of a hash aggregate, and no Python object per reading.
     Returns (series id, bucket start [Unix s], kWh) per (series, bucket), by series and time.
     """
     bucket = time_bucket(sa.literal_column("r.ts"), bucket_s).compile(dialect=conn.dialect,
