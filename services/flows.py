@@ -1,10 +1,11 @@
-"""A household's energy flows over time, aggregated in SQL to the resolution wanted.
+"""A household's energy flows over time, summed to the resolution wanted.
 
 Every reader of flows gets them the same way (:func:`metered_flows_by_household`): readings summed
-per step in SQL, a meter that reads less often than the step (30 or 60 min on 15-min steps) spread
-onto it with its kWh conserved (:mod:`services.resampling`), and a quantity the household has no
-meter for derived from the energy balance (:mod:`services.balance`). :class:`MeteredFlows` says
-what was spread or derived, for the notes a result shows.
+per step (in SQL on SQLite; on PostgreSQL from each series' readings sent as arrays), a meter that
+reads less often than the step (30 or 60 min on 15-min steps) spread onto it with its kWh
+conserved (:mod:`services.resampling`), and a quantity the household has no meter for derived from
+the energy balance (:mod:`services.balance`). :class:`MeteredFlows` says what was spread or
+derived, for the notes a result shows.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import sqlalchemy as sa
 
 from services.balance import derivable, derive_from_balance, derived_note, metered_quantities
 from services.resampling import resampling_note, spread_to_steps
+from services.store.bulk import raw_cursor
 from services.store.db import session_scope
 from services.store.models import ENERGY_QUANTITIES, DailyEnergy, Reading, Series
 from services.store.types import time_bucket
@@ -95,39 +97,24 @@ def _summed_by_bucket(household_ids: Sequence[int], quantities: Sequence[str], b
     wanted = list(quantities)
     with session_scope(url) as session:
         meters = metered_quantities(household_ids, session)
-    if any(set(derivable(m)) & set(wanted) for m in meters.values()):
-        quantities = ENERGY_QUANTITIES  # what a missing meter is derived from
-    bucket = time_bucket(Reading.ts, bucket_s).label("bucket")
-    series_query = sa.select(Series.id, Series.household_id, Series.quantity).where(
-        Series.household_id.in_(list(household_ids)), Series.quantity.in_(list(quantities)))
-    # Sum per series and bucket over the narrow readings table and name the series afterwards in
-    # numpy: a third faster than grouping the joined rows by household and quantity, and the rows
-    # carry three numbers each (a chunk of households returns hundreds of thousands).
-    sums = (
-        sa.select(Reading.series_id, bucket, sa.func.sum(Reading.value).label("kwh"))
-        .where(Reading.series_id.in_(series_query.with_only_columns(Series.id)))
-        .group_by(Reading.series_id, bucket)
-    )
-    if start is not None:
-        sums = sums.where(Reading.ts >= start)
-    if end is not None:
-        sums = sums.where(Reading.ts < end)
-    with session_scope(url) as session:
+        if any(set(derivable(m)) & set(wanted) for m in meters.values()):
+            quantities = ENERGY_QUANTITIES  # what a missing meter is derived from
+        series_query = sa.select(Series.id, Series.household_id, Series.quantity).where(
+            Series.household_id.in_(list(household_ids)), Series.quantity.in_(list(quantities)))
         conn = session.connection()
-        if conn.dialect.name == "postgresql" and len(household_ids) > 50:
-            # A chunk of households sums hundreds of thousands of buckets: with the default 4 MB
-            # the hash aggregate spills to disk and takes twice as long.
-            conn.execute(sa.text("SET LOCAL work_mem = '64MB'"))
         named = conn.execute(series_query).all()
-        rows = _plain_rows(conn.execute(sums))
-    if not rows or not named:
+        if not named:
+            return {}
+        if conn.dialect.name == "postgresql":
+            series_ids, buckets, kwh = _series_sums([n[0] for n in named], bucket_s, start, end, conn)
+        else:
+            series_ids, buckets, kwh = _grouped_sums(series_query, bucket_s, start, end, conn)
+    if not len(series_ids):
         return {}
-    sums_array = np.array(rows, dtype=float)
     ids, households, names_of = (np.array(c) for c in zip(*named, strict=True))
     order = np.argsort(ids)
-    position = order[np.searchsorted(ids, sums_array[:, 0].astype(np.int64), sorter=order)]
+    position = order[np.searchsorted(ids, series_ids, sorter=order)]
     household, quantity = households[position].astype(np.int64), names_of[position]
-    buckets, kwh = sums_array[:, 1].astype(np.int64), sums_array[:, 2]
     out = {}
     # Pivot with numpy: pandas' pivot on string columns costs more than the query for a day's rows.
     # Rows sorted by household once, then each household's rows are a slice (many households in
@@ -135,6 +122,8 @@ def _summed_by_bucket(household_ids: Sequence[int], quantities: Sequence[str], b
     order = np.argsort(household, kind="stable")
     household, quantity, buckets, kwh = household[order], quantity[order], buckets[order], kwh[order]
     bounds = np.flatnonzero(np.diff(household)) + 1
+    indexes: dict[bytes, pd.DatetimeIndex] = {}  # households of a chunk mostly share their steps and
+    columns: dict[tuple, pd.Index] = {}  # their meters: each index is built once (immutable, shared)
     for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(household)], strict=True):
         household_id, mine_q, mine_kwh = household[lo], quantity[lo:hi], kwh[lo:hi]
         stamps, row = np.unique(buckets[lo:hi], return_inverse=True)
@@ -146,13 +135,78 @@ def _summed_by_bucket(household_ids: Sequence[int], quantities: Sequence[str], b
             np.add.at(wide[:, j], row[chosen], mine_kwh[chosen])  # two series of one quantity add up
             seen[row[chosen], j] = True
         wide[~seen] = np.nan
-        frame = pd.DataFrame(wide, columns=names, index=pd.to_datetime(stamps, unit="s", utc=True).rename("bucket"))
-        frame, resampled = spread_to_steps(frame, bucket_s)
+        key = stamps.tobytes()
+        if key not in indexes:
+            indexes[key] = pd.to_datetime(stamps, unit="s", utc=True).rename("bucket")
+        if tuple(names) not in columns:
+            columns[tuple(names)] = pd.Index(names)
+        frame = pd.DataFrame(wide, columns=columns[tuple(names)], index=indexes[key])
+        # A meter can be spread only where its readings are further apart than the step somewhere.
+        coarse = any(np.diff(stamps[seen[:, j]]).max(initial=0) > bucket_s for j in range(len(names)))
+        frame, resampled = spread_to_steps(frame, bucket_s) if coarse else (frame, {})
         frame, derived = derive_from_balance(frame, meters.get(int(household_id), set(names)))
         keep = [c for c in frame.columns if c in wanted]
-        out[int(household_id)] = MeteredFlows(frame[keep], bucket_s, tuple(d for d in derived if d in wanted),
+        frame = frame if keep == list(frame.columns) else frame[keep]
+        out[int(household_id)] = MeteredFlows(frame, bucket_s, tuple(d for d in derived if d in wanted),
                                               {k: v for k, v in resampled.items() if k in wanted})
     return out
+
+
+def _grouped_sums(series_query, bucket_s: int, start: datetime | None, end: datetime | None,
+                  conn: sa.Connection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """SQLite: the readings of the series of ``series_query`` in ``[start, end)`` summed per
+    series and bucket in SQL. Returns (series id, bucket start [Unix s], kWh) per (series, bucket)."""
+    # Sum per series and bucket over the narrow readings table and name the series afterwards in
+    # numpy: a third faster than grouping the joined rows by household and quantity.
+    bucket = time_bucket(Reading.ts, bucket_s).label("bucket")
+    sums = (
+        sa.select(Reading.series_id, bucket, sa.func.sum(Reading.value).label("kwh"))
+        .where(Reading.series_id.in_(series_query.with_only_columns(Series.id)))
+        .group_by(Reading.series_id, bucket)
+    )
+    if start is not None:
+        sums = sums.where(Reading.ts >= start)
+    if end is not None:
+        sums = sums.where(Reading.ts < end)
+    table = np.array(_plain_rows(conn.execute(sums)), dtype=float).reshape(-1, 3)
+    return table[:, 0].astype(np.int64), table[:, 1].astype(np.int64), table[:, 2]
+
+
+def _series_sums(series_ids: list[int], bucket_s: int, start: datetime | None, end: datetime | None,
+                 conn: sa.Connection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """PostgreSQL: the readings of ``series_ids`` in ``[start, end)`` as one row per series of two
+    arrays (bucket of each reading, by the same SQL expression as SQLite's GROUP BY, and value) in
+    the order the primary key is scanned (time), summed per series and bucket in numpy in that
+    order, as the database's sum adds them (the same sums to the bit). For a fleet chunk (600,000
+    readings) a third of the time of a hash aggregate, and no Python object per reading.
+    Returns (series id, bucket start [Unix s], kWh) per (series, bucket), by series and time.
+    """
+    bucket = time_bucket(sa.literal_column("r.ts"), bucket_s).compile(dialect=conn.dialect,
+                                                                      compile_kwargs={"literal_binds": True})
+    within, params = ["r.series_id = s.id"], [list(series_ids)]
+    if start is not None:
+        within.append("r.ts >= %s")
+        params.insert(-1, start)
+    if end is not None:
+        within.append("r.ts < %s")
+        params.insert(-1, end)
+    # In the primary key's (time) order as scanned; sorted below should a plan ever read otherwise.
+    query = (f"SELECT s.id, a.buckets, a.kwh FROM series s CROSS JOIN LATERAL (SELECT array_agg({bucket}) AS buckets, "
+             f"array_agg(r.value) AS kwh FROM readings r WHERE {' AND '.join(within)}) a "
+             "WHERE s.id = ANY(%s::int[]) AND a.buckets IS NOT NULL")
+    with raw_cursor(conn, query) as cursor:  # binary: arrays arrive as numbers, not text to parse
+        rows = cursor.execute(query, params, binary=True).fetchall()
+    if not rows:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64), np.array([])
+    series = np.repeat(np.array([r[0] for r in rows], dtype=np.int64), [len(r[1]) for r in rows])
+    buckets = np.concatenate([np.asarray(r[1], dtype=np.int64) for r in rows])
+    values = np.concatenate([np.asarray(r[2], dtype=float) for r in rows])
+    if ((np.diff(buckets) < 0) & (np.diff(series) == 0)).any():
+        order = np.lexsort((buckets, series))  # stable: a bucket's readings keep the order read
+        series, buckets, values = series[order], buckets[order], values[order]
+    new = np.r_[True, (np.diff(series) != 0) | (np.diff(buckets) != 0)]  # a reading in a new bucket
+    group = np.cumsum(new) - 1
+    return series[new], buckets[new], np.bincount(group, weights=values)  # adds each bucket's in time order
 
 
 def _plain_rows(result: sa.CursorResult) -> list[tuple]:

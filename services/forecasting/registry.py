@@ -7,22 +7,29 @@ whose header or digest does not match, or that was written by another
 scikit-learn version (whose pickles are not guaranteed to load correctly): such a
 model counts as stale and is retrained. Never import model blobs from elsewhere.
 
-Forecast values are kWh per step (the interval starting at ``ts``), P10/P50/P90.
+Forecast values are kWh per step (the interval starting at ``ts``), P10/P50/P90. This module is the
+one reader of stored forecasts: :func:`latest_forecast` for one household, :func:`forecast_candidates`
+for many at once (what schedule inputs ask for a whole fleet chunk in two queries).
 """
 
 from __future__ import annotations
 
 import hashlib
 import pickle
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from services.store.db import session_scope
 from services.store.frames import rows_frame
 from services.store.models import Forecast, ForecastBacktest, ForecastModel, ForecastValue
+from services.store.types import epoch_seconds
 
 _MAGIC = b"EDFM1"
 #: A model older than this is retrained by :func:`is_stale` callers.
@@ -261,3 +268,50 @@ def check_forecaster(settings) -> tuple[str, str]:
     if age > MAX_MODEL_AGE:
         return "degraded", f"{detail}: older than {MAX_MODEL_AGE.days} days, retrain the models"
     return "ok", detail
+
+
+def forecast_candidates(household_ids: Sequence[int], targets: Sequence[str], start: datetime, end: datetime,
+                        now: datetime, limit: int, *, session: Session | None = None,
+                        url: str | None = None) -> dict[tuple[int, str], list[pd.Series]]:
+    """Stored forecasts of many households at once (two queries, however many): those of
+    ``targets`` issued by ``now`` with values in ``[start - 1 h, end)``.
+
+    Returns, per (household, target), up to ``limit`` forecasts newest first (by issue time, then
+    id), each as a Series of energy per step [kWh, P50] indexed by UTC step start, in time order.
+    The hour before ``start`` is read so that an hourly forecast's step covering ``start`` is
+    there. Reads in ``session`` when given (a caller's transaction), else in its own.
+    """
+    if not household_ids or not targets:
+        return {}
+    if session is None:
+        with session_scope(url) as own:
+            return forecast_candidates(household_ids, targets, start, end, now, limit, session=own)
+    lo = start - timedelta(hours=1)
+    found = session.execute(
+        sa.select(Forecast.id, Forecast.household_id, Forecast.target)
+        .join(ForecastValue, ForecastValue.forecast_id == Forecast.id)
+        .where(Forecast.household_id.in_(list(household_ids)), Forecast.target.in_(list(targets)),
+               Forecast.issued_at <= now, ForecastValue.ts >= lo, ForecastValue.ts < end)
+        .group_by(Forecast.id, Forecast.household_id, Forecast.target, Forecast.issued_at)
+        .order_by(Forecast.issued_at.desc(), Forecast.id.desc())
+    ).all()
+    chosen: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for forecast_id, household_id, target in found:
+        if len(chosen[household_id, target]) < limit:
+            chosen[household_id, target].append(forecast_id)
+    wanted = [f for ids in chosen.values() for f in ids]
+    if not wanted:
+        return {}
+    rows = session.connection().execute(
+        sa.select(ForecastValue.forecast_id, epoch_seconds(ForecastValue.ts), ForecastValue.p50)
+        .where(ForecastValue.forecast_id.in_(wanted), ForecastValue.ts >= lo, ForecastValue.ts < end)
+        .order_by(ForecastValue.forecast_id, ForecastValue.ts)
+    ).all()
+    table = rows_frame(rows, ["forecast_id", "ts", "p50"])
+    ids = table["forecast_id"].to_numpy(dtype=np.int64)
+    stamps = pd.to_datetime(table["ts"].to_numpy(dtype=np.int64), unit="s", utc=True)
+    values = table["p50"].to_numpy(dtype=float)
+    bounds = np.flatnonzero(np.diff(ids)) + 1
+    series = {int(ids[lo_]): pd.Series(values[lo_:hi_], index=stamps[lo_:hi_])
+              for lo_, hi_ in zip(np.r_[0, bounds], np.r_[bounds, len(ids)], strict=True) if hi_ > lo_}
+    return {key: [series[f] for f in ids_ if f in series] for key, ids_ in chosen.items()}

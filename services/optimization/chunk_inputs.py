@@ -25,9 +25,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from services.flows import MeteredFlows, metered_flows_by_household
+from services.forecasting.registry import forecast_candidates
 from services.households import HouseholdNotFound
 from services.optimization.inputs import (
-    FORECAST_CANDIDATES,
     HouseholdInputs,
     InputsUnavailable,
     _profile_of,
@@ -35,8 +35,6 @@ from services.optimization.inputs import (
     add_profile_notes,
     assemble_inputs,
     curtailment_note,
-    first_covering,
-    horizon_bounds,
     horizon_index,
     household_grid,
     local_day_start,
@@ -46,7 +44,8 @@ from services.optimization.inputs import (
     stored_battery,
     unpriced_note,
 )
-from services.optimization.stored_series import forecast_candidates, last_reading_times, latest_soc_readings
+from services.optimization.stored_forecasts import FORECAST_CANDIDATES, first_covering, horizon_bounds
+from services.optimization.stored_series import last_reading_times, latest_soc_readings
 from services.store.db import session_scope
 from services.store.models import Household
 from services.validation import ValidationProblem
@@ -143,7 +142,7 @@ def _read_stored(session, partials: list[_Partial], dt_h: float, now: datetime) 
     ids = [p.household.id for p in partials]
     socs = latest_soc_readings(session, ids, index[0].to_pydatetime())
     start, end = horizon_bounds(index, dt_h)
-    candidates = forecast_candidates(session, ids, TARGETS, start, end, now, FORECAST_CANDIDATES)
+    candidates = forecast_candidates(ids, TARGETS, start, end, now, FORECAST_CANDIDATES, session=session)
     for partial in partials:
         household_id, parts = partial.household.id, partial.parts
         soc = parts["battery"].initial_soc_kwh

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from services import access
@@ -36,6 +36,7 @@ from services.optimization.fleet import schedule_each
 from services.optimization.inputs import household_ids_with_battery
 from services.optimization.results import ScheduleResult
 from services.optimization.store import store_runs
+from services.store.arrays import insert_unnested
 from services.store.db import session_scope
 from services.store.models import FleetRun, FleetRunHousehold, Household, utcnow
 from services.validation import FieldProblem, ValidationProblem
@@ -43,7 +44,7 @@ from services.validation import FieldProblem, ValidationProblem
 #: Households per chunk: set-based reads pay off from a few hundred on (see chunk_inputs).
 DEFAULT_CHUNK_SIZE = 500
 MAX_CHUNK_SIZE = 5000
-#: Household rows per upsert statement (10 values each).
+#: Household rows per upsert statement on SQLite (10 values each; PostgreSQL sends arrays).
 UPSERT_ROWS = 1000
 
 
@@ -212,21 +213,26 @@ def _record(run_id: int, chunk: int, results: dict[int, ScheduleResult], errors:
 
 def _upsert_pending(session: Session, rows: list[dict]) -> set[int]:
     """Insert or update the households' rows keyed on (run, household), changing only pending
-    ones; returns the households whose row changed."""
+    ones; returns the households whose row changed. On PostgreSQL one statement of one array per
+    column (:mod:`services.store.arrays`), elsewhere one cached statement sent with the rows."""
     if not rows:
         return set()
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    conn = session.connection()
+    updated = ("status", "reason", "optimization_run_id", "cost", "savings", "updated_at")
+    if conn.dialect.name == "postgresql":
+        table = FleetRunHousehold.__tablename__
+        return {h for (h,) in insert_unnested(
+            conn, FleetRunHousehold.__table__, rows,
+            f"ON CONFLICT (run_id, household_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in updated)} "
+            f"WHERE {table}.status = 'pending' RETURNING household_id")}
+    statement = sqlite.insert(FleetRunHousehold)
+    statement = statement.on_conflict_do_update(
+        index_elements=["run_id", "household_id"], set_={c: statement.excluded[c] for c in updated},
+        where=FleetRunHousehold.status == "pending",
+    ).returning(FleetRunHousehold.household_id)
     changed: set[int] = set()
     for lo in range(0, len(rows), UPSERT_ROWS):  # SQLite takes at most 32,766 values per statement
-        statement = insert(FleetRunHousehold).values(rows[lo:lo + UPSERT_ROWS])
-        statement = statement.on_conflict_do_update(
-            index_elements=["run_id", "household_id"],
-            set_={c: statement.excluded[c] for c in ("status", "reason", "optimization_run_id", "cost", "savings",
-                                                     "updated_at")},
-            where=FleetRunHousehold.status == "pending",
-        ).returning(FleetRunHousehold.household_id)
-        changed |= set(session.scalars(statement))
+        changed |= set(conn.execute(statement, rows[lo:lo + UPSERT_ROWS]).scalars())
     return changed
 
 

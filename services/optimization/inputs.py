@@ -35,14 +35,14 @@ from sqlalchemy.orm import Session, selectinload
 from services.flows import metered_flows
 from services.households import HouseholdNotFound
 from services.households.tariffs import import_prices, load_tariff_spec
+from services.optimization.day_profile import MINUTES_PER_DAY, local_minute_and_weekend, mean_by
 from services.optimization.problem import BatteryParams, GridParams, Objective, Prices, ScheduleRequest
 from services.optimization.service import tariff_prices
-from services.optimization.stored_series import forecast_candidates, last_reading_times, latest_soc_readings
-from services.resampling import spread_to_steps
+from services.optimization.stored_forecasts import SOURCE_FORECAST, forecast_kw  # noqa: F401 - one of the labels here
+from services.optimization.stored_series import last_reading_times, latest_soc_readings
 from services.store.db import session_scope
 from services.store.models import Battery, Household, Tariff
 
-SOURCE_FORECAST = "forecast"
 SOURCE_PROFILE = "fallback: profile of the last 7 days"
 SOURCE_ACTUALS = "perfect foresight: actuals"
 SOURCE_GIVEN = "given"
@@ -52,8 +52,6 @@ SOURCE_NO_PV = "no PV"
 PROFILE_DAYS = 7
 #: Share of a day's steps that may lack readings before actuals are refused (gaps are interpolated).
 MAX_MISSING_SHARE = 0.25
-#: Stored forecasts looked at, newest first, before falling back to the profile.
-FORECAST_CANDIDATES = 5
 
 
 class InputsUnavailable(ValueError):
@@ -197,7 +195,7 @@ def household_inputs(
             if given is not None:
                 series[target] = (np.asarray(given, dtype=float), SOURCE_GIVEN)
             elif mode == "auto":
-                series[target] = _forecast_kw(session, household_id, target, index, dt_h, now)
+                series[target] = forecast_kw(session, household_id, target, index, dt_h, now)
         has_pv = bool(household.pv_systems)
         name = household.name
     note = curtailment_note(grid, prices, len(index))
@@ -391,48 +389,6 @@ def soc_from_reading(reading: tuple[datetime, float] | None, battery: BatteryPar
 # --- PV and load ----------------------------------------------------------------------------------
 
 
-def _forecast_kw(session: Session, household_id: int, target: str, index: pd.DatetimeIndex, dt_h: float,
-                 now: datetime) -> tuple[np.ndarray, str] | None:
-    """The newest stored forecast of ``target`` issued by ``now`` that covers every step [kW]."""
-    start, end = horizon_bounds(index, dt_h)
-    candidates = forecast_candidates(session, [household_id], [target], start, end, now, FORECAST_CANDIDATES)
-    return first_covering(candidates.get((household_id, target), []), index, dt_h)
-
-
-def horizon_bounds(index: pd.DatetimeIndex, dt_h: float) -> tuple[datetime, datetime]:
-    """``[start, end)`` of the horizon, UTC."""
-    return index[0].to_pydatetime(), (index[-1] + pd.Timedelta(hours=dt_h)).to_pydatetime()
-
-
-def first_covering(candidates: list[pd.Series], index: pd.DatetimeIndex,
-                   dt_h: float) -> tuple[np.ndarray, str] | None:
-    """The first of the forecasts (energy per step [kWh], newest first) that covers every step,
-    as mean power on the steps [kW]."""
-    for kwh in candidates:
-        kw = _on_steps(kwh, index, dt_h)
-        if kw is not None:
-            return kw, SOURCE_FORECAST
-    return None
-
-
-def _on_steps(kwh: pd.Series, index: pd.DatetimeIndex, dt_h: float) -> np.ndarray | None:
-    """Energy per forecast step [kWh] as mean power on the horizon's steps [kW]; None unless
-    every step is covered. Finer forecasts are averaged, coarser ones held over their step (the
-    power repeated: :func:`services.resampling.spread_to_steps`, as meter readings are spread)."""
-    if len(kwh) < 1:
-        return None
-    stamps = kwh.index.tz_convert("UTC")
-    step = pd.Series(stamps).diff().min() if len(kwh) > 1 else pd.Timedelta(hours=dt_h)
-    kw = pd.Series(kwh.to_numpy(dtype=float) / (step / pd.Timedelta(hours=1)), index=stamps)
-    dt = pd.Timedelta(hours=dt_h)
-    if step <= dt:
-        on_steps = kw.groupby(stamps.floor(dt)).mean().reindex(index)
-    else:
-        spread, _ = spread_to_steps(kw.to_frame("kw"), int(dt.total_seconds()), {"kw": "power"})
-        on_steps = spread["kw"].reindex(index)
-    return None if on_steps.isna().any() else on_steps.to_numpy()
-
-
 def _profile(household_id: int, targets: list[str], index: pd.DatetimeIndex, dt_h: float, tz: str, has_pv: bool,
              notes: list[str], url: str | None) -> dict[str, tuple[np.ndarray, str]]:
     """Mean power per local time of day over the last 7 days of readings, weekdays and weekends
@@ -483,35 +439,17 @@ def _profile_of(flows: pd.DataFrame, target: str, index: pd.DatetimeIndex, dt_h:
             "load_kw",
         )
     kw = column[present] / dt_h
-    minute, weekend = _local_minute_and_weekend(flows.index[present], tz)
-    values = _mean_by(minute, kw, MINUTES_PER_DAY)
-    wanted_minute, wanted_weekend = _local_minute_and_weekend(index, tz)
+    minute, weekend = local_minute_and_weekend(flows.index if present.all() else flows.index[present], tz)
+    values = mean_by(minute, kw, MINUTES_PER_DAY)
+    wanted_minute, wanted_weekend = local_minute_and_weekend(index, tz)
     values = values[wanted_minute]
     if target == "load":
-        by_kind = _mean_by(weekend * MINUTES_PER_DAY + minute, kw, 2 * MINUTES_PER_DAY)
+        by_kind = mean_by(weekend * MINUTES_PER_DAY + minute, kw, 2 * MINUTES_PER_DAY)
         keyed = by_kind[wanted_weekend * MINUTES_PER_DAY + wanted_minute]
         values = np.where(np.isnan(keyed), values, keyed)
     if np.isnan(values).any():  # a time of day never seen (gaps): the neighbours' mean
         values = pd.Series(values).interpolate(limit_direction="both").fillna(kw.mean()).to_numpy()
     return values, SOURCE_PROFILE
-
-
-MINUTES_PER_DAY = 1440
-
-
-def _local_minute_and_weekend(index: pd.DatetimeIndex, tz: str) -> tuple[np.ndarray, np.ndarray]:
-    """Local minute of the day (0..1439) and 1 on Saturday and Sunday, else 0, of each instant."""
-    wall_minutes = index.tz_convert(tz).tz_localize(None).as_unit("s").asi8 // 60  # local wall clock
-    days = wall_minutes // MINUTES_PER_DAY
-    return wall_minutes - days * MINUTES_PER_DAY, ((days + 3) % 7 >= 5).astype(np.int64)  # 1970-01-01: Thursday
-
-
-def _mean_by(key: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    """Mean of ``values`` per integer ``key`` in ``0..size-1``; NaN for a key never seen."""
-    counts = np.bincount(key, minlength=size)
-    sums = np.bincount(key, weights=values, minlength=size)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
 def _actuals(household_id: int, targets: list[str], index: pd.DatetimeIndex, dt_h: float, tz: str, has_pv: bool,

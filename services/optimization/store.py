@@ -8,7 +8,7 @@ transaction (all or nothing).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields, is_dataclass
 
 import numpy as np
 import pandas as pd
@@ -17,11 +17,22 @@ from sqlalchemy.orm import Session
 
 from services.optimization.problem import ScheduleRequest
 from services.optimization.results import ScheduleResult
+from services.store.arrays import insert_unnested
 from services.store.bulk import copy_binary, utc_seconds
 from services.store.db import session_scope
 from services.store.models import OptimizationRun, ScheduleStep, utcnow
 
 RUN_KINDS = ("day_ahead", "whatif", "backtest", "fleet", "sizing", "api")
+
+
+def flat_asdict(value) -> dict:
+    """``dataclasses.asdict`` of a dataclass of plain values (numbers, strings, None), without its
+    recursive deep copy: five of them per stored run, thousands per fleet chunk. Anything nested
+    goes through ``asdict`` itself."""
+    out = {f.name: getattr(value, f.name) for f in fields(value)}
+    if any(is_dataclass(v) or isinstance(v, list | tuple | dict) for v in out.values()):
+        return asdict(value)
+    return out
 
 
 def request_summary(request: ScheduleRequest) -> dict:
@@ -35,8 +46,8 @@ def request_summary(request: ScheduleRequest) -> dict:
         "objective": request.objective,
         "terminal": request.terminal,
         "terminal_value_per_kwh": request.terminal_value_per_kwh,
-        "battery": asdict(request.battery),
-        "grid": asdict(request.grid),
+        "battery": flat_asdict(request.battery),
+        "grid": flat_asdict(request.grid),
         "currency": request.prices.currency,
         "import_price_min": float(p_imp.min()),
         "import_price_max": float(p_imp.max()),
@@ -71,8 +82,9 @@ def store_run(
 
 
 def store_runs(items: Sequence[tuple[int | None, ScheduleResult]], *, kind: str, session: Session) -> list[int]:
-    """Write many results in the caller's transaction, in two statements (runs, then all their
-    steps: binary COPY on PostgreSQL); returns the run ids in the order of ``items``.
+    """Write many results in the caller's transaction, in a few statements (runs, then all their
+    steps; on PostgreSQL the runs as arrays and the steps by binary COPY); returns the run ids in
+    the order of ``items``.
 
     What a fleet chunk of hundreds of households stores at once; one run at a time is
     :func:`store_run`.
@@ -82,13 +94,16 @@ def store_runs(items: Sequence[tuple[int | None, ScheduleResult]], *, kind: str,
     if not items:
         return []
     runs = [_run_values(household_id, result, kind) for household_id, result in items]
-    ids = list(session.execute(sa.insert(OptimizationRun).returning(OptimizationRun.id,
-                                                                    sort_by_parameter_order=True), runs).scalars())
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        ids = _insert_runs_unnested(conn, runs)
+    else:
+        ids = list(session.execute(sa.insert(OptimizationRun).returning(OptimizationRun.id,
+                                                                        sort_by_parameter_order=True), runs).scalars())
     columns = [_step_columns(result) for _, result in items]
     names = list(columns[0])
     stacked = {name: np.concatenate([c[name] for c in columns]) for name in names}
     run_id = np.concatenate([np.full(len(c["ts"]), i, dtype=np.int64) for i, c in zip(ids, columns, strict=True)])
-    conn = session.connection()
     if conn.dialect.name == "postgresql":
         copy_binary(conn, "schedule_steps", [("run_id", "int4", run_id), ("ts", "timestamptz", stacked["ts"]),
                                              *[(n, "float8", stacked[n]) for n in names if n != "ts"]])
@@ -98,6 +113,16 @@ def store_runs(items: Sequence[tuple[int | None, ScheduleResult]], *, kind: str,
         session.execute(sa.insert(ScheduleStep), [
             {"run_id": int(r), "ts": stamps[k], **{n: lists[n][k] for n in lists}}
             for k, r in enumerate(run_id.tolist())])
+    return ids
+
+
+def _insert_runs_unnested(conn: sa.Connection, runs: list[dict]) -> list[int]:
+    """PostgreSQL: the runs' ids drawn from their sequence in one query (ascending, in the order
+    of ``runs``, as a RETURNING in parameter order gives them), then the rows in one statement of
+    one array per column (:mod:`services.store.arrays`)."""
+    ids = sorted(conn.execute(sa.text("SELECT nextval(pg_get_serial_sequence('optimization_runs', 'id')) "
+                                      "FROM generate_series(1, :n)"), {"n": len(runs)}).scalars())
+    insert_unnested(conn, OptimizationRun.__table__, [{"id": i, **run} for i, run in zip(ids, runs, strict=True)])
     return ids
 
 
@@ -124,9 +149,9 @@ def _run_values(household_id, result: ScheduleResult, kind: str) -> dict:
         "objective": result.objective,
         "cost": result.optimized.total_cost,
         "baselines": {
-            "optimized": asdict(result.optimized),
-            "no_battery": asdict(result.no_battery),
-            "rule_based": asdict(result.rule_based),
+            "optimized": flat_asdict(result.optimized),
+            "no_battery": flat_asdict(result.no_battery),
+            "rule_based": flat_asdict(result.rule_based),
             "stored_energy_value_per_kwh": result.stored_energy_value_per_kwh,
             "savings_vs_no_battery": result.savings_vs_no_battery,
             "savings_vs_rule": result.savings_vs_rule,

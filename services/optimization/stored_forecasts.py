@@ -1,0 +1,65 @@
+"""Stored forecasts as schedule inputs: the newest one that covers a horizon, as kW on its steps.
+
+The forecasts are read by their owner, :func:`services.forecasting.registry.forecast_candidates`
+(many households in one query: a fleet chunk asks once per horizon); this module only picks the
+first candidate, newest first, that covers every step and converts it: energy per forecast step
+[kWh] to mean power on the horizon's steps [kW], finer forecasts averaged, coarser ones held.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from services.forecasting.registry import forecast_candidates
+from services.resampling import spread_to_steps
+
+SOURCE_FORECAST = "forecast"
+#: Stored forecasts looked at, newest first, before falling back to the profile.
+FORECAST_CANDIDATES = 5
+
+
+def forecast_kw(session: Session, household_id: int, target: str, index: pd.DatetimeIndex, dt_h: float,
+                now: datetime) -> tuple[np.ndarray, str] | None:
+    """The newest stored forecast of ``target`` issued by ``now`` that covers every step [kW]
+    (None: none does), read in ``session``."""
+    start, end = horizon_bounds(index, dt_h)
+    candidates = forecast_candidates([household_id], [target], start, end, now, FORECAST_CANDIDATES, session=session)
+    return first_covering(candidates.get((household_id, target), []), index, dt_h)
+
+
+def horizon_bounds(index: pd.DatetimeIndex, dt_h: float) -> tuple[datetime, datetime]:
+    """``[start, end)`` of the horizon, UTC."""
+    return index[0].to_pydatetime(), (index[-1] + pd.Timedelta(hours=dt_h)).to_pydatetime()
+
+
+def first_covering(candidates: list[pd.Series], index: pd.DatetimeIndex,
+                   dt_h: float) -> tuple[np.ndarray, str] | None:
+    """The first of the forecasts (energy per step [kWh], newest first) that covers every step,
+    as mean power on the steps [kW]."""
+    for kwh in candidates:
+        kw = _on_steps(kwh, index, dt_h)
+        if kw is not None:
+            return kw, SOURCE_FORECAST
+    return None
+
+
+def _on_steps(kwh: pd.Series, index: pd.DatetimeIndex, dt_h: float) -> np.ndarray | None:
+    """Energy per forecast step [kWh] as mean power on the horizon's steps [kW]; None unless
+    every step is covered. Finer forecasts are averaged, coarser ones held over their step (the
+    power repeated: :func:`services.resampling.spread_to_steps`, as meter readings are spread)."""
+    if len(kwh) < 1:
+        return None
+    stamps = kwh.index.tz_convert("UTC")
+    step = pd.Series(stamps).diff().min() if len(kwh) > 1 else pd.Timedelta(hours=dt_h)
+    kw = pd.Series(kwh.to_numpy(dtype=float) / (step / pd.Timedelta(hours=1)), index=stamps)
+    dt = pd.Timedelta(hours=dt_h)
+    if step <= dt:
+        on_steps = kw.groupby(stamps.floor(dt)).mean().reindex(index)
+    else:
+        spread, _ = spread_to_steps(kw.to_frame("kw"), int(dt.total_seconds()), {"kw": "power"})
+        on_steps = spread["kw"].reindex(index)
+    return None if on_steps.isna().any() else on_steps.to_numpy()
