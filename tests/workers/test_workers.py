@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from services.access import AccessScope
+from services.access import AccessScope, use_scope
 from services.health import check_beat, check_queues, check_services, check_workers
 from services.households import create_household
 from services.jobs import cancel_job, get_job, list_jobs, save_file, start_job
@@ -70,10 +70,14 @@ def _celery_manager():
 
 def test_a_background_callback_runs_on_the_worker_through_celery_manager(store, worker, dash_app):
     import pages.data as page
+    from services.auth import create_token, verify_token
     from services.tasks.celery_app import INTERACTIVE_QUEUE, celery_app
 
     home = _home()
-    file = page.preview_upload(upload(CSV), "meter.csv")["file"]  # the upload waits in the store
+    view, secret = create_token("browser", 1, "manager")  # who the request came from
+    caller = AccessScope(organisation_id=1, role="manager", token_id=view.id)
+    with use_scope(caller):
+        file = page.preview_upload(upload(CSV), "meter.csv")["file"]  # the upload waits in the store, as the caller's
     keys, columns = mapped_columns()
     manager = _celery_manager()
     key = next(k for k, fn, _progress in manager.functions if fn.__name__ == "ingest_upload")
@@ -82,7 +86,9 @@ def test_a_background_callback_runs_on_the_worker_through_celery_manager(store, 
 
     result_key = f"test-{uuid.uuid4().hex}"
     args = {"n_clicks": 1, "form": form(home), "columns": columns, "keys": keys, "file": file}
-    task_id = manager.call_job_fn(result_key, job_fn, args, {})
+    # What Dash hands the job of a request: its headers and cookies, from which the job finds its caller.
+    context = {"headers": {"Authorization": f"Bearer {secret}"}, "cookies": {}}
+    task_id = manager.call_job_fn(result_key, job_fn, args, context)
     wait_for("the callback's result", lambda: manager.result_ready(result_key))
     result = manager.get_result(result_key, task_id)
     announced = manager.get_updated_props(result_key)  # what the page learnt while the job ran
@@ -91,6 +97,7 @@ def test_a_background_callback_runs_on_the_worker_through_celery_manager(store, 
     assert _count(Reading) == 25
     [job] = list_jobs()
     assert (job.kind, job.state, job.runner, job.celery_task_id) == ("ingest_upload", "done", "celery", task_id)
+    assert job.started_by.token_id == view.id and verify_token(secret) is not None  # it ran as its caller
     assert job.progress == 1.0 and job.result["rejected"] == 1
     assert announced == {"data-job-id": {"data": job.id}}  # the page's Cancel can end this job's record
 
