@@ -61,8 +61,9 @@ class LoadTiming:
     callbacks_ms: list[tuple[str, float]] = field(default_factory=list)
 
 
-def _one_load(browser, url: str, timeout_ms: int) -> LoadTiming:
+def _one_load(browser, url: str, timeout_ms: int, cookies: list[dict]) -> LoadTiming:
     context = browser.new_context(viewport={"width": 1280, "height": 800}, reduced_motion="reduce")
+    context.add_cookies(cookies)  # signed in, as a returning user is
     try:
         page = context.new_page()
         page.goto(url, wait_until="commit", timeout=timeout_ms)
@@ -81,15 +82,18 @@ def _one_load(browser, url: str, timeout_ms: int) -> LoadTiming:
         context.close()
 
 
-def measure_loads(base_url: str, runs: int = 3, path: str = "/", timeout_ms: int = 60_000) -> list[LoadTiming]:
-    """``runs`` cold loads of ``base_url + path`` in headless Chromium (a fresh context each)."""
+def measure_loads(base_url: str, runs: int = 3, path: str = "/", timeout_ms: int = 60_000,
+                  cookies: list[dict] | None = None) -> list[LoadTiming]:
+    """``runs`` cold loads of ``base_url + path`` in headless Chromium (a fresh context each, signed
+    in with ``cookies``; default: signed in as the harness's admin)."""
+    cookies = harness.browser_cookies(base_url.rstrip("/")) if cookies is None else cookies
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = harness.launch_browser(playwright)
         try:
-            _one_load(browser, base_url.rstrip("/") + path, timeout_ms)  # the server's first-request work
-            return [_one_load(browser, base_url.rstrip("/") + path, timeout_ms) for _ in range(runs)]
+            _one_load(browser, base_url.rstrip("/") + path, timeout_ms, cookies)  # the server's first-request work
+            return [_one_load(browser, base_url.rstrip("/") + path, timeout_ms, cookies) for _ in range(runs)]
         finally:
             browser.close()
 
@@ -105,13 +109,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--url", help="measure a server that is already running instead of starting one")
+    parser.add_argument("--email", default=harness.E2E_EMAIL, help="who signs in on --url")
+    parser.add_argument("--password", default=harness.E2E_PASSWORD, help="their password")
     args = parser.parse_args(argv)
     reason = harness.chromium_missing_reason()
     if reason:
         print(f"cannot measure: {reason}", file=sys.stderr)
         return 2
     if args.url:
-        return _report(measure_loads(args.url, args.runs))
+        cookies = harness.browser_cookies(args.url.rstrip("/"), args.email, args.password)
+        return _report(measure_loads(args.url, args.runs, cookies=cookies))
     with tempfile.TemporaryDirectory(prefix="browser-load-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'energy.db'}"
         loaded, why = harness.prepare_database(url, demo_households=args.households, demo_days=args.days)
@@ -120,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         server = harness.LiveServer(database_url=url, log_path=Path(tmp) / "server.log").start()
         try:
-            return _report(measure_loads(server.url, args.runs))
+            return _report(measure_loads(server.url, args.runs, cookies=server.session_cookies()))
         finally:
             server.stop()
 

@@ -150,7 +150,8 @@ def first_load_seconds(url: str, loads: int) -> tuple[float | None, str]:
     try:
         from playwright.sync_api import sync_playwright
 
-        from tests.e2e.harness import launch_browser
+        from services.auth import add_membership, create_user, list_users
+        from tests.e2e.harness import E2E_EMAIL, E2E_PASSWORD, browser_cookies, launch_browser
     except ImportError as exc:
         return None, f"Playwright is missing ({exc})"
     env = {**os.environ, "DATABASE_URL": url, "PORT": str(PORT), "HOST": "127.0.0.1"}
@@ -171,11 +172,16 @@ def first_load_seconds(url: str, loads: int) -> tuple[float | None, str]:
                 if time.monotonic() > deadline or server.poll() is not None:
                     return None, f"the app did not start (see {log.name})"
                 time.sleep(0.25)
+        _use(url)
+        if not list_users():  # a user to sign in as, in the benchmark's own store
+            add_membership(create_user(E2E_EMAIL, "Benchmark", E2E_PASSWORD).id, 1, "viewer")
+        cookies = browser_cookies(f"http://127.0.0.1:{PORT}")
         times = []
         with sync_playwright() as playwright:
             browser = launch_browser(playwright)
             for i in range(loads + 1):
                 context = browser.new_context(viewport={"width": 1280, "height": 800})
+                context.add_cookies(cookies)
                 page = context.new_page()
                 t0 = time.perf_counter()
                 page.goto(f"http://127.0.0.1:{PORT}/", wait_until="commit")

@@ -110,6 +110,7 @@ def request(port: int, method: str, path: str, body: dict | None = None, conn=No
     try:
         payload = json.dumps(body).encode() if body is not None else None
         headers = {"Content-Type": "application/json"} if payload else {}
+        headers["Authorization"] = f"Bearer {API_TOKEN['secret']}"  # every request is signed in
         conn.request(method, path, body=payload, headers=headers)
         response = conn.getresponse()
         return response.status, response.read()
@@ -227,6 +228,20 @@ class Server:
                 os.killpg(self.process.pid, signal.SIGKILL)
 
 
+#: The API token every request sends (a manager of the first organisation), made by :func:`sign_in`.
+API_TOKEN = {"secret": ""}
+
+
+def sign_in(url: str) -> None:
+    """Make the manager token of the first organisation (where the benchmark's households are)."""
+    os.environ["DATABASE_URL"] = url
+    from services import config
+    from services.auth import create_token
+
+    config.get_settings.cache_clear()
+    API_TOKEN["secret"] = create_token("load benchmark", 1, "manager")[1]
+
+
 def prepare_database(households: int) -> tuple[str, sa.Engine, str]:
     name = f"energy_load_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -291,9 +306,11 @@ def main() -> None:
     try:
         engine = sa.create_engine(url)
         with engine.connect() as conn:
-            households = [r[0] for r in conn.execute(sa.text(
-                "SELECT h.id FROM households h JOIN batteries b ON b.household_id = h.id ORDER BY h.id"))]
+            households = [r[0] for r in conn.execute(sa.text(  # the demo splits them over two organisations
+                "SELECT h.id FROM households h JOIN batteries b ON b.household_id = h.id "
+                "WHERE h.organisation_id = 1 ORDER BY h.id"))]
         engine.dispose()
+        sign_in(url)
         if args.compare:
             compare(url, households, 20.0, args.clients)
             return

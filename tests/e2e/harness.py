@@ -270,6 +270,12 @@ def sign_in(base_url: str, email: str, password: str) -> CookieJar:
     return jar
 
 
+def browser_cookies(base_url: str, email: str = E2E_EMAIL, password: str = E2E_PASSWORD) -> list[dict]:
+    """Cookies of a browser signed in at ``base_url`` (see :func:`sign_in`), for Playwright's
+    ``context.add_cookies`` (benchmarks that open pages)."""
+    return [_playwright_cookie(c) for c in sign_in(base_url, email, password)]
+
+
 def _playwright_cookie(cookie) -> dict:
     return {"name": cookie.name, "value": cookie.value, "domain": urlsplit(f"//{cookie.domain}").hostname,
             "path": cookie.path or "/", "httpOnly": cookie.has_nonstandard_attr("HttpOnly"),
