@@ -129,7 +129,7 @@ def assert_error(response, status: int) -> dict:
 
 def test_documented_statuses(spec):
     responses = spec["paths"][URL]["post"]["responses"]
-    assert set(responses) == {"200", "400", "413", "415", "422", "500", "503"}
+    assert set(responses) == {"200", "400", "401", "403", "413", "415", "422", "429", "500", "503"}
 
 
 def test_400_malformed_json(client, db_url):

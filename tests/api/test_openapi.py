@@ -82,7 +82,10 @@ def test_known_routes_and_their_parameters(spec):
     assert detail["parameters"] == [{"name": "household_id", "in": "path", "required": True,
                                      "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}}]
     assert "404" in detail["responses"]
-    assert set(paths["/api/services/health"]["get"]["responses"]) == {"200", "503", "500"}
+    assert set(paths["/api/services/health"]["get"]["responses"]) == {"200", "401", "403", "429", "503", "500"}
+    assert paths["/health"]["get"]["security"] == [] and "401" not in paths["/health"]["get"]["responses"]
+    assert spec["security"] == [{"bearerToken": []}]
+    assert spec["components"]["securitySchemes"]["bearerToken"]["scheme"] == "bearer"
 
 
 def test_every_reference_resolves(spec):
@@ -251,7 +254,7 @@ def test_document_of_a_registry_with_body_and_query(plain_client):
     limit = next(p for p in operation["parameters"] if p["name"] == "limit")
     assert (limit["in"], limit["required"], limit["description"]) == ("query", False, "Rows per page.")
     assert limit["schema"]["minimum"] == 1
-    assert set(operation["responses"]) == {"201", "400", "415", "422", "500"}
+    assert set(operation["responses"]) == {"201", "400", "401", "403", "415", "422", "429", "500"}
     assert operation["responses"]["201"]["description"] == "The saved home."
     # A 422 body the wrapper produced conforms to the schema the document gives for it.
     body = plain_client.post("/api/homes", json={}).get_json()
