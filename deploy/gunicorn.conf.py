@@ -49,8 +49,11 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempd
 
 
 def on_starting(server):
+    from services.config import get_settings
     from services.observability.metrics import reset_multiprocess_dir
+    from services.serving import check_serving
 
+    check_serving(get_settings(), bind.rsplit(":", 1)[0].strip("[]"))  # no demo password, no debug on a network
     reset_multiprocess_dir()
 
 

@@ -50,6 +50,9 @@ class Settings(BaseModel):
     - ``SECRET_KEY``: signs session cookies (at least 32 characters; ``SECRET_KEY_FILE``: read it from
       that file). Unset, a random key is kept in ``data/secret_key`` so that sessions survive restarts.
     - ``SESSION_HOURS``: how long a sign-in lasts [h]. Default 12.
+    - ``PUBLISHED_ADDRESS``: ``host[:port]`` where people reach this server when that is not ``HOST``
+      (a container listens on 0.0.0.0 and its port is published on 127.0.0.1); the demo-password
+      and debug checks look at it instead of ``HOST``.
     - ``MAX_REQUEST_MB``: the largest request body accepted [MB]; larger ones get a 413. Default 32 (the Data page takes 20 MB files, which travel base64-encoded).
     - ``SIGN_IN_ATTEMPTS_PER_MINUTE``: failed sign-ins allowed per address and per email. Default 10.
     - ``METRICS_TOKEN``: bearer token that ``GET /metrics`` requires; unset, only loopback clients get it
@@ -82,6 +85,7 @@ class Settings(BaseModel):
     debug: bool = False
     secret_key: str | None = Field(None, min_length=32)
     session_hours: float = Field(12.0, gt=0, le=24 * 30)
+    published_address: str | None = None
     max_request_mb: float = Field(32.0, gt=0, le=1024)
     sign_in_attempts_per_minute: int = Field(10, ge=1, le=10_000)
     metrics_token: str | None = Field(None, min_length=16)
@@ -161,6 +165,7 @@ _ENV_NAMES = {
     "debug": "DEBUG",
     "secret_key": "SECRET_KEY",
     "session_hours": "SESSION_HOURS",
+    "published_address": "PUBLISHED_ADDRESS",
     "max_request_mb": "MAX_REQUEST_MB",
     "sign_in_attempts_per_minute": "SIGN_IN_ATTEMPTS_PER_MINUTE",
     "metrics_token": "METRICS_TOKEN",

@@ -1,4 +1,5 @@
-"""Whether the app may serve where it was asked to: checked before ``python app.py`` listens.
+"""Whether the app may serve where it was asked to: checked before ``python app.py`` or gunicorn
+(``deploy/gunicorn.conf.py``) listens.
 
 - Debug mode (``DEBUG=1``) only on a loopback host, and never Werkzeug's interactive debugger
   (``app.py`` turns on Dash's dev tools alone).
@@ -31,18 +32,30 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_serving(settings: Settings) -> None:
-    """Raise :class:`ServingRefused` when serving on ``settings.host`` would expose debug mode or
-    demo passwords."""
-    if is_loopback(settings.host):
+def reachable_host(settings: Settings, listen_host: str | None = None) -> str:
+    """Where people reach this server: ``PUBLISHED_ADDRESS``'s host when set, else the host it
+    listens on (``listen_host``, default ``HOST``)."""
+    if settings.published_address:
+        host = settings.published_address.strip()
+        if host.startswith("["):  # [::1]:8050
+            return host[1:host.index("]")] if "]" in host else host
+        return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    return listen_host or settings.host
+
+
+def check_serving(settings: Settings, listen_host: str | None = None) -> None:
+    """Raise :class:`ServingRefused` when serving where people reach it (:func:`reachable_host`)
+    would expose debug mode or demo passwords."""
+    host = reachable_host(settings, listen_host)
+    if is_loopback(host):
         return
     if settings.debug:
-        raise ServingRefused(f"DEBUG=1 serves only on a loopback host (HOST=127.0.0.1), not on {settings.host}: "
+        raise ServingRefused(f"DEBUG=1 serves only on a loopback host (HOST=127.0.0.1), not on {host}: "
                              "debug pages show internals. Unset DEBUG to serve on a network.")
     with session_scope() as session:
         demo = list(session.scalars(sa.select(User.email).where(User.demo.is_(True), User.active.is_(True))))
     if demo:
         raise ServingRefused(
-            f"Refusing to serve on {settings.host}: demo accounts with published passwords exist "
+            f"Refusing to serve on {host}: demo accounts with published passwords exist "
             f"({', '.join(demo)}). Give each a new password (`flask reset-password EMAIL`) or remove the "
             "demo data, then start again; or serve on HOST=127.0.0.1.")

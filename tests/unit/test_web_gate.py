@@ -207,6 +207,10 @@ def test_debug_and_demo_passwords_never_serve_off_loopback(db_url):
     check_serving(config.Settings(host="127.0.0.1"))
     with pytest.raises(ServingRefused, match="demo@example.org"):
         check_serving(config.Settings(host="0.0.0.0"))
+    # A container listens on 0.0.0.0; where it is published decides.
+    check_serving(config.Settings(host="0.0.0.0", published_address="127.0.0.1:8050"))
+    with pytest.raises(ServingRefused, match="on 192.0.2.7"):
+        check_serving(config.Settings(host="0.0.0.0", published_address="192.0.2.7:80"))
     set_password(user.id, "a new private passphrase")
     check_serving(config.Settings(host="0.0.0.0"))
 
