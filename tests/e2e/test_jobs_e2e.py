@@ -15,13 +15,14 @@ REASON = "E2E Home has no tariff: choose one on the Households page"
 
 def _add_jobs(url: str) -> tuple[int, int]:
     now = datetime.now(UTC)
-    who = {"user_id": 7, "organisation_id": 3, "role": "manager", "label": "anna@utility.example"}
+    # Jobs of another member of the e2e admin's organisation: an admin sees and may cancel them.
+    who = {"user_id": 7, "organisation_id": 1, "role": "manager", "label": "anna@utility.example"}
     with session_scope(url) as session:
         failed = Job(kind="battery_backtest", params={"household_id": 1, "first": "2026-06-09", "days": 7},
-                     started_by=who, state="failed", progress=0.1, message="failed", error=REASON, runner="embedded",
+                     started_by=who, organisation_id=1, state="failed", progress=0.1, message="failed", error=REASON, runner="embedded",
                      cancel_requested=False, created_at=now - timedelta(minutes=3),
                      started_at=now - timedelta(minutes=3), finished_at=now - timedelta(minutes=2))
-        queued = Job(kind="forecast_train", params={"household_id": 1}, started_by=who, state="queued", progress=0.0,
+        queued = Job(kind="forecast_train", params={"household_id": 1}, started_by=who, organisation_id=1, state="queued", progress=0.0,
                      message="waiting for a worker", runner="celery", cancel_requested=False, created_at=now)
         session.add_all([failed, queued])
         session.flush()
