@@ -38,3 +38,21 @@ def test_a_browser_signs_in_with_the_form_and_its_callbacks_pass_the_gate(live_s
     assert callback.value.request.header_value("x-csrftoken") == cookies["_csrf_token"]
     assert "ed_session" in cookies
     harness.wait_for_dash_idle(page)
+
+
+def test_a_page_whose_session_ends_goes_to_the_sign_in_form_and_back(live_server, new_page, problems):
+    """The session ends while the page is open (here: its cookie is gone); the next callback's 401
+    takes the browser to the sign-in form, which returns it to the page."""
+    page = new_page(signed_in=False)
+    page.goto(live_server.url + "/jobs")
+    _sign_in(page, harness.E2E_PASSWORD)
+    harness.wait_for_dash_idle(page)
+    assert urlsplit(page.url).path == "/jobs"
+
+    page.context.clear_cookies()
+    with page.expect_navigation():
+        page.locator("#jobs-refresh").click()
+    assert (urlsplit(page.url).path, urlsplit(page.url).query) == ("/sign-in", "next=%2Fjobs")
+    problems.clear()  # the 401 that ended the page was the point
+    _sign_in(page, harness.E2E_PASSWORD)
+    page.wait_for_url(live_server.url + "/jobs")
