@@ -193,15 +193,17 @@ class HouseholdQuality:
 
 
 def check_household(household_id: int, start: datetime | None = None, end: datetime | None = None,
-                    *, spikes: bool = True) -> HouseholdQuality:
+                    *, spikes: bool = True, detail: HouseholdDetail | None = None) -> HouseholdQuality:
     """Run every check on every series of household ``household_id`` over ``[start, end)`` (UTC).
+    ``detail``: the household as the caller already read it (a report), so it is read once.
 
     Raises
     ------
     HouseholdNotFound
-        When the household does not exist.
+        When the household does not exist (or the caller may not see it).
     """
-    detail = get_household(household_id)
+    if detail is None or detail.id != household_id:
+        detail = get_household(household_id)
     with session_scope() as session:
         rows = session.execute(
             sa.select(Series.id, Series.name, Series.quantity, Series.resolution_s)

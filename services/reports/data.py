@@ -137,7 +137,7 @@ def gather_report_data(household_id: int, period: ReportPeriod) -> ReportData:
         totals=kpis.portfolio_totals([household_id], period.start, period.end),
         daily=daily, monthly=_monthly(daily), hourly=hourly, profile=_profile(flows, zone), split=flow_totals(flows),
         savings=_savings(household, flows, step_s, step_label, lo, hi),
-        quality=_quality(household_id, lo, hi), tariff=tariff,
+        quality=_quality(household, lo, hi), tariff=tariff,
         derived=kpis.derived_of([household_id]).get(household_id, ()), flow_notes=tuple(metered.notes()),
     )
 
@@ -240,8 +240,9 @@ def _savings(household: HouseholdDetail, flows: pd.DataFrame, step_s: int, step_
                            household.export_curtailable)
 
 
-def _quality(household_id: int, lo: datetime, hi: datetime) -> tuple[QualityNote, ...]:
-    quality = check_household(household_id, lo, hi)
+def _quality(household: HouseholdDetail, lo: datetime, hi: datetime) -> tuple[QualityNote, ...]:
+    household_id = household.id
+    quality = check_household(household_id, lo, hi, detail=household)  # the household is read once
     notes = list(quality.issues)
     if quality.pv is not None and not quality.pv.flagged and quality.pv.message:
         notes.append(Issue(household_id, "info", "pv", None, None, quality.pv.message))

@@ -301,3 +301,24 @@ def test_charts_are_drawn_offline_by_the_local_chromium():
         assert str(plotly_js_path()) in scripts[0] and "mathjax" not in index.lower()
     finally:
         renderer.close()
+
+
+def test_a_report_reads_its_household_once(db_url, monkeypatch):
+    """The report's data and its quality notes share one read of the household."""
+    import services.households.records as records
+    import services.quality.checks as checks
+    import services.reports.data as data
+
+    hid = load_demo(db_url)["Müller"]
+    reads = []
+    real = records.get_household
+
+    def counted(household_id, **kwargs):
+        reads.append(household_id)
+        return real(household_id, **kwargs)
+
+    monkeypatch.setattr(data, "get_household", counted)
+    monkeypatch.setattr(checks, "get_household", counted)
+    report = gather_report_data(hid, MAY)
+    assert report.household.id == hid and report.quality is not None
+    assert reads == [hid]
