@@ -96,8 +96,6 @@ class AccessScope:
 
 
 SYSTEM_SCOPE = AccessScope()
-#: Kept for callers written before sign-in: the operator's own scope.
-LOCAL_SCOPE = SYSTEM_SCOPE
 
 _current: contextvars.ContextVar[AccessScope | None] = contextvars.ContextVar("access_scope", default=None)
 

@@ -15,7 +15,7 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from services.access import LOCAL_SCOPE, AccessScope
+from services.access import AccessScope
 from services.config import get_settings
 from services.jobs.kinds import JobOutput, Progress
 
@@ -38,7 +38,7 @@ def plan_fleet_tomorrow(household_ids: list[int] | None, scope: AccessScope, pro
                       "failed": status.failed})
 
 
-def evaluate_alerts(scope: AccessScope = LOCAL_SCOPE, now: datetime | None = None, digest: bool = False) -> dict:
+def evaluate_alerts(scope: AccessScope | None = None, now: datetime | None = None, digest: bool = False) -> dict:
     """Evaluate the alert rules and send what is due (``digest``: today's digest of the digest rules);
     a summary for the job's result."""
     try:

@@ -24,14 +24,15 @@ from functools import partial
 
 import sqlalchemy as sa
 
-from services.access import LOCAL_SCOPE, AccessScope, visible_household_ids
+from services import access
+from services.access import AccessScope, visible_household_ids
 from services.config import Settings, get_settings
 from services.notifications import messages
 from services.notifications.channels import Delivery, post_webhook, send_email
 from services.notifications.rules import Rule, list_rules
 from services.quality import Alert, portfolio_alerts
 from services.store.db import session_scope
-from services.store.models import NotificationLog, utcnow
+from services.store.models import Household, NotificationLog, utcnow
 
 #: A claim older than this whose process never recorded the outcome is taken to have died.
 STALE_CLAIM = timedelta(minutes=15)
@@ -68,7 +69,7 @@ class NotificationSummary:
         return text + "".join(f"\n  failed: {f}" for f in self.failures)
 
 
-def evaluate_and_notify(now: datetime | None = None, scope: AccessScope = LOCAL_SCOPE, *,
+def evaluate_and_notify(now: datetime | None = None, scope: AccessScope | None = None, *,
                         alerts: Sequence[Alert] | None = None) -> NotificationSummary:
     """Evaluate the alerts of the last ``NOTIFY_WINDOW_DAYS`` before ``now`` (UTC; default: now)
     over the households ``scope`` sees, and send each open alert that a rule (not a digest rule)
@@ -76,12 +77,13 @@ def evaluate_and_notify(now: datetime | None = None, scope: AccessScope = LOCAL_
 
     Delivery failures are recorded in the sent-log and counted, never raised.
     """
-    now, settings = _now(now), get_settings()
+    now, settings, scope = _now(now), get_settings(), access.resolve(scope)
     alerts = list(alerts) if alerts is not None else open_alerts(now, scope, settings)
     rules = list_rules(scope, digest=False, enabled_only=True)
     summary = NotificationSummary(alerts=len(alerts), rules=len(rules))
+    owners = _organisations(alerts)
     for rule in rules:
-        matching = {messages.alert_key(a): a for a in alerts if rule.matches(a)}
+        matching = {messages.alert_key(a): a for a in _of_rule(rule, alerts, owners)}
         summary.resolved += _resolve_closed(rule.id, set(matching))
         for key, alert in matching.items():
             for channel in rule.channels:
@@ -90,17 +92,18 @@ def evaluate_and_notify(now: datetime | None = None, scope: AccessScope = LOCAL_
     return summary
 
 
-def send_daily_digest(now: datetime | None = None, scope: AccessScope = LOCAL_SCOPE, *,
+def send_daily_digest(now: datetime | None = None, scope: AccessScope | None = None, *,
                       alerts: Sequence[Alert] | None = None) -> NotificationSummary:
     """Send each digest rule's matching open alerts as one message for the UTC day of ``now``,
     once per day and channel (a second call that day sends nothing); no alerts, no digest."""
-    now, settings = _now(now), get_settings()
+    now, settings, scope = _now(now), get_settings(), access.resolve(scope)
     alerts = list(alerts) if alerts is not None else open_alerts(now, scope, settings)
     rules = list_rules(scope, digest=True, enabled_only=True)
     summary = NotificationSummary(alerts=len(alerts), rules=len(rules))
+    owners = _organisations(alerts)
     day = now.date()
     for rule in rules:
-        matching = [a for a in alerts if rule.matches(a)]
+        matching = _of_rule(rule, alerts, owners)
         if not matching:
             continue
         for channel in rule.channels:
@@ -109,16 +112,27 @@ def send_daily_digest(now: datetime | None = None, scope: AccessScope = LOCAL_SC
     return summary
 
 
-def open_alerts(now: datetime, scope: AccessScope = LOCAL_SCOPE, settings: Settings | None = None) -> list[Alert]:
+def open_alerts(now: datetime, scope: AccessScope | None = None, settings: Settings | None = None) -> list[Alert]:
     """The alerts over the ``NOTIFY_WINDOW_DAYS`` before ``now`` of the households ``scope`` sees."""
     settings = settings or get_settings()
     start = now - timedelta(days=settings.notify_window_days)
-    return list(portfolio_alerts(_household_ids(scope), start, now).alerts)
+    return list(portfolio_alerts(visible_household_ids(scope), start, now).alerts)
 
 
-def _household_ids(scope: AccessScope) -> list[int]:
-    # Until sign-in, every scope sees the whole portfolio; access.py is where that will change.
-    return visible_household_ids()
+def _organisations(alerts: Sequence[Alert]) -> dict[int, int]:
+    """``{household id: organisation id}`` of the alerts' households (one query)."""
+    ids = {a.household_id for a in alerts}
+    if not ids:
+        return {}
+    with session_scope() as session:
+        return dict(session.execute(sa.select(Household.id, Household.organisation_id).where(Household.id.in_(ids))).all())
+
+
+def _of_rule(rule: Rule, alerts: Sequence[Alert], owners: dict[int, int]) -> list[Alert]:
+    """The alerts ``rule`` matches, of its organisation's households only: evaluated as the system
+    (beat), the alerts span every organisation, and a rule must not send one another's households."""
+    return [a for a in alerts if rule.matches(a)
+            and (rule.organisation_id is None or owners.get(a.household_id, rule.organisation_id) == rule.organisation_id)]
 
 
 def _now(now: datetime | None) -> datetime:

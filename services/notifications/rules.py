@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from services.access import LOCAL_SCOPE, AccessScope
+from services import access
+from services.access import AccessScope
 from services.quality.alerts import ACTIONS, SEVERITIES, Alert
 from services.store.db import session_scope
 from services.store.models import NotificationRule
@@ -97,7 +98,7 @@ def add_rule(name: str, *, kinds: Iterable[str] = (), min_severity: str = "mediu
         return _rule(row)
 
 
-def list_rules(scope: AccessScope = LOCAL_SCOPE, *, digest: bool | None = None,
+def list_rules(scope: AccessScope | None = None, *, digest: bool | None = None,
                enabled_only: bool = False) -> list[Rule]:
     """The rules ``scope`` may see (the local scope, without an organisation: every rule), by id;
     ``digest`` True/False keeps only digest / immediate rules."""
@@ -110,7 +111,7 @@ def list_rules(scope: AccessScope = LOCAL_SCOPE, *, digest: bool | None = None,
         return [_rule(r) for r in session.scalars(query)]
 
 
-def delete_rule(rule_id: int, scope: AccessScope = LOCAL_SCOPE) -> None:
+def delete_rule(rule_id: int, scope: AccessScope | None = None) -> None:
     """Delete a rule and its sent-log; raises :class:`RuleNotFound`."""
     with session_scope() as session:
         row = session.scalar(_scoped(sa.select(NotificationRule), scope).where(NotificationRule.id == rule_id))
@@ -119,7 +120,8 @@ def delete_rule(rule_id: int, scope: AccessScope = LOCAL_SCOPE) -> None:
         session.delete(row)
 
 
-def _scoped(query, scope: AccessScope):
+def _scoped(query, scope: AccessScope | None):
+    scope = access.resolve(scope)
     if scope.organisation_id is None:
         return query
     return query.where(NotificationRule.organisation_id == scope.organisation_id)

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from services import config
-from services.access import AccessScope
+from services.access import AccessScope, use_scope
 from services.notifications import (
     SIGNATURE_HEADER,
     RuleError,
@@ -251,6 +251,22 @@ def test_rules_of_another_organisation_are_not_applied(settings, receiver):
     assert evaluate_and_notify(NOW, AccessScope(organisation_id=7), alerts=[_alert()]).rules == 0
     assert evaluate_and_notify(NOW, AccessScope(organisation_id=5), alerts=[_alert()]).sent == 1
     assert [r.name for r in list_rules(AccessScope(organisation_id=7))] == []
+
+
+def test_evaluated_as_the_system_each_rule_gets_only_its_organisations_households(settings, receiver):
+    """Beat evaluates as the system, over every organisation: a rule still hears only of its own."""
+    from services.auth import create_organisation
+    from services.households import create_household
+
+    other = create_organisation("Other utility")
+    place = {"timezone": "Europe/Berlin", "latitude": 52.5, "longitude": 13.4}
+    mine = create_household({"name": "Mine", **place})
+    with use_scope(AccessScope(organisation_id=other.id, role="admin")):
+        theirs = create_household({"name": "Theirs", **place})
+    add_rule("Other's on call", webhook_url=receiver.url, webhook_secret=SECRET, organisation_id=other.id)
+    outcome = evaluate_and_notify(NOW, alerts=[_alert(mine), _alert(theirs)])
+    assert (outcome.rules, outcome.sent) == (1, 1)
+    assert [body["alert"]["household_id"] for body in receiver.bodies()] == [theirs]
 
 
 @pytest.mark.parametrize("kwargs, message", [
