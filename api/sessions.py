@@ -154,7 +154,6 @@ def start_session(user: UserView, organisation_id: int | None = None) -> Session
     if identity is None:
         raise NotFound("This account is not active.")
     data = SessionData(user.id, organisation_id, time.time(), secrets.token_urlsafe(32), password_stamp(identity[2]))
-    g.setdefault(_NEW, None)
     setattr(g, _NEW, data)
     return data
 

@@ -92,7 +92,11 @@ def db_url(request, monkeypatch) -> Iterator[str]:
 
     Service functions called inside the test use it without being told.
     """
-    url = request.getfixturevalue(f"{request.param}_url")
+    yield from _as_the_database(request.getfixturevalue(f"{request.param}_url"), monkeypatch)
+
+
+def _as_the_database(url: str, monkeypatch) -> Iterator[str]:
+    """Empty ``url`` and make it the process's ``DATABASE_URL`` for the test."""
     _empty_all_tables(url)
     monkeypatch.setenv("DATABASE_URL", url)
     config.get_settings.cache_clear()
@@ -108,12 +112,7 @@ def store_url(request, monkeypatch) -> Iterator[str]:
     if "db_url" in request.fixturenames:
         yield request.getfixturevalue("db_url")
         return
-    url = request.getfixturevalue("sqlite_url")
-    _empty_all_tables(url)
-    monkeypatch.setenv("DATABASE_URL", url)
-    config.get_settings.cache_clear()
-    yield url
-    config.get_settings.cache_clear()
+    yield from _as_the_database(request.getfixturevalue("sqlite_url"), monkeypatch)
 
 
 @pytest.fixture

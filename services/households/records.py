@@ -1,6 +1,6 @@
 """Households and what they own (PV systems, a battery, a tariff): list, read, create, edit, delete.
 
-Inputs are the validated models of :mod:`services.validation`; outputs are plain
+Inputs are the validated models of :mod:`services.households.inputs`; outputs are plain
 frozen dataclasses, so no ORM object leaves this module. Every write is one
 transaction: a household whose battery is invalid is not saved without it.
 Functions that write take an optional ``session`` so that an import of many
