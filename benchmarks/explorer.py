@@ -69,7 +69,8 @@ def _time_ms(fn, repeats: int) -> list[float]:
 
 
 def _period(preset: str, available: tuple[date, date]) -> tuple[date, date]:
-    from services import explorer, kpis
+    from services import explorer
+    from services.energy import kpis
 
     if preset == "last_365_days":
         return kpis.resolve_period(preset, available)
@@ -78,7 +79,7 @@ def _period(preset: str, available: tuple[date, date]) -> tuple[date, date]:
 
 def _raw_pandas_flows(url: str, household_id: int, tz: str, start: date, end: date, step: str) -> pd.DataFrame:
     """The reference: the household's raw energy readings of the range into pandas, resampled and split there."""
-    from services.flows import local_day_bounds, split_flows
+    from services.energy.flows import local_day_bounds, split_flows
 
     lo, hi = local_day_bounds(tz, start, end)
     query = sa.text(
@@ -104,7 +105,7 @@ def measure(label: str, url: str, n_households: int) -> dict[str, float]:
     from services import explorer
     from services.access import visible_household_ids
     from services.demo import load_demo_portfolio
-    from services.kpis import data_period
+    from services.energy.kpis import data_period
 
     _use(url)
     db.migrate(url)

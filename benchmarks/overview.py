@@ -70,7 +70,7 @@ def measure(label: str, url: str) -> dict[str, float]:
     from pages.overview import update_overview
     from services.access import visible_household_ids
     from services.demo import load_demo_portfolio
-    from services.kpis import data_period, resolve_period
+    from services.energy.kpis import data_period, resolve_period
 
     _use(url)
     db.migrate(url)

@@ -90,7 +90,7 @@ def kpi_changes(now: dict, before: dict | None, mode: str, currency: str, prefix
     """A note per KPI card: how the value changed against the period compared with.
 
     Energies change in per cent, ratios in percentage points, cost in money; ``now`` and
-    ``before`` map KPI keys to values (``services.kpis.totals_as_dict``). Empty without a comparison.
+    ``before`` map KPI keys to values (``services.energy.kpis.totals_as_dict``). Empty without a comparison.
     """
     if before is None:
         return {}

@@ -48,8 +48,8 @@ def empty_state(title: str, message: str, action: html.A | None = None) -> html.
 def energy_kpi_cards(totals, definitions: dict, currency: str, prefix: str, notes: dict | None = None) -> list[dbc.Col]:
     """The seven energy KPI cards (consumption, PV, import, export, two ratios, cost).
 
-    ``totals`` is a ``services.kpi_definitions.EnergyTotals``; ``definitions`` maps each KPI to its
-    label and formula (``services.kpi_definitions.KPI_DEFINITIONS``); card ids start with ``prefix``;
+    ``totals`` is a ``services.energy.kpi_definitions.EnergyTotals``; ``definitions`` maps each KPI to its
+    label and formula (``services.energy.kpi_definitions.KPI_DEFINITIONS``); card ids start with ``prefix``;
     ``notes`` optionally puts a line under a KPI's value (a change against another period).
     """
     values = {

@@ -26,10 +26,11 @@ from components.format import format_money
 from components.kpi_cards import empty_state, energy_kpi_cards
 from components.period import picked_day
 from components.theme import HIDDEN, SHOWN, empty_figure
-from services import explorer, households, kpis
+from services import explorer, households
 from services.access import browser_id, visible_household_id
 from services.config import get_settings
-from services.kpi_definitions import KPI_DEFINITIONS, KPI_OF_QUANTITY
+from services.energy import kpis
+from services.energy.kpi_definitions import KPI_DEFINITIONS, KPI_OF_QUANTITY
 
 dash.register_page(
     __name__, path_template="/household/<household_id>", name="Household", title="Household · Energy Dashboard"

@@ -44,9 +44,9 @@ from components.optimize_controls import (
     settings_card,
 )
 from components.theme import empty_figure
-from services import kpis
 from services.access import browser_id, current_scope, visible_household_id, visible_household_ids
 from services.config import get_settings
+from services.energy import kpis
 from services.households import HouseholdNotFound, get_household, list_households, list_tariffs
 from services.jobs import start_job
 from services.optimization import ScheduleInfeasible, savings_table, schedule_battery, store_run

@@ -33,10 +33,10 @@ from components.overview_sections import (
 )
 from components.period import picked_day
 from components.theme import empty_figure
-from services import kpis, portfolio
 from services.access import browser_id, visible_household_ids
 from services.config import get_settings
-from services.kpi_definitions import KPI_DEFINITIONS
+from services.energy import kpis, portfolio
+from services.energy.kpi_definitions import KPI_DEFINITIONS
 from services.quality import QUALITY_LABELS, Alert, portfolio_alerts
 
 dash.register_page(__name__, path="/", name="Overview", title="Overview · Energy Dashboard", nav_order=0)

@@ -23,8 +23,8 @@ from components.kpi_cards import empty_state
 from components.period import picked_day
 from components.reports_controls import download_card, households_card, period_card
 from components.theme import HIDDEN, SHOWN
-from services import kpis
 from services.access import browser_id, current_scope, visible_household_ids
+from services.energy import kpis
 from services.households import list_households
 from services.jobs import cancel_job, start_job
 from services.jobs.records import result_file

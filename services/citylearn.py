@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from services.config import PROJECT_ROOT
+from services.energy.rollups import refresh_daily_energy
 from services.households import (
     create_household,
     create_tariff,
@@ -49,7 +50,6 @@ from services.households import (
     update_household,
 )
 from services.households.inputs import BatteryInput, HouseholdInput, PVSystemInput, TariffInput, TariffPeriodInput
-from services.rollups import refresh_daily_energy
 from services.store.db import session_scope
 from services.validation import FieldProblem, ValidationProblem
 

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from components.format import format_value, plot_text
 from components.theme import apply_theme, empty_figure, normalize_theme
-from services.kpi_definitions import KPI_DEFINITIONS
+from services.energy.kpi_definitions import KPI_DEFINITIONS
 
 #: Where the outlines live under ``assets/``: plotly.js fetches ``<topojsonURL><scope>_<resolution>m.json``.
 TOPOJSON_ASSET_FOLDER = "topojson/"
@@ -30,7 +30,7 @@ GEO_COLORS = {
 #: Marker diameter range [px] for the KPI the markers are sized by.
 MARKER_PX = (9.0, 30.0)
 
-#: Monthly metrics: column of :func:`services.portfolio.monthly_trends` -> (label, unit).
+#: Monthly metrics: column of :func:`services.energy.portfolio.monthly_trends` -> (label, unit).
 MONTHLY_METRICS = {key: (definition.label, definition.unit) for key, definition in KPI_DEFINITIONS.items()}
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -101,7 +101,7 @@ def monthly_trend_figure(monthly: pd.DataFrame, metric: str, theme: str | None, 
     years with data), so that this year reads against last. Months only partly covered by data are
     hatched and say so on hover.
 
-    ``monthly`` is :func:`services.portfolio.monthly_trends` (indexed by month start, with ``year``,
+    ``monthly`` is :func:`services.energy.portfolio.monthly_trends` (indexed by month start, with ``year``,
     ``month``, ``days``, ``days_in_month``, ``complete`` and the metric columns).
     """
     if monthly.empty:

@@ -3,7 +3,7 @@
 Small tables (tariffs, households, PV systems, batteries, devices, series,
 weather sites) go through the ORM; readings, weather and dynamic prices go
 through :mod:`services.store.bulk` on the same connection. Everything is
-committed together or not at all; then ``services.rollups`` fills
+committed together or not at all; then ``services.energy.rollups`` fills
 ``daily_energy`` from the committed readings.
 """
 
@@ -24,7 +24,7 @@ from services.config import get_settings
 from services.demo.generate import DemoHousehold, DemoPortfolio, generate_portfolio
 from services.demo.portfolio import SITES
 from services.demo.prices import TARIFFS
-from services.rollups import store_daily_energy
+from services.energy.rollups import store_daily_energy
 from services.store.bulk import insert_readings, insert_rows, reading_keys_deferred
 from services.store.db import get_engine, session_scope
 from services.store.models import (

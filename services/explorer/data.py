@@ -14,10 +14,10 @@ from datetime import date
 import pandas as pd
 import sqlalchemy as sa
 
-from services import access, kpis
-from services.balance import derived_note
-from services.explorer.periods import Resolution, ResolutionChoice, choose_resolution, comparison_period
-from services.flows import (
+from services import access
+from services.energy import kpis
+from services.energy.balance import derived_note
+from services.energy.flows import (
     SPLIT_FLOWS,
     daily_flows,
     local_day_bounds,
@@ -25,8 +25,9 @@ from services.flows import (
     quantity_flows,
     split_flows,
 )
+from services.energy.rollups import NO_TARIFF, bucket_seconds_for
+from services.explorer.periods import Resolution, ResolutionChoice, choose_resolution, comparison_period
 from services.households.tariffs import import_prices, load_tariff_spec
-from services.rollups import NO_TARIFF, bucket_seconds_for
 from services.store.db import session_scope
 from services.store.models import ENERGY_QUANTITIES, Battery, Household, Tariff
 
@@ -90,7 +91,7 @@ def flows_with_notes(household_id: int, tz: str, start: date, end: date,
     -------
     DataFrame indexed by UTC step start with the metered quantities of
     :data:`services.store.models.ENERGY_QUANTITIES` and the split flows of
-    :data:`services.flows.SPLIT_FLOWS` [kWh per step] (absent quantities are 0), and ``hours``,
+    :data:`services.energy.flows.SPLIT_FLOWS` [kWh per step] (absent quantities are 0), and ``hours``,
     the length of each step inside the period [h] (23 or 25 on a DST day, less for a month cut
     by the period). Empty (with those columns) when there are no readings. The notes say which
     meters, coarser than the step, were spread onto it (:mod:`services.resampling`).
@@ -181,7 +182,7 @@ class Exploration:
     flows: pd.DataFrame
     totals: kpis.EnergyTotals
     comparison: Comparison | None
-    derived: tuple[str, ...] = ()  # quantities from the energy balance, not a meter (services.balance)
+    derived: tuple[str, ...] = ()  # quantities from the energy balance, not a meter (services.energy.balance)
     notes: tuple[str, ...] = ()  # meters coarser than the step, spread onto it
 
     @property

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from services import kpis
-from services.flows import resolution_for
+from services.energy import kpis
+from services.energy.flows import resolution_for
 
 #: Period presets of the explorer, in the order they are offered.
 PRESETS = {
@@ -38,7 +38,7 @@ def local_today(tz: str, now: datetime | None = None) -> date:
 def resolve_preset(preset: str, available: tuple[date, date], today: date) -> tuple[date, date]:
     """``(start, end)`` local days of a preset, anchored at ``min(last day with data, today)``.
 
-    ``today`` and ``yesterday`` are single days; the others follow :func:`services.kpis.resolve_period`.
+    ``today`` and ``yesterday`` are single days; the others follow :func:`services.energy.kpis.resolve_period`.
     The result is clipped to ``available`` (first and last day with data). ``custom`` is not a
     period of its own: it raises, like any unknown name.
 

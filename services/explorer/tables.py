@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from services.energy.flows import SPLIT_FLOWS
+from services.energy.kpi_definitions import KPI_DEFINITIONS
+from services.energy.kpis import totals_as_dict
 from services.explorer.data import ComparisonCurves, CostSeries, Exploration, in_view
-from services.flows import SPLIT_FLOWS
-from services.kpi_definitions import KPI_DEFINITIONS
-from services.kpis import totals_as_dict
 from services.store.models import ENERGY_QUANTITIES
 
 #: Where each split flow goes from and to (Sankey nodes, CSV columns).

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from services.flows import energy_flows
+from services.energy.flows import energy_flows
 from services.forecasting import load as load_model
 from services.forecasting import pv as pv_model
 from services.forecasting import registry

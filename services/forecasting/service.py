@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from services.balance import derived_note, derived_quantities
-from services.flows import energy_flows
+from services.energy.balance import derived_note, derived_quantities
+from services.energy.flows import energy_flows
 from services.forecasting import load as load_model
 from services.forecasting import pv as pv_model
 from services.forecasting import registry, trust

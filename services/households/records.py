@@ -257,7 +257,7 @@ def update_household(household_id: int, data: HouseholdInput | Mapping[str, Any]
     PV systems are updated in place in order (the first input updates the first stored
     system, and so on; extra stored systems are removed), so their ids stay stable.
     When the tariff or time zone changes, the household's daily energy and costs are
-    recomputed (:func:`services.rollups.refresh_daily_energy`) after the commit.
+    recomputed (:func:`services.energy.rollups.refresh_daily_energy`) after the commit.
     Raises :class:`HouseholdNotFound` (also another organisation's), :class:`ValidationProblem`
     (nothing changed) or :class:`~services.access.Forbidden` below manager.
     """
@@ -275,7 +275,7 @@ def update_household(household_id: int, data: HouseholdInput | Mapping[str, Any]
     if prices_changed and session is None:
         # Daily costs depend on the tariff and on where local days start; a caller passing its own
         # session refreshes after its commit (a refresh now would read the old rows).
-        from services.rollups import refresh_daily_energy  # rollups reads tariffs from this package
+        from services.energy.rollups import refresh_daily_energy  # rollups reads tariffs from this package
 
         refresh_daily_energy([household_id])
 

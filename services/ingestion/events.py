@@ -25,7 +25,7 @@ SeriesTouched = Mapping[int, tuple[datetime, datetime]]
 Subscriber = Callable[[SeriesTouched], object]
 
 #: The refreshers of derived data, in the order they run.
-SUBSCRIBERS = ["services.rollups:on_series_touched", "services.iot.devices:on_series_touched"]
+SUBSCRIBERS = ["services.energy.rollups:on_series_touched", "services.iot.devices:on_series_touched"]
 
 _loaded: list[Subscriber] | None = None
 _extra: list[Subscriber] = []

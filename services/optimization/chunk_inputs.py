@@ -4,7 +4,7 @@
 :class:`~.inputs.HouseholdInputs` that :func:`~.inputs.household_inputs` builds for it alone
 (stored forecasts where they cover the horizon, else the 7-day profile; the tariff's prices; the
 newest SOC reading), or the reason in words why it has none. It reads with the same functions
-(:mod:`.stored_series`, :func:`~services.flows.metered_flows_by_household`) and builds with the
+(:mod:`.stored_series`, :func:`~services.energy.flows.metered_flows_by_household`) and builds with the
 same builders (:mod:`.inputs`); only the number of queries differs: the households with their
 batteries and PV systems, each tariff once, then per horizon start one query each for SOC
 readings, forecasts, last reading times and the profile's readings (summed in SQL per quarter hour).
@@ -24,7 +24,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from services.flows import MeteredFlows, metered_flows_by_household
+from services.energy.flows import MeteredFlows, metered_flows_by_household
 from services.forecasting.registry import forecast_candidates
 from services.households import HouseholdNotFound
 from services.optimization.inputs import (

@@ -15,7 +15,7 @@ Units as in :mod:`.problem`: PV and load as mean power per step [kW] (readings a
 hold kWh per step: divided by the step length), prices [currency/kWh], stored energy [kWh].
 Meters that read every 30 or 60 minutes are spread onto the horizon's steps with their kWh
 conserved, and a consumption the household does not meter comes from the energy balance
-(:func:`services.flows.metered_flows`); ``notes`` say so.
+(:func:`services.energy.flows.metered_flows`); ``notes`` say so.
 The initial stored energy is the latest ``battery_soc`` reading at or before the start unless a
 value is given; energy left at the end is valued at the horizon's mean import price
 (:func:`stored_energy_value`). Nothing here writes.
@@ -32,7 +32,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from services.flows import metered_flows
+from services.energy.flows import metered_flows
 from services.households import HouseholdNotFound
 from services.households.tariffs import import_prices, load_tariff_spec
 from services.optimization.day_profile import MINUTES_PER_DAY, local_minute_and_weekend, mean_by

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from services import access
-from services.flows import metered_flows
+from services.energy.flows import metered_flows
 from services.households import list_households
 from services.households.tariffs import load_tariff_spec
 from services.optimization.baselines import no_battery

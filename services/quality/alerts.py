@@ -5,7 +5,7 @@ Two sources, over one period:
 - data quality (:mod:`services.quality`): readings missing (gaps), meters stuck at one value,
   PV far below what a clear sky allows, impossible readings (PV at night or above its rating, grid
   above the connection: :mod:`services.quality.limits`), spikes and doubled readings;
-- PV under-performance against the neighbours (:mod:`services.portfolio`): a household's PV
+- PV under-performance against the neighbours (:mod:`services.energy.portfolio`): a household's PV
   yield [kWh/kWp] in a calendar month far below the median of the other PV households at the
   same site that month. Weather is shared by neighbours, so this needs no irradiance data and
   holds in winter too.
@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
 
-from services import kpis, portfolio
+from services.energy import kpis, portfolio
 from services.households import HouseholdNotFound
 from services.quality.checks import QUALITY_LABELS, HouseholdQuality, check_household
 from services.quality.limits import FAR_ABOVE, describe
@@ -174,8 +174,8 @@ def quality_alerts(quality: HouseholdQuality) -> list[Alert]:
 
 def peer_pv_alerts(monthly: pd.DataFrame, names: dict[int, str]) -> list[Alert]:
     """An alert per household whose PV yield over the sunny months of the period is below
-    :data:`services.portfolio.PV_PEER_FLAG` of its neighbours' median (``monthly`` from
-    :func:`services.portfolio.monthly_pv_yield`).
+    :data:`services.energy.portfolio.PV_PEER_FLAG` of its neighbours' median (``monthly`` from
+    :func:`services.energy.portfolio.monthly_pv_yield`).
 
     Only months with at least :data:`PV_MIN_DAYS` days and a neighbours' median of at least
     :data:`PV_MIN_PEER_YIELD_PER_DAY` are judged, summed over the period: in winter the low sun

@@ -1,7 +1,7 @@
 """Everything a report says about one household over one period, gathered once.
 
 :func:`gather_report_data` reads the household (PV, battery, tariff), its KPIs
-(:mod:`services.kpis`, from ``daily_energy``), its metered flows (:mod:`services.flows`,
+(:mod:`services.energy.kpis`, from ``daily_energy``), its metered flows (:mod:`services.energy.flows`,
 summed in SQL to the meter's quarter hour for periods up to :data:`FINE_STEP_MAX_DAYS`
 days, hourly beyond), the battery savings and flow split derived from them
 (:mod:`services.reports.metered`) and the data-quality findings (:mod:`services.quality`).
@@ -21,15 +21,15 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from services import kpis
 from services.config import get_settings
-from services.flows import local_day_bounds, metered_flows
+from services.energy import kpis
+from services.energy.flows import local_day_bounds, metered_flows
+from services.energy.rollups import NO_TARIFF
 from services.households import HouseholdDetail, HouseholdNotFound, get_household, list_tariffs
 from services.households.tariffs import TariffSpec, import_prices, load_tariff_spec
 from services.quality import Issue, check_household
 from services.reports.metered import BatterySavings, FlowSplit, battery_savings, flow_totals
 from services.reports.period import ReportInputError, ReportPeriod, clip_to
-from services.rollups import NO_TARIFF
 from services.store.db import session_scope
 
 #: Up to this many days the flows are read at the meter's quarter hour; longer periods hourly.
@@ -86,7 +86,7 @@ class ReportData:
     savings: BatterySavings | None
     quality: tuple[QualityNote, ...]
     tariff: TariffInfo | None
-    derived: tuple[str, ...] = ()  # quantities from the energy balance, not a meter (services.balance)
+    derived: tuple[str, ...] = ()  # quantities from the energy balance, not a meter (services.energy.balance)
     flow_notes: tuple[str, ...] = ()  # how the flows were obtained: derived, resampled meters
     generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 

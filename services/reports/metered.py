@@ -2,7 +2,7 @@
 where the consumption came from (:func:`flow_totals`), and what the battery saved
 (:func:`battery_savings`).
 
-Inputs are energy flows per step as :func:`services.flows.energy_flows` returns them: a frame
+Inputs are energy flows per step as :func:`services.energy.flows.energy_flows` returns them: a frame
 indexed by UTC step start with columns ``load``, ``pv``, ``grid_import``, ``grid_export``,
 ``battery_charge``, ``battery_discharge`` [kWh per step], every value >= 0 (a missing column or
 reading counts as 0).
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from services.flows import SPLIT_FLOWS, split_flows
+from services.energy.flows import SPLIT_FLOWS, split_flows
 
 #: The energy quantities a frame of flows may hold [kWh per step].
 FLOW_COLUMNS = ("load", "pv", "grid_import", "grid_export", "battery_charge", "battery_discharge")
@@ -57,7 +57,7 @@ def savings_method(export_curtailable: bool = True) -> str:
 
 @dataclass(frozen=True)
 class FlowSplit:
-    """Where energy went over a period [kWh] (the columns of :data:`services.flows.SPLIT_FLOWS`, summed);
+    """Where energy went over a period [kWh] (the columns of :data:`services.energy.flows.SPLIT_FLOWS`, summed);
     PV = pv_to_home + pv_to_battery + pv_to_grid and consumption = pv_to_home + battery_to_home + grid_to_home."""
 
     pv_to_home: float = 0.0
@@ -108,7 +108,7 @@ def _column(flows: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def flow_totals(flows: pd.DataFrame) -> FlowSplit:
-    """The period's flows between PV, grid, battery and home [kWh]: :func:`services.flows.split_flows`
+    """The period's flows between PV, grid, battery and home [kWh]: :func:`services.energy.flows.split_flows`
     step by step (so the split sees each step's balance), then summed."""
     if flows.empty:
         return FlowSplit()

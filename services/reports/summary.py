@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from services.energy.kpi_definitions import KPI_DEFINITIONS
 from services.formatting import MISSING, format_energy, format_money, format_price, format_ratio
-from services.kpi_definitions import KPI_DEFINITIONS
 from services.reports.data import QualityNote, ReportData
 from services.reports.metered import savings_method
 
@@ -33,7 +33,7 @@ class Kpi:
 
 
 def kpis(report: ReportData) -> list[Kpi]:
-    """The seven energy KPIs of :mod:`services.kpis` and the battery savings (or the average import price)."""
+    """The seven energy KPIs of :mod:`services.energy.kpis` and the battery savings (or the average import price)."""
     t, c = report.totals, report.currency
     d = KPI_DEFINITIONS
     tiles = [

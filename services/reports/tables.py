@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from services.balance import derived_label
+from services.energy.balance import derived_label
 from services.reports.data import ReportData
 from services.reports.summary import note_span
 

@@ -10,14 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from services import explorer, kpis
-from services.balance import derivable, derive_from_balance
+from services import explorer
+from services.energy import kpis
+from services.energy.balance import derivable, derive_from_balance
+from services.energy.rollups import refresh_daily_energy
 from services.households import create_household, create_tariff
 from services.optimization.inputs import perfect_foresight_inputs
 from services.reports.data import gather_report_data
 from services.reports.period import ReportPeriod
 from services.reports.summary import kpis as report_kpis
-from services.rollups import refresh_daily_energy
 from services.store.db import session_scope
 from tests.factories import add_series
 

@@ -261,7 +261,7 @@ def test_load_writes_everything_on_both_backends(db_url):
 
 
 def test_daily_energy_from_memory_equals_the_sql_rollup_of_the_stored_readings(db_url):
-    from services.rollups import refresh_daily_energy
+    from services.energy.rollups import refresh_daily_energy
 
     load_demo_portfolio(**SHORT)
     columns = ["household_id", "day", "load_kwh", "pv_kwh", "import_kwh", "export_kwh", "import_cost", "export_revenue"]

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from services import explorer
+from services.energy.flows import SPLIT_FLOWS, split_flows
+from services.energy.rollups import refresh_daily_energy
 from services.explorer.periods import MAX_POINTS
-from services.flows import SPLIT_FLOWS, split_flows
-from services.rollups import refresh_daily_energy
 from services.store.db import session_scope
 from services.store.models import Battery, Tariff
 from tests.factories import add_household, add_series

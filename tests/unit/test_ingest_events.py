@@ -72,5 +72,5 @@ def test_ingestion_imports_none_of_the_refreshers():
                 imported.add(node.module)
             elif isinstance(node, ast.Import):
                 imported |= {alias.name for alias in node.names}
-    refreshers = {m for m in imported if m == "services.rollups" or m.split(".")[:2] == ["services", "iot"]}
+    refreshers = {m for m in imported if m == "services.energy.rollups" or m.split(".")[:2] == ["services", "iot"]}
     assert not refreshers, refreshers

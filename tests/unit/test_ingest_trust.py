@@ -258,7 +258,7 @@ def test_future_readings_words_and_booleans_are_not_times(home):
 
 
 def test_a_future_day_in_the_store_does_not_move_the_default_window(home):
-    from services import kpis
+    from services.energy import kpis
 
     with session_scope() as session:
         session.add_all([DailyEnergy(household_id=home, day=date(2024, 6, d), load_kwh=10.0) for d in (1, 2, 3)])

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from services import kpis
+from services.energy import kpis
+from services.energy.rollups import daily_energy_from_flows, refresh_daily_energy
 from services.households.tariffs import flat_tariff
-from services.rollups import daily_energy_from_flows, refresh_daily_energy
 from services.store.db import session_scope
 from services.store.models import DailyEnergy, Reading, Tariff, TariffPeriod
 from tests.factories import add_household, add_series

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from dash.exceptions import PreventUpdate
 
-from services.rollups import refresh_daily_energy
+from services.energy.rollups import refresh_daily_energy
 from services.store.db import session_scope
 from services.store.models import DailyEnergy, Tariff
 from tests.factories import add_household, add_series
@@ -169,7 +169,7 @@ def test_table_csv_is_the_rows_as_shown_with_units_in_the_headers(dash_app, two_
     from components.downloads import grid_frame, send_csv
     from components.overview_sections import household_columns
     from pages.overview import update_table
-    from services.kpi_definitions import KPI_DEFINITIONS
+    from services.energy.kpi_definitions import KPI_DEFINITIONS
 
     rows, *_ = update_table("2025-06-02", "2025-06-03", "load_kwh", "asc", "all")
     rows[0]["tariff"] = "=HYPERLINK(evil)"

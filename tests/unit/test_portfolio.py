@@ -1,4 +1,4 @@
-"""Portfolio views (services/portfolio.py): sites, PV yield against the neighbours, ranking and
+"""Portfolio views (services/energy/portfolio.py): sites, PV yield against the neighbours, ranking and
 quick filters on hand-made tables; the household ranking and monthly PV yield on both backends."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from services import portfolio
+from services.energy import portfolio
 from services.store.db import session_scope
 from services.store.models import Battery, DailyEnergy, Household, PVSystem
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from services import kpis
+from services.energy import kpis
 from services.formatting import format_energy, format_money, format_ratio
 from services.reports import ReportInputError, build_report_file, gather_report_data, parse_period
 from services.reports.period import custom_period, month_period, year_period

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from services.flows import metered_flows
+from services.energy.flows import metered_flows
 from services.households import create_household, create_tariff
 from services.optimization.inputs import SOURCE_ACTUALS, SOURCE_PROFILE, household_inputs, perfect_foresight_inputs
 from services.optimization.jobs import period_inputs

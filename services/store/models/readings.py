@@ -120,7 +120,7 @@ class ReadingRollup(Base):
 
 
 class DailyEnergy(Base):
-    """A household's energy and money for one local calendar day, kept by ``services.rollups``.
+    """A household's energy and money for one local calendar day, kept by ``services.energy.rollups``.
 
     Energies in kWh; ``import_cost`` and ``export_revenue`` in the tariff's currency.
     Portfolio KPIs over any period sum these rows in SQL.

@@ -2,7 +2,7 @@
 
 Pages, reports, the explorer and the portfolio ranking read labels, units and formulas from
 :data:`KPI_DEFINITIONS`; :class:`EnergyTotals` holds one period's sums [kWh, currency] and derives
-the ratios. :mod:`services.kpis` computes the sums from the store.
+the ratios. :mod:`services.energy.kpis` computes the sums from the store.
 """
 
 from __future__ import annotations

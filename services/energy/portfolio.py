@@ -12,7 +12,7 @@ Definitions (energies in kWh over the period, money in the portfolio's currency)
   called under-performing (shading, soiling, a tripped string, a wrong kWp entered).
 
 The other KPIs (consumption, PV, import, export, self-consumption, self-sufficiency, cost) are
-those of :mod:`services.kpis`. Every function takes the household ids explicitly.
+those of :mod:`services.energy.kpis`. Every function takes the household ids explicitly.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from services import kpis
-from services.kpi_definitions import KPI_DEFINITIONS
+from services.energy import kpis
+from services.energy.kpi_definitions import KPI_DEFINITIONS
 from services.store.db import session_scope
 from services.store.frames import rows_frame
 from services.store.models import DailyEnergy, Household
@@ -74,7 +74,7 @@ QUICK_FILTERS: dict[str, str] = {
 
 
 def household_ranking(household_ids: Sequence[int], start: date, end: date) -> pd.DataFrame:
-    """The household table of :func:`services.kpis.household_table` for ``[start, end]`` (local days)
+    """The household table of :func:`services.energy.kpis.household_table` for ``[start, end]`` (local days)
     with where each household is and how its PV compares.
 
     Added columns: ``timezone``, ``latitude`` [°N], ``longitude`` [°E], ``site`` (label) and

@@ -4,7 +4,7 @@ Definitions (energies in kWh over the period, money in the portfolio's currency)
 
 - consumption: energy used by the household (``load``); where a household has no consumption
   meter, derived from the balance PV + grid import − grid export (± battery), and grid import and
-  export from consumption − PV where it has no grid meter (:mod:`services.balance`, labelled
+  export from consumption − PV where it has no grid meter (:mod:`services.energy.balance`, labelled
   "derived" by :func:`derived_of` and the ``derived`` column of :func:`household_table`);
 - PV generation: AC energy from the PV system;
 - grid import / export: energy bought from / fed into the grid;
@@ -24,8 +24,8 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from services.balance import derived_label, derived_quantities
-from services.kpi_definitions import EnergyTotals
+from services.energy.balance import derived_label, derived_quantities
+from services.energy.kpi_definitions import EnergyTotals
 from services.store.db import session_scope
 from services.store.models import Battery, DailyEnergy, Household, PVSystem, Tariff
 

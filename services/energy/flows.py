@@ -4,7 +4,7 @@ Every reader of flows gets them the same way (:func:`metered_flows_by_household`
 per step (in SQL on SQLite; on PostgreSQL from each series' readings sent as arrays), a meter that
 reads less often than the step (30 or 60 min on 15-min steps) spread onto it with its kWh
 conserved (:mod:`services.resampling`), and a quantity the household has no meter for derived from
-the energy balance (:mod:`services.balance`). :class:`MeteredFlows` says what was spread or
+the energy balance (:mod:`services.energy.balance`). :class:`MeteredFlows` says what was spread or
 derived, for the notes a result shows.
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from services.balance import derivable, derive_from_balance, derived_note, metered_quantities
+from services.energy.balance import derivable, derive_from_balance, derived_note, metered_quantities
 from services.resampling import resampling_note, spread_to_steps
 from services.store.bulk import raw_cursor
 from services.store.db import session_scope
@@ -308,7 +308,7 @@ def split_flows(flows: pd.DataFrame) -> pd.DataFrame:
 
     pv, imp, exp = column("pv"), column("grid_import"), column("grid_export")
     charge, discharge = column("battery_charge"), column("battery_discharge")
-    # Without a load column, the balance (as services.balance derives it) with whatever is there.
+    # Without a load column, the balance (as services.energy.balance derives it) with whatever is there.
     load = column("load") if "load" in flows else np.clip(pv + imp + discharge - exp - charge, 0.0, None)
     pv_exported = np.minimum(exp, pv)
     pv_to_battery = np.minimum(charge, pv - pv_exported)

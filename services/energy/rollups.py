@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import sqlalchemy as sa
 
-from services.flows import DAILY_COLUMN_OF, energy_flows_by_household
+from services.energy.flows import DAILY_COLUMN_OF, energy_flows_by_household
 from services.households.tariffs import TariffSpec, flat_tariff, import_prices, load_tariff_spec
 from services.store.db import session_scope
 from services.store.models import DailyEnergy, Household
