@@ -199,16 +199,28 @@ def _record(run_id: int, chunk: int, results: dict[int, ScheduleResult], errors:
         planned = [(h, r) for h, r in sorted(results.items()) if h in still]
         run_ids = store_runs(planned, kind="fleet", session=session)
         rows = [{"run_id": run_id, "household_id": h, "chunk": chunk, "status": "planned", "reason": "",
-                 "optimization_run_id": rid, "cost": r.optimized.total_cost, "savings": r.savings_vs_no_battery,
-                 "updated_at": now} for (h, r), rid in zip(planned, run_ids, strict=True)]
+                 "optimization_run_id": rid, **_figures(r), "updated_at": now}
+                for (h, r), rid in zip(planned, run_ids, strict=True)]
         rows += [{"run_id": run_id, "household_id": h, "chunk": chunk, "status": "failed", "reason": reason,
-                  "optimization_run_id": None, "cost": None, "savings": None, "updated_at": now}
+                  "optimization_run_id": None, **dict.fromkeys(FIGURES), "updated_at": now}
                  for h, reason in sorted(errors.items()) if h in still]
         changed = _upsert_pending(session, rows)
         _update_counts(session, run_id, now)
     failed = sum(1 for r in rows if r["status"] == "failed" and r["household_id"] in changed)
     return {"run_id": run_id, "chunk": chunk, "planned": len(changed) - failed, "failed": failed,
             "skipped": len(results) + len(errors) - len(changed)}
+
+
+#: What a planned household's row keeps of its schedule (columns of FleetRunHousehold).
+FIGURES = ("cost", "savings", "savings_vs_rule", "self_sufficiency", "cycles")
+
+
+def _figures(result: ScheduleResult) -> dict[str, float | None]:
+    """The day's cost and savings [currency], self-sufficiency [0..1] and equivalent full cycles."""
+    optimized = result.optimized
+    return {"cost": optimized.total_cost, "savings": result.savings_vs_no_battery,
+            "savings_vs_rule": result.savings_vs_rule, "self_sufficiency": optimized.self_sufficiency,
+            "cycles": optimized.equivalent_full_cycles}
 
 
 def _upsert_pending(session: Session, rows: list[dict]) -> set[int]:
@@ -218,7 +230,7 @@ def _upsert_pending(session: Session, rows: list[dict]) -> set[int]:
     if not rows:
         return set()
     conn = session.connection()
-    updated = ("status", "reason", "optimization_run_id", "cost", "savings", "updated_at")
+    updated = ("status", "reason", "optimization_run_id", *FIGURES, "updated_at")
     if conn.dialect.name == "postgresql":
         table = FleetRunHousehold.__tablename__
         return {h for (h,) in insert_unnested(

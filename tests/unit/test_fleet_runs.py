@@ -137,3 +137,27 @@ def test_the_requeue_schedule_hands_out_a_stale_runs_chunks_and_leaves_a_fresh_o
     assert job.state == "done" and job.result["fleet_chunks_requeued"] == {str(stale): [0]}
     assert fleet_run_status(stale).planned == 2 and fleet_run_status(fresh).pending == 2
     assert last_runs()["requeue_fleet_chunks"][1] == job.id
+
+
+def test_each_planned_household_keeps_the_figures_of_its_schedule(db_url):
+    """The fleet table's columns (savings against the rule, self-sufficiency, cycles) are those of
+    the household's own schedule; a failed household has none."""
+    from services.optimization.chunk_inputs import chunk_inputs
+    from services.optimization.fleet import schedule_each
+
+    good, bad = _homes()
+    run_id = start_fleet_run(HORIZON_DAY, [good[0], bad[0]], scope=SCOPE, inline=True)
+    with session_scope() as session:
+        rows = {r.household_id: r for r in session.scalars(
+            sa.select(FleetRunHousehold).where(FleetRunHousehold.run_id == run_id))}
+        created = session.get(FleetRun, run_id).created_at
+    inputs = chunk_inputs([good[0]], day=HORIZON_DAY, now=created)
+    [(_, schedule, _)] = schedule_each([(good[0], inputs.inputs[good[0]].request)])
+    planned = rows[good[0]]
+    assert planned.savings_vs_rule == pytest.approx(schedule.savings_vs_rule)
+    assert planned.self_sufficiency == pytest.approx(schedule.optimized.self_sufficiency)
+    assert planned.cycles == pytest.approx(schedule.optimized.equivalent_full_cycles)
+    assert planned.self_sufficiency is not None and planned.cost == pytest.approx(schedule.optimized.total_cost)
+    failed = rows[bad[0]]
+    assert (failed.status, failed.cost, failed.savings_vs_rule, failed.self_sufficiency, failed.cycles) == (
+        "failed", None, None, None, None)

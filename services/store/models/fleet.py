@@ -62,6 +62,10 @@ class FleetRunHousehold(Base):
         sa.ForeignKey("optimization_runs.id", ondelete="SET NULL"))
     cost: Mapped[float | None] = mapped_column(sa.Float, doc="currency over the day")
     savings: Mapped[float | None] = mapped_column(sa.Float, doc="against no battery, currency over the day")
+    savings_vs_rule: Mapped[float | None] = mapped_column(
+        sa.Float, doc="against the self-consumption rule (charge from surplus PV, discharge into load), currency over the day")
+    self_sufficiency: Mapped[float | None] = mapped_column(sa.Float, doc="share of the load not imported [0..1]")
+    cycles: Mapped[float | None] = mapped_column(sa.Float, doc="equivalent full cycles over the day (discharged kWh / capacity)")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (sa.Index("ix_fleet_run_households_run_chunk", "run_id", "chunk", "status"),)
