@@ -84,7 +84,7 @@ def register_store_cli(server: Flask) -> None:
     @click.option("--replace", is_flag=True, help="Update households of the same name instead of refusing.")
     def import_citylearn_command(data_dir: str | None, replace: bool) -> None:
         """Create the 17 CityLearn Fontana homes (PV, batteries, seasonal TOU tariff); readings come separately."""
-        from services.citylearn import import_citylearn
+        from services.households.citylearn import import_citylearn
         from services.store.db import migrate
         from services.validation import ValidationProblem
 

@@ -7,7 +7,9 @@
   models, :func:`parse_input`), with messages a person can act on;
 - :mod:`~services.households.tariffs`: a tariff as prices over time (:func:`load_tariff_spec`,
   :func:`import_prices`) [currency/kWh];
-- :mod:`~services.households.import_csv`: many households from one CSV (:func:`import_households_csv`).
+- :mod:`~services.households.import_csv`: many households from one CSV (:func:`import_households_csv`);
+- :mod:`~services.households.citylearn`: the CityLearn 2022 Fontana homes from ``shared/data``
+  (:func:`import_citylearn`; not imported here, it pulls in the daily-energy rollups).
 """
 
 from services.households.records import (

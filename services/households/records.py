@@ -4,7 +4,7 @@ Inputs are the validated models of :mod:`services.households.inputs`; outputs ar
 frozen dataclasses, so no ORM object leaves this module. Every write is one
 transaction: a household whose battery is invalid is not saved without it.
 Functions that write take an optional ``session`` so that an import of many
-households (:mod:`services.households.import_csv`, :mod:`services.citylearn`) can put
+households (:mod:`services.households.import_csv`, :mod:`services.households.citylearn`) can put
 them all in one transaction, all or nothing.
 
 Organisations and roles (:mod:`services.access`): every function takes ``scope`` (None: the

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from services.citylearn import DATA_CLOCK, derive_tou_tariff, import_citylearn, read_prices
 from services.households import get_household, list_households
+from services.households.citylearn import DATA_CLOCK, derive_tou_tariff, import_citylearn, read_prices
 from services.households.tariffs import import_prices, load_tariff_spec
 from services.store.db import session_scope
 from services.validation import ValidationProblem

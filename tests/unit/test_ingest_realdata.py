@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from services.citylearn import import_citylearn
+from services.households.citylearn import import_citylearn
 from services.ingestion.files import ingest_file
 from services.ingestion.mapping import mapping_from_dict, save_mapping
 from services.store.db import session_scope

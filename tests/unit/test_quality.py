@@ -191,7 +191,7 @@ def test_demo_faults_are_found_and_healthy_households_are_clean(demo):
 
 
 def test_citylearn_buildings_14_and_15_and_only_they_are_flagged(db_url, shared_data):
-    from services.citylearn import import_citylearn
+    from services.households.citylearn import import_citylearn
     from services.ingestion.files import ingest_file
     from services.ingestion.mapping import mapping_from_dict
 
