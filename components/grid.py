@@ -19,6 +19,9 @@ def data_grid(grid_id: str, column_defs: list[dict], row_data: list[dict] | None
     options = {"domLayout": "autoHeight", "pagination": True, "paginationPageSize": 25,
                "animateRows": False, "theme": GRID_THEME}
     options.update(grid_options or {})
+    if "paginationPageSizeSelector" not in options:
+        # AG Grid's own choices (20, 50, 100) leave its page-size box blank for any other size.
+        options["paginationPageSizeSelector"] = sorted({options["paginationPageSize"], 25, 50, 100})
     return dag.AgGrid(
         id=grid_id,
         columnDefs=column_defs,
