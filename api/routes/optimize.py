@@ -17,7 +17,7 @@ END of the step.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
@@ -27,6 +27,7 @@ from api.fields import Count, Id, Number, Text
 from api.models import FieldError
 from api.openapi import api_route
 from services.access import can_see, require_role
+from services.equipment import BATTERY, GRID, FieldSpec
 from services.households import HouseholdNotFound
 from services.optimization import (
     BatteryParams,
@@ -47,7 +48,7 @@ from services.optimization.inputs import (
     stored_tariff_prices,
 )
 from services.optimization.results import Outcome, ScheduleResult
-from services.validation import DEFAULT_ONE_WAY_EFFICIENCY, FieldProblem, ValidationProblem
+from services.validation import FieldProblem, ValidationProblem
 
 #: Longest horizon a request may ask for: a week of 5-minute steps.
 MAX_STEPS = 2016
@@ -62,34 +63,36 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-class BatteryIn(_Body):
-    """A home battery. Values are checked with messages that say how to fix them (95 for 0.95 ...)."""
+def _field(spec: FieldSpec, more: str = "") -> Any:
+    """A body field with the equipment's default and description (plus ``more``, what the API adds)."""
+    return Field(spec.default, description=spec.description + more)
 
-    capacity_kwh: Number = Field(description="Usable capacity [kWh]; 0 = no battery.")
-    max_charge_kw: Number = Field(description="Charging power limit (AC) [kW].")
-    max_discharge_kw: Number = Field(description="Discharging power limit (AC) [kW].")
-    charge_efficiency: Number = Field(DEFAULT_ONE_WAY_EFFICIENCY, description="One-way charging efficiency, fraction (0.95, not 95).")
-    discharge_efficiency: Number = Field(DEFAULT_ONE_WAY_EFFICIENCY, description="One-way discharging efficiency, fraction.")
-    soc_min: Number = Field(0.1, description="Lowest state of charge, fraction of capacity.")
-    soc_max: Number = Field(1.0, description="Highest state of charge, fraction of capacity.")
-    self_discharge_per_h: Number = Field(0.0, description="Share of the stored energy lost per hour, fraction.")
-    initial_soc_kwh: Number | None = Field(
-        None, description="Stored energy at the start [kWh]; default the household's latest measurement "
-                          "(with `household_id`), else half full.")
-    wear_cost_per_kwh: Number = Field(0.0, description="Wear cost per kWh discharged [currency/kWh].")
+
+class BatteryIn(_Body):
+    """A home battery (:data:`services.equipment.BATTERY`). Values are checked with messages that say how
+    to fix them (95 for 0.95 ...)."""
+
+    capacity_kwh: Number = _field(BATTERY.capacity_kwh, " 0 = no battery.")
+    max_charge_kw: Number = _field(BATTERY.max_charge_kw)
+    max_discharge_kw: Number = _field(BATTERY.max_discharge_kw)
+    charge_efficiency: Number = _field(BATTERY.charge_efficiency)
+    discharge_efficiency: Number = _field(BATTERY.discharge_efficiency)
+    soc_min: Number = _field(BATTERY.soc_min)
+    soc_max: Number = _field(BATTERY.soc_max)
+    self_discharge_per_h: Number = _field(BATTERY.self_discharge_per_h)
+    initial_soc_kwh: Number | None = _field(
+        BATTERY.initial_soc_kwh, " With `household_id` the default is the household's latest measurement.")
+    wear_cost_per_kwh: Number = _field(BATTERY.wear_cost_per_kwh)
 
 
 class GridIn(_Body):
-    """The grid connection."""
+    """The grid connection (:data:`services.equipment.GRID`)."""
 
-    import_limit_kw: Number | None = Field(None, description="Import limit [kW]; null = no limit.")
-    export_limit_kw: Number | None = Field(None, description="Export limit [kW]; null = no limit, 0 = no export.")
-    allow_grid_charging: StrictBool = Field(True, description="false = the battery charges from PV surplus only.")
-    demand_charge_per_kw: Number = Field(0.0, description="Charge on the highest import over the horizon "
-                                                          "[currency/kW].")
-    export_curtailable: StrictBool = Field(True, description="true = at a negative export price PV may be curtailed "
-                                     "instead of exported (the no-battery baseline and the schedule alike); "
-                                     "false = surplus PV is exported whatever the price.")
+    import_limit_kw: Number | None = _field(GRID.import_limit_kw)
+    export_limit_kw: Number | None = _field(GRID.export_limit_kw)
+    allow_grid_charging: StrictBool = _field(GRID.allow_grid_charging)
+    demand_charge_per_kw: Number = _field(GRID.demand_charge_per_kw)
+    export_curtailable: StrictBool = _field(GRID.export_curtailable)
 
 
 class PricesIn(_Body):
