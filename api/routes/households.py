@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.errors import ApiError
 from api.openapi import api_route
@@ -49,30 +49,24 @@ def _described(spec: FieldSpec) -> Any:
     return Field(description=spec.description)
 
 
-class PVSystemOut(_FromService):
-    """A PV array with its inverter (:data:`services.equipment.PV`; azimuth clockwise from north: 180 = south)."""
+def _answer_model(name: str, doc: str, specs: tuple[FieldSpec, ...]) -> type[_FromService]:
+    """An answer model: the row's ``id`` and a field per spec (text, a number, or a number or null where
+    null is the default)."""
 
-    id: int
-    name: str = _described(PV.name)
-    kwp: float = _described(PV.kwp)
-    tilt_deg: float = _described(PV.tilt_deg)
-    azimuth_deg: float = _described(PV.azimuth_deg)
-    losses_pct: float = _described(PV.losses_pct)
-    inverter_kw: float | None = _described(PV.inverter_kw)
+    def json_type(spec: FieldSpec) -> Any:
+        if isinstance(spec.default, str):
+            return str
+        return float | None if spec.default is None else float
+
+    fields = {spec.name: (json_type(spec), _described(spec)) for spec in specs}
+    return create_model(name, __base__=_FromService, __doc__=doc, __module__=__name__, id=(int, ...), **fields)
 
 
-class BatteryOut(_FromService):
-    """A home battery (:data:`services.equipment.BATTERY`); efficiencies are one way, SOC limits fractions
-    of capacity."""
-
-    id: int
-    capacity_kwh: float = _described(BATTERY.capacity_kwh)
-    max_charge_kw: float = _described(BATTERY.max_charge_kw)
-    max_discharge_kw: float = _described(BATTERY.max_discharge_kw)
-    charge_efficiency: float = _described(BATTERY.charge_efficiency)
-    discharge_efficiency: float = _described(BATTERY.discharge_efficiency)
-    soc_min: float = _described(BATTERY.soc_min)
-    soc_max: float = _described(BATTERY.soc_max)
+# The fields of both: services.equipment (PV, and the stored fields of BATTERY).
+PVSystemOut = _answer_model("PVSystemOut", "A PV array with its inverter (azimuth clockwise from north: 180 = south).",
+                            tuple(PV))
+BatteryOut = _answer_model("BatteryOut", "A home battery; efficiencies are one way, SOC limits fractions of capacity.",
+                           BATTERY.stored())
 
 
 class HouseholdOut(_FromService):

@@ -20,14 +20,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model, field_validator
 
 from api.errors import ApiError
 from api.fields import Count, Id, Number, Text
 from api.models import FieldError
 from api.openapi import api_route
 from services.access import can_see, require_role
-from services.equipment import BATTERY, GRID, FieldSpec
+from services.equipment import BATTERY, GRID, Equipment, FieldSpec
 from services.households import HouseholdNotFound
 from services.optimization import (
     BatteryParams,
@@ -63,36 +63,28 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-def _field(spec: FieldSpec, more: str = "") -> Any:
-    """A body field with the equipment's default and description (plus ``more``, what the API adds)."""
-    return Field(spec.default, description=spec.description + more)
+def _body_model(name: str, doc: str, equipment: Equipment, more: dict[str, str] | None = None) -> type[_Body]:
+    """A body model with a field per field of ``equipment``: its JSON type (a boolean, a number, or a
+    number or null where null is the default), default and description (plus ``more``, what the
+    API adds)."""
+    more = more or {}
+
+    def json_type(spec: FieldSpec) -> Any:
+        if isinstance(spec.default, bool):
+            return StrictBool
+        return Number | None if spec.default is None else Number
+
+    fields = {spec.name: (json_type(spec), Field(spec.default, description=spec.description + more.get(spec.name, "")))
+              for spec in equipment}
+    return create_model(name, __base__=_Body, __doc__=doc, __module__=__name__, **fields)
 
 
-class BatteryIn(_Body):
-    """A home battery (:data:`services.equipment.BATTERY`). Values are checked with messages that say how
-    to fix them (95 for 0.95 ...)."""
-
-    capacity_kwh: Number = _field(BATTERY.capacity_kwh, " 0 = no battery.")
-    max_charge_kw: Number = _field(BATTERY.max_charge_kw)
-    max_discharge_kw: Number = _field(BATTERY.max_discharge_kw)
-    charge_efficiency: Number = _field(BATTERY.charge_efficiency)
-    discharge_efficiency: Number = _field(BATTERY.discharge_efficiency)
-    soc_min: Number = _field(BATTERY.soc_min)
-    soc_max: Number = _field(BATTERY.soc_max)
-    self_discharge_per_h: Number = _field(BATTERY.self_discharge_per_h)
-    initial_soc_kwh: Number | None = _field(
-        BATTERY.initial_soc_kwh, " With `household_id` the default is the household's latest measurement.")
-    wear_cost_per_kwh: Number = _field(BATTERY.wear_cost_per_kwh)
-
-
-class GridIn(_Body):
-    """The grid connection (:data:`services.equipment.GRID`)."""
-
-    import_limit_kw: Number | None = _field(GRID.import_limit_kw)
-    export_limit_kw: Number | None = _field(GRID.export_limit_kw)
-    allow_grid_charging: StrictBool = _field(GRID.allow_grid_charging)
-    demand_charge_per_kw: Number = _field(GRID.demand_charge_per_kw)
-    export_curtailable: StrictBool = _field(GRID.export_curtailable)
+# The fields, defaults and checks of both: services.equipment (BATTERY, GRID).
+BatteryIn = _body_model(
+    "BatteryIn", "A home battery. Values are checked with messages that say how to fix them (95 for 0.95 ...).",
+    BATTERY, {"capacity_kwh": " 0 = no battery.",
+              "initial_soc_kwh": " With `household_id` the default is the household's latest measurement."})
+GridIn = _body_model("GridIn", "The grid connection.", GRID)
 
 
 class PricesIn(_Body):
