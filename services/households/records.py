@@ -99,7 +99,7 @@ class HouseholdDetail:
     battery: BatteryDetail | None
     created_at: datetime
     updated_at: datetime
-    export_curtailable: bool = True  # PV may be curtailed instead of exported at a negative feed-in price
+    export_curtailable: bool = HOUSEHOLD_GRID.export_curtailable.default  # PV may be curtailed at a negative feed-in price
 
     @property
     def pv_kwp(self) -> float:
