@@ -18,12 +18,13 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from components import ids
+from services.equipment import BATTERY, PV, FieldSpec
 from services.households import HouseholdDetail
-from services.households.inputs import BatteryInput, HouseholdInput, PVSystemInput
+from services.households.inputs import HouseholdInput
 from services.validation import iana_time_zones
 
-PV = "pv_systems.0."
-BATTERY = "battery."
+PV_PATH = "pv_systems.0."
+BATTERY_PATH = "battery."
 
 
 @dataclass(frozen=True)
@@ -50,22 +51,27 @@ HOUSEHOLD_FIELDS = (
 #: The choices of ``export_curtailable``: whether the inverter may curtail instead of exporting.
 CURTAIL_OPTIONS = [{"label": "Curtail PV (the inverter can limit feed-in)", "value": True},
                    {"label": "Export anyway (feed-in cannot be limited)", "value": False}]
-_pv, _bat = PVSystemInput.model_fields, BatteryInput.model_fields
+
+
+def _equipment(prefix: str, spec: FieldSpec, label: str) -> FormField:
+    """The input of an equipment field: its default (None for a required one) and hint from the definition."""
+    return FormField(prefix + spec.name, label, None if spec.required else spec.default, spec.hint)
+
+
 PV_FIELDS = (
-    FormField(PV + "kwp", "Peak power (kWp)"),
-    FormField(PV + "tilt_deg", "Tilt (°)", _pv["tilt_deg"].default, "0 = flat, 90 = vertical"),
-    FormField(PV + "azimuth_deg", "Azimuth (°)", _pv["azimuth_deg"].default, "90 = east, 180 = south, 270 = west"),
-    FormField(PV + "losses_pct", "System losses (%)", _pv["losses_pct"].default, "14 is typical"),
+    _equipment(PV_PATH, PV.kwp, "Peak power (kWp)"),
+    _equipment(PV_PATH, PV.tilt_deg, "Tilt (°)"),
+    _equipment(PV_PATH, PV.azimuth_deg, "Azimuth (°)"),
+    _equipment(PV_PATH, PV.losses_pct, "System losses (%)"),
 )
 BATTERY_FIELDS = (
-    FormField(BATTERY + "capacity_kwh", "Usable capacity (kWh)"),
-    FormField(BATTERY + "max_charge_kw", "Max. charge power (kW)"),
-    FormField(BATTERY + "max_discharge_kw", "Max. discharge power (kW)"),
-    FormField(BATTERY + "charge_efficiency", "Charge efficiency", _bat["charge_efficiency"].default, "fraction, 0.95 = 95 %"),
-    FormField(BATTERY + "discharge_efficiency", "Discharge efficiency", _bat["discharge_efficiency"].default,
-              "fraction, 0.95 = 95 %"),
-    FormField(BATTERY + "soc_min", "Min. state of charge", _bat["soc_min"].default, "fraction of capacity, 0.1 = 10 %"),
-    FormField(BATTERY + "soc_max", "Max. state of charge", _bat["soc_max"].default, "fraction of capacity"),
+    _equipment(BATTERY_PATH, BATTERY.capacity_kwh, "Usable capacity (kWh)"),
+    _equipment(BATTERY_PATH, BATTERY.max_charge_kw, "Max. charge power (kW)"),
+    _equipment(BATTERY_PATH, BATTERY.max_discharge_kw, "Max. discharge power (kW)"),
+    _equipment(BATTERY_PATH, BATTERY.charge_efficiency, "Charge efficiency"),
+    _equipment(BATTERY_PATH, BATTERY.discharge_efficiency, "Discharge efficiency"),
+    _equipment(BATTERY_PATH, BATTERY.soc_min, "Min. state of charge"),
+    _equipment(BATTERY_PATH, BATTERY.soc_max, "Max. state of charge"),
 )
 FIELDS = HOUSEHOLD_FIELDS + PV_FIELDS + BATTERY_FIELDS
 FIELD_PATHS = tuple(f.path for f in FIELDS)
@@ -116,9 +122,9 @@ def household_raw(values: dict[str, Any], has_pv: bool, has_battery: bool,
     if raw.get("export_curtailable") is None:  # not chosen: the default
         raw.pop("export_curtailable", None)
     others = raw.get("pv_systems", [])[1:]
-    first = {f.path[len(PV):]: _clean(values.get(f.path)) for f in PV_FIELDS}
+    first = {f.path[len(PV_PATH):]: _clean(values.get(f.path)) for f in PV_FIELDS}
     raw["pv_systems"] = ([_without_none(first)] if has_pv else []) + others
-    battery = {f.path[len(BATTERY):]: _clean(values.get(f.path)) for f in BATTERY_FIELDS}
+    battery = {f.path[len(BATTERY_PATH):]: _clean(values.get(f.path)) for f in BATTERY_FIELDS}
     raw["battery"] = _without_none(battery) if has_battery else None
     return raw
 

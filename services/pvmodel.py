@@ -26,6 +26,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from services.equipment import PV
 from services.lazy import lazy_import
 
 pvlib = lazy_import("pvlib")  # about 50 MB with scipy and h5py: loaded when a PV model runs
@@ -59,14 +60,22 @@ class PVArray:
 
     ``kwp`` DC peak power [kWp]; ``tilt_deg`` from horizontal and ``azimuth_deg`` east of
     north [deg]; ``losses_pct`` PVWatts system losses [%]; ``inverter_kw`` AC limit [kW]
-    (None: no clipping beyond the PVWatts inverter curve sized at ``kwp``).
+    (None: no clipping beyond the PVWatts inverter curve sized at ``kwp``). Fields and defaults:
+    :data:`services.equipment.PV`, whose checks judge what a person enters; the checks here only
+    keep the model from computing nonsense (azimuth 360 is north; losses under 1 % are a fraction).
     """
 
     kwp: float
-    tilt_deg: float = 30.0
-    azimuth_deg: float = 180.0
-    losses_pct: float = 14.0
-    inverter_kw: float | None = None
+    tilt_deg: float = PV.tilt_deg.default
+    azimuth_deg: float = PV.azimuth_deg.default
+    losses_pct: float = PV.losses_pct.default
+    inverter_kw: float | None = PV.inverter_kw.default
+
+    @classmethod
+    def of(cls, system: object) -> PVArray:
+        """The model's view of a stored or entered PV system (a ``PVSystemDetail``, a
+        ``PVSystemInput`` or a store row: anything with the fields of :data:`services.equipment.PV`)."""
+        return cls(**{name: getattr(system, name) for name in cls.__dataclass_fields__})
 
     def __post_init__(self) -> None:
         if not self.kwp > 0:

@@ -34,10 +34,6 @@ MAX_PLAUSIBLE_PRICE = 5.0
 ALL_WEEKDAYS = 0b1111111  # bit 0 = Monday ... bit 6 = Sunday
 ALL_MONTHS = 0xFFF  # bit 0 = January ... bit 11 = December
 MINUTES_PER_DAY = 1440
-#: Default one-way battery efficiency [fraction]: each of charging and discharging keeps this
-#: share of the energy (a kWh charged stores 0.95 kWh; a stored kWh delivers 0.95 kWh), so the
-#: round trip is its square (about 0.90).
-DEFAULT_ONE_WAY_EFFICIENCY = 0.95
 
 
 @dataclass(frozen=True)
@@ -154,16 +150,12 @@ def raise_if(message: str | None) -> None:
 
 M = TypeVar("M", bound=BaseModel)
 
+#: How messages name fields by their name; a model's field with a ``title`` is named by that
+#: (the equipment's fields: :attr:`services.equipment.FieldSpec.input_label`).
 LABELS = {
     "name": "Name", "timezone": "Time zone", "latitude": "Latitude", "longitude": "Longitude",
-    "tariff_id": "Tariff", "grid_import_limit_kw": "Grid import limit (kW)",
-    "grid_export_limit_kw": "Grid export limit (kW)", "export_curtailable": "Export curtailable", "notes": "Notes", "pv_systems": "PV systems",
-    "battery": "Battery", "kwp": "PV peak power (kWp)", "tilt_deg": "Tilt (degrees)",
-    "azimuth_deg": "Azimuth (degrees)", "losses_pct": "System losses (%)", "inverter_kw": "Inverter power (kW)",
-    "capacity_kwh": "Battery capacity (kWh)", "max_charge_kw": "Maximum charge power (kW)",
-    "max_discharge_kw": "Maximum discharge power (kW)", "charge_efficiency": "Charge efficiency",
-    "discharge_efficiency": "Discharge efficiency", "soc_min": "Minimum state of charge",
-    "soc_max": "Maximum state of charge", "kind": "Tariff kind", "currency": "Currency",
+    "tariff_id": "Tariff", "notes": "Notes", "pv_systems": "PV systems", "battery": "Battery",
+    "kind": "Tariff kind", "currency": "Currency",
     "import_price": "Import price", "export_price": "Export price", "periods": "Periods",
     "prices": "Prices", "start_minute": "Start (minutes after midnight)",
     "end_minute": "End (minutes after midnight)", "weekdays": "Weekdays", "ts": "Time",
@@ -197,7 +189,7 @@ def _friendly(err: Mapping[str, Any], model: type[BaseModel]) -> FieldProblem:
     if isinstance(error, CrossFieldError):
         return FieldProblem(".".join(loc + [error.field]), str(error))
     field = ".".join(loc)
-    label = _label(loc)
+    label = _label(loc, model)
     kind, value = err["type"], err.get("input")
     if kind == "value_error" and error is not None:
         message = str(error)
@@ -237,12 +229,25 @@ def _friendly(err: Mapping[str, Any], model: type[BaseModel]) -> FieldProblem:
     return FieldProblem(field, message)
 
 
-def _label(loc: list[str]) -> str:
-    named = [part for part in loc if not part.isdigit()]
-    return LABELS.get(named[-1], named[-1]) if named else "Value"
+def _label(loc: list[str], model: type[BaseModel]) -> str:
+    named = [i for i, part in enumerate(loc) if not part.isdigit()]
+    if not named:
+        return "Value"
+    name = loc[named[-1]]
+    holder = _model_at(model, loc[:named[-1]])
+    info = holder.model_fields.get(name) if holder is not None else None
+    if info is not None and info.title:
+        return info.title
+    return LABELS.get(name, name)
 
 
 def _known_fields(model: type[BaseModel], path: list[str]) -> list[str]:
+    holder = _model_at(model, path)
+    return list(holder.model_fields) if holder is not None else []
+
+
+def _model_at(model: type[BaseModel], path: list[str]) -> type[BaseModel] | None:
+    """The model holding the fields at ``path`` (list indices skipped), or None below a plain value."""
     for part in path:
         if part.isdigit():
             continue
@@ -250,9 +255,9 @@ def _known_fields(model: type[BaseModel], path: list[str]) -> list[str]:
         nested = [a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type)]
         nested = [a for a in nested if issubclass(a, BaseModel)]
         if not nested:
-            return []
+            return None
         model = nested[0]
-    return list(model.model_fields)
+    return model
 
 
 def _as_float(value: Any) -> float | None:

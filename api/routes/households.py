@@ -7,12 +7,14 @@ visible answers 404 exactly like one that does not exist.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.errors import ApiError
 from api.openapi import api_route
 from services.access import can_see, visible_household_ids
+from services.equipment import BATTERY, HOUSEHOLD_GRID, PV, FieldSpec
 from services.households import HouseholdNotFound, get_household, list_households
 
 
@@ -42,29 +44,29 @@ class HouseholdListOut(BaseModel):
     households: list[HouseholdSummaryOut]
 
 
-class PVSystemOut(_FromService):
-    """A PV array with its inverter (azimuth clockwise from north: 180 = south)."""
-
-    id: int
-    name: str
-    kwp: float = Field(description="DC peak power [kWp].")
-    tilt_deg: float = Field(description="Tilt from horizontal [degrees].")
-    azimuth_deg: float = Field(description="Azimuth clockwise from north [degrees].")
-    losses_pct: float = Field(description="System losses as in PVWatts [%].")
-    inverter_kw: float | None = Field(description="Inverter AC limit [kW]; null when not limited.")
+def _described(spec: FieldSpec) -> Any:
+    """A required answer field described as the equipment describes it (an answer has no defaults)."""
+    return Field(description=spec.description)
 
 
-class BatteryOut(_FromService):
-    """A home battery; efficiencies are one way, SOC limits fractions of capacity."""
+def _answer_model(name: str, doc: str, specs: tuple[FieldSpec, ...]) -> type[_FromService]:
+    """An answer model: the row's ``id`` and a field per spec (text, a number, or a number or null where
+    null is the default)."""
 
-    id: int
-    capacity_kwh: float = Field(description="Usable capacity [kWh].")
-    max_charge_kw: float = Field(description="Charging power limit [kW].")
-    max_discharge_kw: float = Field(description="Discharging power limit [kW].")
-    charge_efficiency: float = Field(description="Charging efficiency, fraction (0.95).")
-    discharge_efficiency: float = Field(description="Discharging efficiency, fraction (0.95).")
-    soc_min: float = Field(description="Lowest state of charge, fraction of capacity.")
-    soc_max: float = Field(description="Highest state of charge, fraction of capacity.")
+    def json_type(spec: FieldSpec) -> Any:
+        if isinstance(spec.default, str):
+            return str
+        return float | None if spec.default is None else float
+
+    fields = {spec.name: (json_type(spec), _described(spec)) for spec in specs}
+    return create_model(name, __base__=_FromService, __doc__=doc, __module__=__name__, id=(int, ...), **fields)
+
+
+# The fields of both: services.equipment (PV, and the stored fields of BATTERY).
+PVSystemOut = _answer_model("PVSystemOut", "A PV array with its inverter (azimuth clockwise from north: 180 = south).",
+                            tuple(PV))
+BatteryOut = _answer_model("BatteryOut", "A home battery; efficiencies are one way, SOC limits fractions of capacity.",
+                           BATTERY.stored())
 
 
 class HouseholdOut(_FromService):
@@ -77,11 +79,9 @@ class HouseholdOut(_FromService):
     longitude: float = Field(description="Degrees east [-180, 180].")
     tariff_id: int | None
     tariff_name: str | None
-    grid_import_limit_kw: float | None = Field(description="Grid import limit [kW]; null = no limit.")
-    grid_export_limit_kw: float | None = Field(description="Grid export limit [kW]; null = no limit, 0 = no export.")
-    export_curtailable: bool = Field(True, description="True: PV may be curtailed instead of exported when the "
-                                     "feed-in price is negative (in the no-battery baseline and the optimized "
-                                     "schedule alike); false: surplus PV is always exported (up to the limit).")
+    grid_import_limit_kw: float | None = _described(HOUSEHOLD_GRID.grid_import_limit_kw)
+    grid_export_limit_kw: float | None = _described(HOUSEHOLD_GRID.grid_export_limit_kw)
+    export_curtailable: bool = Field(**HOUSEHOLD_GRID.export_curtailable.field_args())
     notes: str
     pv_kwp: float = Field(description="Total DC peak power of all PV systems [kWp].")
     pv_systems: list[PVSystemOut]

@@ -17,16 +17,17 @@ END of the step.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model, field_validator
 
 from api.errors import ApiError
 from api.fields import Count, Id, Number, Text
 from api.models import FieldError
 from api.openapi import api_route
 from services.access import can_see, require_role
+from services.equipment import BATTERY, GRID, Equipment, FieldSpec
 from services.households import HouseholdNotFound
 from services.optimization import (
     BatteryParams,
@@ -47,7 +48,7 @@ from services.optimization.inputs import (
     stored_tariff_prices,
 )
 from services.optimization.results import Outcome, ScheduleResult
-from services.validation import DEFAULT_ONE_WAY_EFFICIENCY, FieldProblem, ValidationProblem
+from services.validation import FieldProblem, ValidationProblem
 
 #: Longest horizon a request may ask for: a week of 5-minute steps.
 MAX_STEPS = 2016
@@ -62,34 +63,28 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-class BatteryIn(_Body):
-    """A home battery. Values are checked with messages that say how to fix them (95 for 0.95 ...)."""
+def _body_model(name: str, doc: str, equipment: Equipment, more: dict[str, str] | None = None) -> type[_Body]:
+    """A body model with a field per field of ``equipment``: its JSON type (a boolean, a number, or a
+    number or null where null is the default), default and description (plus ``more``, what the
+    API adds)."""
+    more = more or {}
 
-    capacity_kwh: Number = Field(description="Usable capacity [kWh]; 0 = no battery.")
-    max_charge_kw: Number = Field(description="Charging power limit (AC) [kW].")
-    max_discharge_kw: Number = Field(description="Discharging power limit (AC) [kW].")
-    charge_efficiency: Number = Field(DEFAULT_ONE_WAY_EFFICIENCY, description="One-way charging efficiency, fraction (0.95, not 95).")
-    discharge_efficiency: Number = Field(DEFAULT_ONE_WAY_EFFICIENCY, description="One-way discharging efficiency, fraction.")
-    soc_min: Number = Field(0.1, description="Lowest state of charge, fraction of capacity.")
-    soc_max: Number = Field(1.0, description="Highest state of charge, fraction of capacity.")
-    self_discharge_per_h: Number = Field(0.0, description="Share of the stored energy lost per hour, fraction.")
-    initial_soc_kwh: Number | None = Field(
-        None, description="Stored energy at the start [kWh]; default the household's latest measurement "
-                          "(with `household_id`), else half full.")
-    wear_cost_per_kwh: Number = Field(0.0, description="Wear cost per kWh discharged [currency/kWh].")
+    def json_type(spec: FieldSpec) -> Any:
+        if isinstance(spec.default, bool):
+            return StrictBool
+        return Number | None if spec.default is None else Number
+
+    fields = {spec.name: (json_type(spec), Field(spec.default, description=spec.description + more.get(spec.name, "")))
+              for spec in equipment}
+    return create_model(name, __base__=_Body, __doc__=doc, __module__=__name__, **fields)
 
 
-class GridIn(_Body):
-    """The grid connection."""
-
-    import_limit_kw: Number | None = Field(None, description="Import limit [kW]; null = no limit.")
-    export_limit_kw: Number | None = Field(None, description="Export limit [kW]; null = no limit, 0 = no export.")
-    allow_grid_charging: StrictBool = Field(True, description="false = the battery charges from PV surplus only.")
-    demand_charge_per_kw: Number = Field(0.0, description="Charge on the highest import over the horizon "
-                                                          "[currency/kW].")
-    export_curtailable: StrictBool = Field(True, description="true = at a negative export price PV may be curtailed "
-                                     "instead of exported (the no-battery baseline and the schedule alike); "
-                                     "false = surplus PV is exported whatever the price.")
+# The fields, defaults and checks of both: services.equipment (BATTERY, GRID).
+BatteryIn = _body_model(
+    "BatteryIn", "A home battery. Values are checked with messages that say how to fix them (95 for 0.95 ...).",
+    BATTERY, {"capacity_kwh": " 0 = no battery.",
+              "initial_soc_kwh": " With `household_id` the default is the household's latest measurement."})
+GridIn = _body_model("GridIn", "The grid connection.", GRID)
 
 
 class PricesIn(_Body):

@@ -382,7 +382,7 @@ def _household(household_id: int) -> _Household:
     weather_site = site_for_household(household_id)
     altitude = weather_site.altitude_m if weather_site is not None else None
     site = Site(Location(detail.latitude, detail.longitude, altitude), detail.timezone)
-    arrays = tuple(PVArray(p.kwp, p.tilt_deg, p.azimuth_deg, p.losses_pct, p.inverter_kw) for p in detail.pv_systems)
+    arrays = tuple(PVArray.of(p) for p in detail.pv_systems)
     return _Household(household_id, site, arrays, weather_site)
 
 

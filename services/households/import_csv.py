@@ -52,20 +52,19 @@ import pandas as pd
 from services import access
 from services.access import AccessScope
 from services.auth import record
+from services.equipment import BATTERY, PV
 from services.export import frame_to_csv
 from services.households import create_household, household_ids_by_name, tariff_ids_by_name
 from services.households.inputs import HouseholdInput
 from services.store.db import session_scope
-from services.validation import FieldProblem, ValidationProblem, parse_input
+from services.validation import FieldProblem, ValidationProblem, number_text, parse_input
 
 #: Ids of the new households an import's audit entry lists at most.
 AUDITED_IDS = 100
 REQUIRED_COLUMNS = ("name", "timezone", "latitude", "longitude")
-PV_COLUMNS = {"pv_kwp": "kwp", "pv_tilt_deg": "tilt_deg", "pv_azimuth_deg": "azimuth_deg",
-              "pv_losses_pct": "losses_pct", "pv_inverter_kw": "inverter_kw"}
-BATTERY_COLUMNS = {f"battery_{f}": f for f in (
-    "capacity_kwh", "max_charge_kw", "max_discharge_kw", "charge_efficiency", "discharge_efficiency",
-    "soc_min", "soc_max")}
+#: ``{column: field}`` of the equipment's stored fields (:mod:`services.equipment`); a PV system's name is not imported.
+PV_COLUMNS = {f"pv_{f.name}": f.name for f in PV.stored() if f.name != "name"}
+BATTERY_COLUMNS = {f"battery_{f.name}": f.name for f in BATTERY.stored()}
 OTHER_COLUMNS = ("tariff", "grid_import_limit_kw", "grid_export_limit_kw", "export_curtailable", "notes")
 COLUMNS = REQUIRED_COLUMNS + OTHER_COLUMNS[:1] + tuple(PV_COLUMNS) + tuple(BATTERY_COLUMNS) + OTHER_COLUMNS[1:]
 TEXT_COLUMNS = ("name", "timezone", "tariff", "export_curtailable", "notes")
@@ -87,10 +86,11 @@ def csv_template() -> str:
     """A CSV with every column and one example row, to fill in."""
     example = {
         "name": "Example home", "timezone": "Europe/Berlin", "latitude": "52.52", "longitude": "13.40",
-        "pv_kwp": "7.5", "pv_tilt_deg": "30", "pv_azimuth_deg": "180", "pv_losses_pct": "14",
-        "battery_capacity_kwh": "10", "battery_max_charge_kw": "5", "battery_max_discharge_kw": "5",
-        "battery_charge_efficiency": "0.95", "battery_discharge_efficiency": "0.95",
-        "battery_soc_min": "0.1", "battery_soc_max": "1.0",
+        "pv_kwp": "7.5", "battery_capacity_kwh": "10", "battery_max_charge_kw": "5", "battery_max_discharge_kw": "5",
+        # the defaults, as a person writes them (angles whole, fractions with their point)
+        **{f"pv_{f.name}": number_text(f.default) for f in (PV.tilt_deg, PV.azimuth_deg, PV.losses_pct)},
+        **{f"battery_{f.name}": str(f.default) for f in (BATTERY.charge_efficiency, BATTERY.discharge_efficiency,
+                                                         BATTERY.soc_min, BATTERY.soc_max)},
     }
     return frame_to_csv(pd.DataFrame([example], columns=list(COLUMNS)).fillna(""))
 

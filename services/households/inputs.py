@@ -14,22 +14,17 @@ fractions (0.95, not 95).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from services.equipment import BATTERY, HOUSEHOLD_GRID, PV, FieldSpec, soc_order_problem
 from services.text_checks import MultiLine, SingleLine
 from services.validation import (
     ALL_MONTHS,
     ALL_WEEKDAYS,
-    DEFAULT_ONE_WAY_EFFICIENCY,
-    MAX_HOUSEHOLD_KW,
-    MAX_HOUSEHOLD_KWH,
-    MAX_HOUSEHOLD_KWP,
     MINUTES_PER_DAY,
     CrossFieldError,
-    check_fraction,
-    check_positive,
     check_price,
     check_time_zone,
     number_text,
@@ -41,104 +36,54 @@ class _Input(BaseModel):
     model_config = ConfigDict(allow_inf_nan=False, str_strip_whitespace=True, extra="forbid", frozen=True)
 
 
+def _field(spec: FieldSpec, **constraints: Any) -> Any:
+    """A pydantic field of the equipment's ``spec``: its default, description and the label messages use."""
+    return Field(title=spec.input_label, **spec.field_args(), **constraints)
+
+
 class PVSystemInput(_Input):
     """A PV array with its inverter: ``kwp`` DC peak power [kWp], tilt and azimuth [degrees],
-    system losses [%] as in PVWatts (14 is typical), inverter AC limit [kW] (None = no limit)."""
+    system losses [%] as in PVWatts (14 is typical), inverter AC limit [kW] (None = no limit).
+    Fields, defaults and checks: :data:`services.equipment.PV`."""
 
-    name: SingleLine = Field("Roof", min_length=1, max_length=80)
-    kwp: float
-    tilt_deg: float = 30.0
-    azimuth_deg: float = 180.0
-    losses_pct: float = 14.0
-    inverter_kw: float | None = None
+    name: SingleLine = Field(**PV.name.field_args(), min_length=1, max_length=80)
+    kwp: float = _field(PV.kwp)
+    tilt_deg: float = _field(PV.tilt_deg)
+    azimuth_deg: float = _field(PV.azimuth_deg)
+    losses_pct: float = _field(PV.losses_pct)
+    inverter_kw: float | None = _field(PV.inverter_kw)
 
-    @field_validator("kwp")
+    @field_validator(*[f.name for f in PV])
     @classmethod
-    def _kwp(cls, v: float) -> float:
-        raise_if(check_positive("PV peak power", v, "kWp", absurd_above=MAX_HOUSEHOLD_KWP, small_unit="Wp"))
+    def _check(cls, v: Any, info: ValidationInfo) -> Any:
+        raise_if(PV[info.field_name].problem(v))
         return v
-
-    @field_validator("tilt_deg")
-    @classmethod
-    def _tilt(cls, v: float) -> float:
-        if not 0 <= v <= 90:
-            raise_if(f"Tilt must be between 0 (flat) and 90 (vertical) degrees, got {number_text(v)}")
-        return v
-
-    @field_validator("azimuth_deg")
-    @classmethod
-    def _azimuth(cls, v: float) -> float:
-        if not 0 <= v < 360:
-            hint = ": use 0 for north" if v == 360 else ""
-            raise_if(
-                "Azimuth must be from 0 to below 360 degrees, clockwise from north "
-                f"(90 = east, 180 = south, 270 = west), got {number_text(v)}{hint}"
-            )
-        return v
-
-    @field_validator("losses_pct")
-    @classmethod
-    def _losses(cls, v: float) -> float:
-        if not 0 <= v < 100:
-            raise_if(f"System losses must be a percentage from 0 to below 100, got {number_text(v)}")
-        return v
-
-    @field_validator("inverter_kw")
-    @classmethod
-    def _inverter(cls, v: float | None) -> float | None:
-        if v is not None:
-            raise_if(check_positive("Inverter power", v, "kW", absurd_above=MAX_HOUSEHOLD_KW, small_unit="W"))
-        return v
-
-
 
 
 class BatteryInput(_Input):
     """A home battery: usable ``capacity_kwh`` [kWh]; charge/discharge power limits [kW];
-    one-way efficiencies as fractions; state-of-charge limits as fractions of capacity."""
+    one-way efficiencies as fractions; state-of-charge limits as fractions of capacity.
+    Fields, defaults and checks: the stored fields of :data:`services.equipment.BATTERY`."""
 
-    capacity_kwh: float
-    max_charge_kw: float
-    max_discharge_kw: float
-    charge_efficiency: float = DEFAULT_ONE_WAY_EFFICIENCY
-    discharge_efficiency: float = DEFAULT_ONE_WAY_EFFICIENCY
-    soc_min: float = 0.1
-    soc_max: float = 1.0
+    capacity_kwh: float = _field(BATTERY.capacity_kwh)
+    max_charge_kw: float = _field(BATTERY.max_charge_kw)
+    max_discharge_kw: float = _field(BATTERY.max_discharge_kw)
+    charge_efficiency: float = _field(BATTERY.charge_efficiency)
+    discharge_efficiency: float = _field(BATTERY.discharge_efficiency)
+    soc_min: float = _field(BATTERY.soc_min)
+    soc_max: float = _field(BATTERY.soc_max)
 
-    @field_validator("capacity_kwh")
+    @field_validator(*[f.name for f in BATTERY.stored()])
     @classmethod
-    def _capacity(cls, v: float) -> float:
-        raise_if(check_positive("Battery capacity", v, "kWh", absurd_above=MAX_HOUSEHOLD_KWH, small_unit="Wh"))
-        return v
-
-    @field_validator("max_charge_kw", "max_discharge_kw")
-    @classmethod
-    def _power(cls, v: float, info) -> float:
-        label = "Maximum charge power" if info.field_name == "max_charge_kw" else "Maximum discharge power"
-        raise_if(check_positive(label, v, "kW", absurd_above=MAX_HOUSEHOLD_KW, small_unit="W"))
-        return v
-
-    @field_validator("charge_efficiency", "discharge_efficiency")
-    @classmethod
-    def _efficiency(cls, v: float, info) -> float:
-        label = "Charge efficiency" if info.field_name == "charge_efficiency" else "Discharge efficiency"
-        raise_if(check_fraction(label, v, allow_zero=False))
-        return v
-
-    @field_validator("soc_min", "soc_max")
-    @classmethod
-    def _soc(cls, v: float, info) -> float:
-        label = "Minimum state of charge" if info.field_name == "soc_min" else "Maximum state of charge"
-        raise_if(check_fraction(label, v, allow_zero=True))
+    def _check(cls, v: float, info: ValidationInfo) -> float:
+        raise_if(BATTERY[info.field_name].problem(v))
         return v
 
     @model_validator(mode="after")
     def _soc_order(self) -> BatteryInput:
-        if self.soc_min >= self.soc_max:
-            raise CrossFieldError(
-                "soc_min",
-                f"Minimum state of charge ({number_text(self.soc_min)}) must be below the maximum ({number_text(self.soc_max)})",
-            )
+        message = soc_order_problem(self.soc_min, self.soc_max)
+        if message:
+            raise CrossFieldError("soc_min", message)
         return self
 
 
@@ -152,9 +97,9 @@ class HouseholdInput(_Input):
     latitude: float
     longitude: float
     tariff_id: int | None = None
-    grid_import_limit_kw: float | None = None
-    grid_export_limit_kw: float | None = None
-    export_curtailable: bool = True
+    grid_import_limit_kw: float | None = _field(HOUSEHOLD_GRID.grid_import_limit_kw)
+    grid_export_limit_kw: float | None = _field(HOUSEHOLD_GRID.grid_export_limit_kw)
+    export_curtailable: bool = _field(HOUSEHOLD_GRID.export_curtailable)
     notes: MultiLine = Field("", max_length=5000)
     pv_systems: list[PVSystemInput] = Field(default_factory=list, max_length=20)
     battery: BatteryInput | None = None
@@ -183,10 +128,8 @@ class HouseholdInput(_Input):
 
     @field_validator("grid_import_limit_kw", "grid_export_limit_kw")
     @classmethod
-    def _grid_limit(cls, v: float | None, info) -> float | None:
-        if v is not None and v < 0:
-            which = "import" if info.field_name == "grid_import_limit_kw" else "export"
-            raise_if(f"Grid {which} limit must be 0 kW or more (leave it empty for no limit), got {number_text(v)}")
+    def _grid_limit(cls, v: float | None, info: ValidationInfo) -> float | None:
+        raise_if(HOUSEHOLD_GRID[info.field_name].problem(v))
         return v
 
 

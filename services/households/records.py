@@ -1,7 +1,8 @@
 """Households and what they own (PV systems, a battery, a tariff): list, read, create, edit, delete.
 
-Inputs are the validated models of :mod:`services.households.inputs`; outputs are plain
-frozen dataclasses, so no ORM object leaves this module. Every write is one
+Inputs are the validated models of :mod:`services.households.inputs`; outputs are frozen
+dataclasses (a PV system or battery read back: its frozen input model plus the row's id), so no
+ORM object leaves this module. Every write is one
 transaction: a household whose battery is invalid is not saved without it.
 Functions that write take an optional ``session`` so that an import of many
 households (:mod:`services.households.import_csv`, :mod:`services.households.citylearn`) can put
@@ -25,7 +26,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -33,10 +34,13 @@ from sqlalchemy.orm import Session, selectinload
 from services import access
 from services.access import AccessScope
 from services.auth import record
+from services.equipment import HOUSEHOLD_GRID
 from services.households.inputs import BatteryInput, HouseholdInput, PVSystemInput, TariffInput
 from services.store.db import session_scope
 from services.store.models import Battery, Household, PVSystem, Tariff, TariffPeriod, TariffPrice
 from services.validation import FieldProblem, ValidationProblem, parse_input
+
+D = TypeVar("D", bound=BatteryInput | PVSystemInput)
 
 
 class HouseholdNotFound(LookupError):
@@ -63,31 +67,18 @@ class HouseholdSummary:
     tariff_name: str | None
 
 
-@dataclass(frozen=True)
-class PVSystemDetail:
-    """A stored PV system: peak power [kWp], tilt/azimuth [degrees], losses [%], inverter [kW]."""
+class PVSystemDetail(PVSystemInput):
+    """A stored PV system: the input's fields (:class:`PVSystemInput`) and the row's ``id``.
+    Read back as saved (:meth:`~pydantic.BaseModel.model_construct`: not validated again)."""
 
     id: int
-    name: str
-    kwp: float
-    tilt_deg: float
-    azimuth_deg: float
-    losses_pct: float
-    inverter_kw: float | None
 
 
-@dataclass(frozen=True)
-class BatteryDetail:
-    """A stored battery: capacity [kWh], power limits [kW], efficiencies and SOC limits as fractions."""
+class BatteryDetail(BatteryInput):
+    """A stored battery: the input's fields (:class:`BatteryInput`) and the row's ``id``.
+    Read back as saved (not validated again)."""
 
     id: int
-    capacity_kwh: float
-    max_charge_kw: float
-    max_discharge_kw: float
-    charge_efficiency: float
-    discharge_efficiency: float
-    soc_min: float
-    soc_max: float
 
 
 @dataclass(frozen=True)
@@ -108,7 +99,7 @@ class HouseholdDetail:
     battery: BatteryDetail | None
     created_at: datetime
     updated_at: datetime
-    export_curtailable: bool = True  # PV may be curtailed instead of exported at a negative feed-in price
+    export_curtailable: bool = HOUSEHOLD_GRID.export_curtailable.default  # PV may be curtailed at a negative feed-in price
 
     @property
     def pv_kwp(self) -> float:
@@ -121,8 +112,8 @@ class HouseholdDetail:
         Not validated again: a household saved before a rule was tightened can still be
         opened and fixed; saving it validates.
         """
-        pv = [PVSystemInput.model_construct(**_fields(p, exclude="id")) for p in self.pv_systems]
-        battery = BatteryInput.model_construct(**_fields(self.battery, exclude="id")) if self.battery else None
+        pv = [PVSystemInput.model_construct(**p.model_dump(exclude={"id"})) for p in self.pv_systems]
+        battery = BatteryInput.model_construct(**self.battery.model_dump(exclude={"id"})) if self.battery else None
         return HouseholdInput.model_construct(
             name=self.name, timezone=self.timezone, latitude=self.latitude, longitude=self.longitude,
             tariff_id=self.tariff_id, grid_import_limit_kw=self.grid_import_limit_kw,
@@ -415,20 +406,17 @@ def _apply(session: Session, household: Household, data: HouseholdInput) -> None
 
 
 def _detail(h: Household) -> HouseholdDetail:
-    pv = tuple(PVSystemDetail(**_columns(p, PVSystemDetail)) for p in h.pv_systems)
-    battery = BatteryDetail(**_columns(h.battery, BatteryDetail)) if h.battery else None
+    pv = tuple(_read_back(p, PVSystemDetail) for p in h.pv_systems)
+    battery = _read_back(h.battery, BatteryDetail) if h.battery else None
     return HouseholdDetail(
         id=h.id, name=h.name, timezone=h.timezone, latitude=h.latitude, longitude=h.longitude,
         tariff_id=h.tariff_id, tariff_name=h.tariff.name if h.tariff else None,
         grid_import_limit_kw=h.grid_import_limit_kw, grid_export_limit_kw=h.grid_export_limit_kw,
         notes=h.notes or "", pv_systems=pv, battery=battery, created_at=h.created_at, updated_at=h.updated_at,
-        export_curtailable=bool(h.export_curtailable) if h.export_curtailable is not None else True,
+        export_curtailable=HOUSEHOLD_GRID.export_curtailable.saved(h.export_curtailable),
     )
 
 
-def _columns(row: Any, cls: type) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in cls.__dataclass_fields__}
-
-
-def _fields(obj: Any, exclude: str) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in obj.__dataclass_fields__ if name != exclude}
+def _read_back(row: Any, cls: type[D]) -> D:
+    """The store row as ``cls`` (a detail), its columns as saved: not validated again."""
+    return cls.model_construct(**{name: getattr(row, name) for name in cls.model_fields})

@@ -16,15 +16,13 @@ from typing import Protocol, get_args
 
 import numpy as np
 
+from services.equipment import BATTERY, GRID, soc_order_problem
 from services.optimization.choices import STEP_HOURS, Objective, Terminal
 from services.validation import (
     MAX_HOUSEHOLD_KW,
-    MAX_HOUSEHOLD_KWH,
     MAX_PLAUSIBLE_PRICE,
     FieldProblem,
     ValidationProblem,
-    check_fraction,
-    check_positive,
     check_time_zone,
 )
 
@@ -79,41 +77,27 @@ def raise_problems(problems: list[FieldProblem]) -> None:
         raise ValidationProblem(problems)
 
 
+#: Sizes that may be 0 in a request: 0 = no battery, a valid point of a sizing sweep.
+ZERO_MEANS_NONE = ("capacity_kwh", "max_charge_kw", "max_discharge_kw")
+
+
 def battery_problems(b: BatteryFields, at: str) -> list[FieldProblem]:
+    """The field checks of :data:`services.equipment.BATTERY` (as the input model makes them) with
+    sizes of 0 allowed, then the initial stored energy against the limits."""
     out: list[FieldProblem] = []
 
     def add(name: str, message: str | None) -> None:
         if message:
             out.append(FieldProblem(f"{at}.{name}", message))
 
-    if b.capacity_kwh != 0:  # 0 = no battery, a valid point of a sizing sweep
-        add(
-            "capacity_kwh",
-            check_positive("Battery capacity", b.capacity_kwh, "kWh", absurd_above=MAX_HOUSEHOLD_KWH, small_unit="Wh"),
-        )
-    for name, label in (("max_charge_kw", "Maximum charge power"), ("max_discharge_kw", "Maximum discharge power")):
-        value = getattr(b, name)
-        if value != 0:
-            add(name, check_positive(label, value, "kW", absurd_above=MAX_HOUSEHOLD_KW, small_unit="W"))
-    add("charge_efficiency", check_fraction("Charge efficiency", b.charge_efficiency, allow_zero=False))
-    add("discharge_efficiency", check_fraction("Discharge efficiency", b.discharge_efficiency, allow_zero=False))
-    add("soc_min", check_fraction("Minimum state of charge", b.soc_min, allow_zero=True))
-    add("soc_max", check_fraction("Maximum state of charge", b.soc_max, allow_zero=True))
-    if not out and b.soc_min >= b.soc_max:
-        add("soc_min", f"Minimum state of charge ({b.soc_min:g}) must be below the maximum ({b.soc_max:g})")
-    if not 0 <= b.self_discharge_per_h < 1:
-        add(
-            "self_discharge_per_h",
-            "Self-discharge must be a fraction of the stored energy per hour, from 0 to below 1, "
-            f"got {b.self_discharge_per_h:g}"
-            + (f": did you mean {b.self_discharge_per_h / 100:g}?" if 1 <= b.self_discharge_per_h <= 100 else ""),
-        )
-    if b.wear_cost_per_kwh < 0 or b.wear_cost_per_kwh > MAX_PLAUSIBLE_PRICE:
-        add(
-            "wear_cost_per_kwh",
-            f"Wear cost must be from 0 to {MAX_PLAUSIBLE_PRICE:g} currency per kWh discharged, "
-            f"got {b.wear_cost_per_kwh:g}",
-        )
+    for spec in BATTERY.stored():
+        value = getattr(b, spec.name)
+        if not (spec.name in ZERO_MEANS_NONE and value == 0):
+            add(spec.name, spec.problem(value))
+    if not out:
+        add("soc_min", soc_order_problem(b.soc_min, b.soc_max))
+    for spec in (BATTERY.self_discharge_per_h, BATTERY.wear_cost_per_kwh):
+        add(spec.name, spec.problem(getattr(b, spec.name)))
     if not out and b.initial_soc_kwh is not None and not (b.min_kwh - 1e-9 <= b.initial_soc_kwh <= b.max_kwh + 1e-9):
         hint = ""
         if 0 < b.initial_soc_kwh <= 1 and b.min_kwh <= b.initial_soc_kwh * b.capacity_kwh <= b.max_kwh:
@@ -128,22 +112,12 @@ def battery_problems(b: BatteryFields, at: str) -> list[FieldProblem]:
 
 
 def grid_problems(g: GridFields, at: str) -> list[FieldProblem]:
+    """The field checks of :data:`services.equipment.GRID`."""
     out: list[FieldProblem] = []
-    if g.import_limit_kw is not None:
-        message = check_positive("Import limit", g.import_limit_kw, "kW", absurd_above=MAX_HOUSEHOLD_KW, small_unit="W")
+    for spec in (GRID.import_limit_kw, GRID.export_limit_kw, GRID.demand_charge_per_kw):
+        message = spec.problem(getattr(g, spec.name))
         if message:
-            out.append(FieldProblem(f"{at}.import_limit_kw", message + " (leave it empty for no limit)"))
-    if g.export_limit_kw is not None and g.export_limit_kw != 0:
-        message = check_positive("Export limit", g.export_limit_kw, "kW", absurd_above=MAX_HOUSEHOLD_KW, small_unit="W")
-        if message:
-            out.append(FieldProblem(f"{at}.export_limit_kw", message + " (0 = no export, empty = no limit)"))
-    if not 0 <= g.demand_charge_per_kw <= 1000:
-        out.append(
-            FieldProblem(
-                f"{at}.demand_charge_per_kw",
-                f"Demand charge must be from 0 to 1000 currency per kW of peak import, got {g.demand_charge_per_kw:g}",
-            )
-        )
+            out.append(FieldProblem(f"{at}.{spec.name}", message))
     return out
 
 

@@ -276,15 +276,12 @@ def stored_battery(household: Household) -> BatteryParams:
             "Households page (Edit, then Battery), or send a battery in POST /api/optimize.",
             "battery",
         )
-    return BatteryParams(b.capacity_kwh, b.max_charge_kw, b.max_discharge_kw, b.charge_efficiency,
-                         b.discharge_efficiency, b.soc_min, b.soc_max)
+    return BatteryParams.of(b)
 
 
 def household_grid(household: Household) -> GridParams:
     """The household's grid connection as saved: limits [kW] and whether its export is curtailable."""
-    curtailable = household.export_curtailable if household.export_curtailable is not None else True
-    return GridParams(household.grid_import_limit_kw, household.grid_export_limit_kw,
-                      export_curtailable=bool(curtailable))
+    return GridParams.of(household)
 
 
 def curtailment_note(grid: GridParams, prices: Prices, steps: int) -> str | None:

@@ -22,6 +22,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from services.equipment import BATTERY, GRID, GRID_COLUMNS, HOUSEHOLD_GRID
 from services.optimization.choices import STEP_HOURS, Objective, Terminal
 from services.optimization.input_checks import (
     battery_problems,
@@ -30,7 +31,6 @@ from services.optimization.input_checks import (
     raise_problems,
     request_problems,
 )
-from services.validation import DEFAULT_ONE_WAY_EFFICIENCY
 
 __all__ = ["STEP_HOURS", "BatteryParams", "GridParams", "Objective", "Prices", "ScheduleRequest", "Terminal"]
 
@@ -61,16 +61,24 @@ class BatteryParams:
     capacity_kwh: float
     max_charge_kw: float
     max_discharge_kw: float
-    charge_efficiency: float = DEFAULT_ONE_WAY_EFFICIENCY
-    discharge_efficiency: float = DEFAULT_ONE_WAY_EFFICIENCY
-    soc_min: float = 0.1
-    soc_max: float = 1.0
-    self_discharge_per_h: float = 0.0
-    initial_soc_kwh: float | None = None
-    wear_cost_per_kwh: float = 0.0
+    charge_efficiency: float = BATTERY.charge_efficiency.default
+    discharge_efficiency: float = BATTERY.discharge_efficiency.default
+    soc_min: float = BATTERY.soc_min.default
+    soc_max: float = BATTERY.soc_max.default
+    self_discharge_per_h: float = BATTERY.self_discharge_per_h.default
+    initial_soc_kwh: float | None = BATTERY.initial_soc_kwh.default
+    wear_cost_per_kwh: float = BATTERY.wear_cost_per_kwh.default
 
     def __post_init__(self) -> None:
         raise_problems(battery_problems(self, "battery"))
+
+    @classmethod
+    def of(cls, battery: object, **operation: float | None) -> BatteryParams:
+        """The optimizer's view of a stored or entered battery (a store row, a
+        :class:`~services.households.BatteryDetail` or a ``BatteryInput``: anything with the
+        stored fields of :data:`services.equipment.BATTERY`), with the optimizer's own fields
+        (``self_discharge_per_h``, ``initial_soc_kwh``, ``wear_cost_per_kwh``) as given."""
+        return cls(**{f.name: getattr(battery, f.name) for f in BATTERY.stored()}, **operation)
 
     @property
     def min_kwh(self) -> float:
@@ -105,14 +113,23 @@ class GridParams:
         battery's savings.
     """
 
-    import_limit_kw: float | None = None
-    export_limit_kw: float | None = None
-    allow_grid_charging: bool = True
-    demand_charge_per_kw: float = 0.0
-    export_curtailable: bool = True
+    import_limit_kw: float | None = GRID.import_limit_kw.default
+    export_limit_kw: float | None = GRID.export_limit_kw.default
+    allow_grid_charging: bool = GRID.allow_grid_charging.default
+    demand_charge_per_kw: float = GRID.demand_charge_per_kw.default
+    export_curtailable: bool = GRID.export_curtailable.default
 
     def __post_init__(self) -> None:
         raise_problems(grid_problems(self, "grid"))
+
+    @classmethod
+    def of(cls, household: object, **contract: float | bool) -> GridParams:
+        """The optimizer's view of a household's saved connection (a store row, a
+        :class:`~services.households.HouseholdDetail` or a ``HouseholdInput``: anything with the
+        fields of :data:`services.equipment.HOUSEHOLD_GRID`), with the contract's own fields
+        (``allow_grid_charging``, ``demand_charge_per_kw``) as given."""
+        saved = {GRID_COLUMNS[f.name]: f.saved(getattr(household, f.name)) for f in HOUSEHOLD_GRID}
+        return cls(**saved, **contract)
 
 
 @dataclass(frozen=True, eq=False)

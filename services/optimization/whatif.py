@@ -66,12 +66,12 @@ def whatif_request(
     steps = len(base["load_kw"]) if hours is None else max(1, min(len(base["load_kw"]), int(round(hours / dt_h))))
     stored = base["battery"]
     fraction = min(max(initial_soc_fraction, stored["soc_min"]), stored["soc_max"])
-    battery = BatteryParams(
-        capacity_kwh, power_kw, power_kw, efficiency, efficiency, stored["soc_min"], stored["soc_max"],
-        stored.get("self_discharge_per_h", 0.0), fraction * capacity_kwh, stored.get("wear_cost_per_kwh", 0.0),
-    )
-    grid = GridParams(base["grid"]["import_limit_kw"], export_limit_kw, base["grid"].get("allow_grid_charging", True),
-                      base["grid"].get("demand_charge_per_kw", 0.0), base["grid"].get("export_curtailable", True))
+    # Fields an older ``base`` lacks take the definitions' defaults (:mod:`services.equipment`).
+    battery = BatteryParams(**{
+        **stored, "capacity_kwh": capacity_kwh, "max_charge_kw": power_kw, "max_discharge_kw": power_kw,
+        "charge_efficiency": efficiency, "discharge_efficiency": efficiency, "initial_soc_kwh": fraction * capacity_kwh,
+    })
+    grid = GridParams(**{**base["grid"], "export_limit_kw": export_limit_kw})
     pv = np.asarray(base["pv_kw"][:steps], dtype=float) * pv_scale
     prices = Prices(base["import_price"][:steps], base["export_price"][:steps], base["currency"])
     return ScheduleRequest(

@@ -80,8 +80,7 @@ def pv_performance(household_id: int, start: datetime | None = None, end: dateti
     from services.pvmodel import Location, PVArray, expected_pv
 
     detail = detail or get_household(household_id)
-    arrays = [PVArray(kwp=p.kwp, tilt_deg=p.tilt_deg, azimuth_deg=p.azimuth_deg, losses_pct=p.losses_pct,
-                      inverter_kw=p.inverter_kw) for p in detail.pv_systems]
+    arrays = [PVArray.of(p) for p in detail.pv_systems]
     if series_ids is None:
         with session_scope() as session:
             series_ids = list(session.scalars(sa.select(Series.id).where(

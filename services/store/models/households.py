@@ -12,10 +12,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from services.equipment import BATTERY, PV
 from services.store.models.accounts import organisation_column
 from services.store.models.base import Base, utcnow
 from services.store.types import UTCDateTime
-from services.validation import DEFAULT_ONE_WAY_EFFICIENCY
 
 
 class Tariff(Base):
@@ -122,7 +122,8 @@ class Household(Base):
 
 class PVSystem(Base):
     """A PV array with its inverter: ``kwp`` DC peak power [kWp], tilt and azimuth [degrees],
-    system ``losses_pct`` [%] as in PVWatts (14 is typical), inverter AC limit [kW]."""
+    system ``losses_pct`` [%] as in PVWatts (14 is typical), inverter AC limit [kW]. Each column's
+    default and meaning: :data:`services.equipment.PV`."""
 
     __tablename__ = "pv_systems"
 
@@ -130,12 +131,13 @@ class PVSystem(Base):
     household_id: Mapped[int] = mapped_column(
         sa.ForeignKey("households.id", ondelete="CASCADE"), index=True
     )
-    name: Mapped[str] = mapped_column(sa.String(80), default="Roof")
-    kwp: Mapped[float] = mapped_column(sa.Float)
-    tilt_deg: Mapped[float] = mapped_column(sa.Float, default=30.0)
-    azimuth_deg: Mapped[float] = mapped_column(sa.Float, default=180.0)
-    losses_pct: Mapped[float] = mapped_column(sa.Float, default=14.0)
-    inverter_kw: Mapped[float | None] = mapped_column(sa.Float)
+    name: Mapped[str] = mapped_column(sa.String(80), default=PV.name.default)
+    kwp: Mapped[float] = mapped_column(sa.Float, doc=PV.kwp.description)
+    tilt_deg: Mapped[float] = mapped_column(sa.Float, default=PV.tilt_deg.default, doc=PV.tilt_deg.description)
+    azimuth_deg: Mapped[float] = mapped_column(sa.Float, default=PV.azimuth_deg.default,
+                                               doc=PV.azimuth_deg.description)
+    losses_pct: Mapped[float] = mapped_column(sa.Float, default=PV.losses_pct.default, doc=PV.losses_pct.description)
+    inverter_kw: Mapped[float | None] = mapped_column(sa.Float, doc=PV.inverter_kw.description)
 
     household: Mapped[Household] = relationship(back_populates="pv_systems")
 
@@ -143,7 +145,8 @@ class PVSystem(Base):
 class Battery(Base):
     """A home battery. ``capacity_kwh`` usable energy [kWh]; power limits [kW];
     efficiencies as fractions of one way (charge, discharge); SOC limits as fractions
-    of capacity (0.1 = 10 %)."""
+    of capacity (0.1 = 10 %). Each column's default and meaning: the stored fields of
+    :data:`services.equipment.BATTERY`."""
 
     __tablename__ = "batteries"
 
@@ -151,12 +154,14 @@ class Battery(Base):
     household_id: Mapped[int] = mapped_column(
         sa.ForeignKey("households.id", ondelete="CASCADE"), unique=True
     )
-    capacity_kwh: Mapped[float] = mapped_column(sa.Float)
-    max_charge_kw: Mapped[float] = mapped_column(sa.Float)
-    max_discharge_kw: Mapped[float] = mapped_column(sa.Float)
-    charge_efficiency: Mapped[float] = mapped_column(sa.Float, default=DEFAULT_ONE_WAY_EFFICIENCY)
-    discharge_efficiency: Mapped[float] = mapped_column(sa.Float, default=DEFAULT_ONE_WAY_EFFICIENCY)
-    soc_min: Mapped[float] = mapped_column(sa.Float, default=0.1)
-    soc_max: Mapped[float] = mapped_column(sa.Float, default=1.0)
+    capacity_kwh: Mapped[float] = mapped_column(sa.Float, doc=BATTERY.capacity_kwh.description)
+    max_charge_kw: Mapped[float] = mapped_column(sa.Float, doc=BATTERY.max_charge_kw.description)
+    max_discharge_kw: Mapped[float] = mapped_column(sa.Float, doc=BATTERY.max_discharge_kw.description)
+    charge_efficiency: Mapped[float] = mapped_column(sa.Float, default=BATTERY.charge_efficiency.default,
+                                                     doc=BATTERY.charge_efficiency.description)
+    discharge_efficiency: Mapped[float] = mapped_column(sa.Float, default=BATTERY.discharge_efficiency.default,
+                                                        doc=BATTERY.discharge_efficiency.description)
+    soc_min: Mapped[float] = mapped_column(sa.Float, default=BATTERY.soc_min.default, doc=BATTERY.soc_min.description)
+    soc_max: Mapped[float] = mapped_column(sa.Float, default=BATTERY.soc_max.default, doc=BATTERY.soc_max.description)
 
     household: Mapped[Household] = relationship(back_populates="battery")
