@@ -432,7 +432,7 @@ def show_fleet_runs(started, _tick, selected, shown):
     done = run.planned + run.failed
     percent = round(100 * done / run.households) if run.households else 100
     return (table, select, run.run_id, rows, fleet_summary(run, rows), percent,
-            f"{done} of {run.households}", SHOWN if run.running else HIDDEN, not run.running)
+            f"{done} of {run.households} households", SHOWN if run.running else HIDDEN, not run.running)
 
 
 def _triggered_id():

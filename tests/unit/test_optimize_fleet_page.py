@@ -71,7 +71,7 @@ def test_the_button_starts_tomorrows_run_and_the_view_shows_its_households(db_ur
     assert failed["status"] == "failed" and "no load readings" in failed["reason"] and failed["savings"] is None
     assert summary.startswith("1 of 2 households planned, 1 could not be: see “Why not”; together they save ")
     assert summary.endswith(" tomorrow against no battery.")
-    assert (percent, label, style, tick_off) == (100, "2 of 2", HIDDEN, True)
+    assert (percent, label, style, tick_off) == (100, "2 of 2 households", HIDDEN, True)
 
     columns = find(fleet_card("EUR", 2), ids.OPTIMIZE_FLEET_GRID).columnDefs
     csv = page.download_fleet_csv(1, None, rows, columns)
@@ -93,7 +93,7 @@ def test_the_view_follows_the_chosen_run_and_polls_while_it_runs(db_url, page, m
                                                                         [{"key": str(second["run_id"])}], "running", 2)
         assert {r["status"] for r in rows} == {"pending"}
         assert summary == "Planning tomorrow: 0 of 2 households planned, 0 could not be, 2 to go."
-        assert (percent, label, style, tick_off) == (0, "0 of 2", SHOWN, False)  # it polls
+        assert (percent, label, style, tick_off) == (0, "0 of 2 households", SHOWN, False)  # it polls
 
         # Choosing the first run in the list: its households, the list left alone, no polling.
         out = _triggered(f"{ids.OPTIMIZE_FLEET_RUNS}.selectedRows", page.show_fleet_runs, second, 3,
