@@ -31,7 +31,7 @@ def plan_fleet_tomorrow(household_ids: list[int] | None, scope: AccessScope, pro
     tomorrow = portfolio_tomorrow()
     progress(0, 1, f"starting the fleet run for {tomorrow}")
     run_id = start_fleet_run(tomorrow, household_ids, scope=scope)
-    status = fleet_run_status(run_id, max_failures=0)
+    status = fleet_run_status(run_id, max_failures=0, scope=scope)
     return JobOutput({"fleet_run_id": run_id, "day": tomorrow.isoformat(), "households": status.households,
                       "chunks": status.chunks, "state": status.state, "planned": status.planned,
                       "failed": status.failed})
