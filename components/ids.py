@@ -190,6 +190,11 @@ OPTIMIZE_FLEET_RUN = "optimize-fleet-run"
 OPTIMIZE_FLEET_PROGRESS = "optimize-fleet-progress"
 OPTIMIZE_FLEET_SUMMARY = "optimize-fleet-summary"
 OPTIMIZE_FLEET_GRID = "optimize-fleet-grid"
+OPTIMIZE_FLEET_NOTE = "optimize-fleet-note"
+OPTIMIZE_FLEET_STARTED = "optimize-fleet-started"
+OPTIMIZE_FLEET_RUNS = "optimize-fleet-runs"
+OPTIMIZE_FLEET_SHOWN = "optimize-fleet-shown"
+OPTIMIZE_FLEET_TICK = "optimize-fleet-tick"
 OPTIMIZE_DRAWN = "optimize-drawn"
 
 # Household explorer (/household/<id>), added with the explorer (HOUSEHOLD_RANGE, _ID, _KPIS, _FLOWS above)

@@ -132,30 +132,62 @@ def backtest_card(currency: str) -> dbc.Card:
     ]), className="shadow-sm mb-3")
 
 
+#: How often the fleet view reads the shown run again while it is running [ms].
+FLEET_TICK_MS = 2000
+#: Class of grids as tall as their rows (assets/30_fleet.css).
+COMPACT_GRID = "ed-compact-grid"
+
+
 def fleet_card(currency: str, count: int) -> dbc.Card:
-    """Tomorrow's schedule for every household with a battery, as a background job, in a table."""
-    columns = [
-        {"field": "household", "headerName": "Household", "minWidth": 180},
-        {"field": "status", "headerName": "Status", "maxWidth": 120},
+    """Tomorrow's fleet run of every household with a battery (a background job that starts it), the
+    organisation's recent fleet runs, and the households of the run chosen there, from the store."""
+    runs = [
+        {"field": "day", "headerName": "Day", "minWidth": 110},
+        {"field": "started_by", "headerName": "Started by", "minWidth": 160},
+        {"field": "state", "headerName": "State", "maxWidth": 110},
+        {"field": "planned", "headerName": "Planned", "maxWidth": 110, "type": "numericColumn"},
+        {"field": "failed", "headerName": "Failed", "maxWidth": 110, "type": "numericColumn"},
+        {"field": "pending", "headerName": "Pending", "maxWidth": 110, "type": "numericColumn"},
+        {"field": "households", "headerName": "Households", "maxWidth": 130, "type": "numericColumn"},
+        {"field": "started", "headerName": "Started", "minWidth": 140},
+        {"field": "finished", "headerName": "Finished", "minWidth": 140},
+    ]
+    households = [
+        {"field": "household", "headerName": "Household", "minWidth": 220},
+        {"field": "status", "headerName": "Status", "maxWidth": 120,
+         "cellClassRules": {"text-danger fw-semibold": "params.value === 'failed'"}},
         {"field": "cost", "headerName": f"Cost [{currency}]", "valueFormatter": _number(2)},
-        {"field": "savings_vs_no_battery", "headerName": f"Saved vs no battery [{currency}]",
-         "valueFormatter": _number(2)},
+        {"field": "savings", "headerName": f"Saved vs no battery [{currency}]", "valueFormatter": _number(2)},
         {"field": "savings_vs_rule", "headerName": f"Saved vs rule [{currency}]", "valueFormatter": _number(2)},
         {"field": "self_sufficiency", "headerName": "Self-sufficiency",
          "valueFormatter": {"function": "params.value == null ? '' : d3.format('.0%')(params.value)"}},
-        {"field": "equivalent_full_cycles", "headerName": "Full cycles", "valueFormatter": _number(2)},
-        {"field": "error", "headerName": "Why not", "minWidth": 220, "wrapText": True, "autoHeight": True},
+        {"field": "cycles", "headerName": "Full cycles", "valueFormatter": _number(2)},
+        {"field": "reason", "headerName": "Why not", "minWidth": 340, "flex": 3, "wrapText": True, "autoHeight": True,
+         "cellStyle": {"lineHeight": "1.4", "paddingTop": "6px", "paddingBottom": "6px", "wordBreak": "normal"}},
     ]
     return dbc.Card(dbc.CardBody([
         html.H2("Fleet", className="h5"),
-        html.P(f"Tomorrow's schedule for all {count} households with a battery, with their stored settings, "
-               "in parallel. Each run is kept.", className="small text-body-secondary"),
+        html.P(f"Tomorrow's schedule for all {count} households with a battery, with their stored settings, as a "
+               "fleet run: planned in chunks (by the workers when there are any), each run and its plans kept.",
+               className="small text-body-secondary"),
         viewer_note("Optimizing the fleet needs the manager role."),
         for_writers(dbc.Button("Optimize the fleet for tomorrow", id=ids.OPTIMIZE_FLEET_RUN, color="primary")),
+        html.Div(id=ids.OPTIMIZE_FLEET_NOTE, className="small my-2"),
+        html.H3("Fleet runs", className="h6 mt-3"),
+        html.P("Your organisation's recent runs, newest first: choose one to see its households.",
+               className="small text-body-secondary mb-1"),
+        data_grid(ids.OPTIMIZE_FLEET_RUNS, runs, getRowId="params.data.key", className=COMPACT_GRID,
+                  grid_options={"paginationPageSize": 5, "paginationPageSizeSelector": False,
+                                "rowSelection": {"mode": "singleRow", "checkboxes": False,
+                                                 "enableClickSelection": True}}),
         _progress(ids.OPTIMIZE_FLEET_PROGRESS),
         html.Div([html.Div(id=ids.OPTIMIZE_FLEET_SUMMARY, className="small my-2"), grid_csv_button(ids.OPTIMIZE_FLEET_GRID)],
-                 className="d-flex align-items-center gap-2"),
-        data_grid(ids.OPTIMIZE_FLEET_GRID, columns, grid_options={"paginationPageSize": 10}),
+                 className="d-flex align-items-center gap-2 mt-2"),
+        data_grid(ids.OPTIMIZE_FLEET_GRID, households, className=COMPACT_GRID,
+                  grid_options={"paginationPageSize": 10, "paginationPageSizeSelector": [10, 50, 200]}),
+        dcc.Store(id=ids.OPTIMIZE_FLEET_STARTED),
+        dcc.Store(id=ids.OPTIMIZE_FLEET_SHOWN),
+        dcc.Interval(id=ids.OPTIMIZE_FLEET_TICK, interval=FLEET_TICK_MS, disabled=True),
     ]), className="shadow-sm mb-3")
 
 

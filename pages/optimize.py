@@ -16,8 +16,8 @@ from datetime import date, timedelta
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, Patch, State, callback, dcc, html, no_update
-from dash.exceptions import PreventUpdate
+from dash import Input, Output, Patch, State, callback, ctx, dcc, html, no_update
+from dash.exceptions import MissingCallbackContextException, PreventUpdate
 
 from components import ids
 from components.background import as_caller
@@ -30,6 +30,7 @@ from components.figures.optimize import (
     schedule_series,
     sizing_figure,
 )
+from components.fleet_view import fleet_summary, run_row, shown_run
 from components.format import format_energy, format_money, format_ratio
 from components.jobs import job_outcome, progress_job
 from components.kpi_cards import empty_state, kpi_card
@@ -43,15 +44,27 @@ from components.optimize_controls import (
     results_column,
     settings_card,
 )
-from components.theme import empty_figure
-from services.access import browser_id, current_scope, visible_household_id, visible_household_ids
+from components.theme import HIDDEN, SHOWN, empty_figure
+from services.access import (
+    AccessDenied,
+    browser_id,
+    current_scope,
+    visible_household_id,
+    visible_household_ids,
+)
 from services.config import get_settings
 from services.energy import kpis
 from services.households import HouseholdNotFound, get_household, list_households, list_tariffs
 from services.jobs import start_job
 from services.optimization import ScheduleInfeasible, savings_table, schedule_battery, store_run
+from services.optimization.fleet_runs import start_fleet_run
+from services.optimization.fleet_views import (
+    fleet_run_rows,
+    fleet_run_summary,
+    portfolio_tomorrow,
+    recent_fleet_runs,
+)
 from services.optimization.inputs import InputsUnavailable, household_ids_with_battery, inputs_for_day
-from services.optimization.jobs import fleet_tomorrow
 from services.optimization.whatif import inputs_to_json, whatif_notes, whatif_request
 from services.validation import ValidationProblem
 
@@ -363,33 +376,73 @@ def show_sizing(data, theme):
     return html.P(text, id="optimize-sizing-text"), sizing_figure(rows, c, theme), JOB_FIGURE_SHOWN
 
 
-# --- fleet (background) ---------------------------------------------------------------------------
+# --- fleet: runs started in the background, shown from the store ---------------------------------
 
 
 @callback(
-    Output(ids.OPTIMIZE_FLEET_GRID, "rowData"), Output(ids.OPTIMIZE_FLEET_SUMMARY, "children"),
+    Output(ids.OPTIMIZE_FLEET_STARTED, "data"), Output(ids.OPTIMIZE_FLEET_NOTE, "children"),
     Input(ids.OPTIMIZE_FLEET_RUN, "n_clicks"),
-    **progress_job(ids.OPTIMIZE_FLEET_RUN, ids.OPTIMIZE_FLEET_PROGRESS),
+    background=True, prevent_initial_call=True,
+    # While it runs (planning inline, without REDIS_URL) the view polls the store, so the new run and
+    # its progress show; the view's own callback decides afterwards whether polling goes on.
+    running=[(Output(ids.OPTIMIZE_FLEET_RUN, "disabled"), True, False),
+             (Output(ids.OPTIMIZE_FLEET_TICK, "disabled"), False, True)],
 )
 @as_caller
-def run_fleet(set_progress, n_clicks):
-    """Tomorrow's schedule of every visible household with a battery, stored, in a table."""
+def start_fleet(n_clicks):
+    """Start tomorrow's fleet run (tomorrow in the portfolio's time zone) of every visible household
+    with a battery, as the caller: with ``REDIS_URL`` its chunks go to the workers and this returns at
+    once; without, the chunks are planned here, in the background job. The run id goes to the store."""
     household_ids = household_ids_with_battery(visible_household_ids())
     if not household_ids:
-        return [], NO_BATTERY_MESSAGE
-    report = fleet_tomorrow(household_ids, progress=_stage(set_progress))
-    rows = [{k: (float(v) if isinstance(v, float) else v) for k, v in row.items()} for row in report.rows()]
-    ok = len(report.result.results)
-    saved = sum(r.savings_vs_no_battery for r in report.result.results.values())
-    currency = next((r.request.prices.currency for r in report.result.results.values()), get_settings().currency)
-    summary = (f"{ok} of {len(household_ids)} households scheduled in {report.result.wall_s:.1f} s; together they "
-               f"save {format_money(saved, currency)} tomorrow against no battery.")
-    if report.errors:
-        summary += f" {len(report.errors)} could not be scheduled: see “Why not”."
-    return rows, summary
+        return {"error": NO_BATTERY_MESSAGE, "click": n_clicks}, dbc.Alert(NO_BATTERY_MESSAGE, color="warning")
+    day = portfolio_tomorrow()
+    try:
+        run_id = start_fleet_run(day, household_ids)
+    except (AccessDenied, ValidationProblem) as exc:
+        return {"error": str(exc), "click": n_clicks}, dbc.Alert(f"Not started: {exc}", color="warning",
+                                                                 className="mb-0")
+    how = "the workers plan it" if fleet_run_summary(run_id).running else "planned"
+    return ({"run_id": run_id, "click": n_clicks},
+            f"Fleet run {run_id} for {day:%a %Y-%m-%d}, {len(household_ids)} households: {how}.")
 
 
-register_grid_csv(ids.OPTIMIZE_FLEET_GRID, "fleet-tomorrow.csv")
+@callback(
+    Output(ids.OPTIMIZE_FLEET_RUNS, "rowData"), Output(ids.OPTIMIZE_FLEET_RUNS, "selectedRows"),
+    Output(ids.OPTIMIZE_FLEET_SHOWN, "data"), Output(ids.OPTIMIZE_FLEET_GRID, "rowData"),
+    Output(ids.OPTIMIZE_FLEET_SUMMARY, "children"), Output(ids.OPTIMIZE_FLEET_PROGRESS, "value"),
+    Output(ids.OPTIMIZE_FLEET_PROGRESS, "label"), Output(ids.OPTIMIZE_FLEET_PROGRESS, "style"),
+    Output(ids.OPTIMIZE_FLEET_TICK, "disabled"),
+    Input(ids.OPTIMIZE_FLEET_STARTED, "data"), Input(ids.OPTIMIZE_FLEET_TICK, "n_intervals"),
+    Input(ids.OPTIMIZE_FLEET_RUNS, "selectedRows"), State(ids.OPTIMIZE_FLEET_SHOWN, "data"),
+)
+def show_fleet_runs(started, _tick, selected, shown):
+    """The organisation's recent fleet runs and the households of the one shown: the run just
+    started, else the one chosen in the list, else the newest. While the shown run is running the
+    view polls (the interval is enabled) and shows its progress."""
+    trigger = _triggered_id()
+    runs = recent_fleet_runs()
+    run = shown_run(trigger, started, selected, browser_id(shown), runs)
+    table = no_update if trigger == ids.OPTIMIZE_FLEET_RUNS else [run_row(r) for r in runs]
+    if run is None:
+        return table, no_update, None, [], "No fleet run yet.", 0, "", HIDDEN, True
+    rows = [r.as_dict() for r in fleet_run_rows(run.run_id)]
+    select = [{"key": str(run.run_id)}] if trigger != ids.OPTIMIZE_FLEET_RUNS and run.run_id != browser_id(shown) \
+        else no_update
+    done = run.planned + run.failed
+    percent = round(100 * done / run.households) if run.households else 100
+    return (table, select, run.run_id, rows, fleet_summary(run, rows), percent,
+            f"{done} of {run.households} households", SHOWN if run.running else HIDDEN, not run.running)
+
+
+def _triggered_id():
+    try:
+        return ctx.triggered_id
+    except MissingCallbackContextException:  # called as a plain function: the initial call
+        return None
+
+
+download_fleet_csv = register_grid_csv(ids.OPTIMIZE_FLEET_GRID, "fleet-run.csv")
 
 # --- CSV of each chart: the data behind it ----------------------------------------------------------
 

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import importlib
 import logging
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from services.access import AccessScope
-from services.config import get_settings
 from services.jobs.kinds import JobOutput, Progress
 
 log = logging.getLogger(__name__)
@@ -28,11 +26,12 @@ def plan_fleet_tomorrow(household_ids: list[int] | None, scope: AccessScope, pro
     (this job ends once they are queued; the run's own row shows their progress) and are planned
     here without."""
     from services.optimization.fleet_runs import fleet_run_status, start_fleet_run
+    from services.optimization.fleet_views import portfolio_tomorrow
 
-    tomorrow = datetime.now(ZoneInfo(get_settings().schedule_timezone)).date() + timedelta(days=1)
+    tomorrow = portfolio_tomorrow()
     progress(0, 1, f"starting the fleet run for {tomorrow}")
     run_id = start_fleet_run(tomorrow, household_ids, scope=scope)
-    status = fleet_run_status(run_id, max_failures=0)
+    status = fleet_run_status(run_id, max_failures=0, scope=scope)
     return JobOutput({"fleet_run_id": run_id, "day": tomorrow.isoformat(), "households": status.households,
                       "chunks": status.chunks, "state": status.state, "planned": status.planned,
                       "failed": status.failed})

@@ -33,6 +33,7 @@ from services.config import get_settings
 from services.optimization.chunk_inputs import chunk_inputs
 from services.optimization.engines import ENGINES
 from services.optimization.fleet import schedule_each
+from services.optimization.fleet_views import visible_run
 from services.optimization.inputs import household_ids_with_battery
 from services.optimization.results import ScheduleResult
 from services.optimization.store import store_runs
@@ -258,13 +259,13 @@ def _update_counts(session: Session, run_id: int, now: datetime) -> None:
     session.execute(sa.update(FleetRun).where(FleetRun.id == run_id).values(**values))
 
 
-def fleet_run_status(run_id: int, *, max_failures: int = 200, url: str | None = None) -> FleetRunStatus:
+def fleet_run_status(run_id: int, *, max_failures: int = 200, scope: AccessScope | None = None,
+                     url: str | None = None) -> FleetRunStatus:
     """Progress of run ``run_id`` and its failures (up to ``max_failures``, by household name).
-    Raises LookupError for an unknown run."""
+    Raises :class:`~services.access.NotFound` (a LookupError) for an unknown run or another
+    organisation's (``scope`` None: the current caller)."""
     with session_scope(url) as session:
-        run = session.get(FleetRun, run_id)
-        if run is None:
-            raise LookupError(f"fleet run {run_id} does not exist")
+        run = visible_run(session, run_id, scope)
         counts = dict(session.execute(
             sa.select(FleetRunHousehold.status, sa.func.count()).where(FleetRunHousehold.run_id == run_id)
             .group_by(FleetRunHousehold.status)).all())

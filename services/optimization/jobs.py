@@ -1,4 +1,4 @@
-"""Longer battery jobs on stored households: a period's back-test, a sizing sweep, tomorrow's fleet.
+"""Longer battery jobs on stored households: a period's back-test and a sizing sweep.
 
 Each reads what it needs from the store (household ids given explicitly), calls the solvers of
 this package and returns plain results; pages run them as background callbacks and pass
@@ -8,7 +8,6 @@ this package and returns plain results; pages run them as background callbacks a
   perfect foresight (the metered PV and load) and once with a forecast available at the time (the
   mean profile of the 7 days before each day): what forecast errors cost.
 * :func:`sizing_for_household`: the savings curve over battery capacities and the simple payback.
-* :func:`fleet_tomorrow`: every given household with a battery scheduled for tomorrow, runs stored.
 
 Money in the tariff's currency over the period; energy [kWh]; power [kW].
 """
@@ -17,19 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
-from services import access
 from services.energy.flows import metered_flows
-from services.households import list_households
 from services.households.tariffs import load_tariff_spec
 from services.optimization.baselines import no_battery
-from services.optimization.chunk_inputs import chunk_inputs
 from services.optimization.feasibility import ScheduleInfeasible
-from services.optimization.fleet import FleetResult, optimize_fleet
 from services.optimization.inputs import (
     InputsUnavailable,
     household_grid,
@@ -42,7 +37,6 @@ from services.optimization.receding import simulate_receding_horizon
 from services.optimization.results import Flows, evaluate
 from services.optimization.service import tariff_prices
 from services.optimization.sizing import SizingResult, sweep_capacity
-from services.optimization.store import store_run
 from services.store.db import session_scope
 from services.validation import FieldProblem, ValidationProblem
 
@@ -56,10 +50,6 @@ FORECAST_LABEL = "forecast: mean profile of the 7 days before each day"
 SIZING_CAPACITIES_KWH = (0.0, 2.5, 5.0, 7.5, 10.0, 12.5, 15.0, 17.5, 20.0)
 #: Power per kWh of capacity for swept batteries without a stored one [kW/kWh].
 DEFAULT_C_RATE_PER_H = 0.5
-#: Fleets smaller than this run in this process: starting workers costs more than it saves.
-POOL_FROM_HOUSEHOLDS = 50
-#: Households whose inputs are read together (see :mod:`.chunk_inputs`).
-READ_CHUNK = 500
 
 
 @dataclass(frozen=True, eq=False)
@@ -271,80 +261,12 @@ def sizing_for_household(household_id: int, first_day: date, days: int, *, batte
                         result, tuple(result.payback_years(battery_price_per_kwh)), period.notes)
 
 
-# --- fleet ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class FleetReport:
-    """Tomorrow's schedules of a fleet: ``result`` by household id, ``errors`` in words (inputs
-    missing, infeasible), the stored run ids and household names for a table."""
-
-    result: FleetResult
-    errors: dict[int, str]
-    names: dict[int, str]
-    run_ids: dict[int, int]
-
-    def rows(self) -> list[dict]:
-        """One row per household, named, in name order."""
-        rows = self.result.summary_rows()
-        done = {r["household_id"] for r in rows}
-        rows += [{"household_id": h, "status": "error", "error": e} for h, e in self.errors.items() if h not in done]
-        for row in rows:
-            row["household"] = self.names.get(row["household_id"], str(row["household_id"]))
-            row["run_id"] = self.run_ids.get(row["household_id"])
-        return sorted(rows, key=lambda r: r["household"].lower())
-
-
-def fleet_tomorrow(household_ids: Sequence[int], *, now: datetime | None = None, workers: int | None = None,
-                   progress: Progress | None = None, store: bool = True, url: str | None = None) -> FleetReport:
-    """Schedule each household of ``household_ids`` for its tomorrow with its stored settings, in
-    parallel, and store every run (kind ``fleet``) in one transaction. Needs the manager role
-    when it stores, and households the caller sees (:mod:`services.access`)."""
-    if store:
-        access.require_role("manager")
-    access.require_households(household_ids)
-    requests: dict[int, ScheduleRequest] = {}
-    errors: dict[int, str] = {}
-    names: dict[int, str] = {}
-    total = len(household_ids)
-    for lo in range(0, total, READ_CHUNK):  # a few set-based queries per chunk, not per household
-        chunk = chunk_inputs(household_ids[lo:lo + READ_CHUNK], now=now, url=url)
-        errors.update(chunk.errors)
-        for household_id, inputs in chunk.inputs.items():
-            requests[household_id] = inputs.request
-            names[household_id] = inputs.household_name
-        if progress is not None:
-            progress(min(lo + READ_CHUNK, total), 2 * total, "reading inputs")
-    if workers is None:
-        workers = 2 if len(requests) >= POOL_FROM_HOUSEHOLDS else 1
-    result = optimize_fleet(
-        requests, workers=workers,
-        progress=None if progress is None else (lambda done, n: progress(total + done * total // max(n, 1),
-                                                                          2 * total, "optimizing")),
-    )
-    run_ids: dict[int, int] = {}
-    if store and result.results:
-        with session_scope(url) as session:
-            for household_id, schedule in result.results.items():
-                run_ids[household_id] = store_run(household_id, schedule, kind="fleet", session=session)
-    _name_missing(names, [*errors, *result.errors], url)
-    return FleetReport(result, {**errors, **result.errors}, names, run_ids)
-
-
-def _name_missing(names: dict[int, str], household_ids: list[int], url: str | None) -> None:
-    missing = [h for h in household_ids if h not in names]
-    if missing:
-        names.update({h.id: h.name for h in list_households(missing)})
-
-
 __all__ = [
     "BacktestReport",
-    "FleetReport",
     "PeriodInputs",
     "ScheduleInfeasible",
     "SizingReport",
     "backtest_period",
-    "fleet_tomorrow",
     "period_inputs",
     "profile_forecast",
     "sizing_for_household",

@@ -91,6 +91,7 @@ NOT_WRITES = {
     "data-file.data+data-layout.value+data-series-column.value+data-ts-column.value+data-time-source.value"
     "+data-value-column.value+data-loaded-mapping.data",  # the mapping rows of the uploaded file
     "forecast-household.value+forecast-train-result.data",  # the forecast shown (not stored)
+    "optimize-fleet-started.data+optimize-fleet-tick.n_intervals+optimize-fleet-runs.selectedRows",  # shows runs
 }
 WRITE_LOOKING = re.compile(r"save|delete|confirm|upload|ingest|cancel|start|run|train|import|create|new|edit|"
                            r"remove|submit|apply|queue|revoke|password|role")

@@ -63,11 +63,32 @@ def test_without_households_the_page_says_how_to_add_a_battery(empty_server, pag
 def test_fleet_and_backtest_run_in_the_background_with_progress(demo_server, page):
     _open(demo_server, page)
     page.locator(f"#{ids.OPTIMIZE_FLEET_RUN}").click()
+    summary = page.locator(f"#{ids.OPTIMIZE_FLEET_SUMMARY}")
+    # The run shows in the Fleet runs list while it is planned, and its table once it is done.
+    runs = page.locator(f"#{ids.OPTIMIZE_FLEET_RUNS} .ag-center-cols-container .ag-row")
+    runs.first.wait_for(timeout=60_000)
+    page.wait_for_function(f"() => /households planned(,|;)/.test(document.querySelector('#{ids.OPTIMIZE_FLEET_SUMMARY}')"
+                           ".innerText) && !/^Planning/.test(document.querySelector("
+                           f"'#{ids.OPTIMIZE_FLEET_SUMMARY}').innerText)", timeout=120_000)
+    wait_for_dash_idle(page)
+    text = summary.inner_text()
+    planned, total = int(text.split(" of ")[0]), int(text.split(" of ")[1].split()[0])
+    assert "against no battery" in text and planned > 0
+    assert runs.count() == 1 and "done" in runs.first.inner_text()
     rows = page.locator(f"#{ids.OPTIMIZE_FLEET_GRID} .ag-center-cols-container .ag-row")
-    rows.first.wait_for(timeout=60_000)
-    summary = page.locator(f"#{ids.OPTIMIZE_FLEET_SUMMARY}").inner_text()
-    assert "households scheduled" in summary
-    assert rows.count() == int(summary.split(" of ")[1].split()[0])  # one row per household with a battery
+    shown = rows.count()
+    assert shown == min(total, 10)  # one row per household with a battery, 10 to a page
+    assert page.locator(f"#{ids.OPTIMIZE_FLEET_GRID} .ag-center-cols-container [col-id='status']").first.inner_text() \
+        in ("planned", "failed")
+
+    with page.expect_download() as download:
+        page.locator(f"#{ids.csv_button_id(ids.OPTIMIZE_FLEET_GRID)}").click()
+    assert download.value.suggested_filename == "fleet-run.csv"
+    lines = download.value.path().read_text().splitlines()
+    assert lines[0].startswith("Household,Status,Cost [") and "Why not" in lines[0]
+    assert len(lines) == 1 + total
+    assert sum(",planned," in line for line in lines[1:]) == planned
+    screenshot(page, "light-optimize-fleet")
 
     page.locator(f"#{ids.OPTIMIZE_BACKTEST_RUN}").click()
     page.locator("#optimize-backtest-text").wait_for(timeout=60_000)

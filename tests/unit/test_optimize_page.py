@@ -138,7 +138,7 @@ def test_saving_a_scenario_keeps_a_whatif_run(db_url, page):
     assert note == f"Saved as run {run.id}." and (run.household_id, run.kind) == (home, "whatif")
 
 
-def test_backtest_sizing_and_fleet_jobs_report_progress_and_results(db_url, page):
+def test_backtest_and_sizing_jobs_report_progress_and_results(db_url, page):
     home, base, sliders = home_inputs(page)
     progress = []
     data = page.run_backtest(progress.append, 1, str(home), "2026-06-09|7")
@@ -155,12 +155,6 @@ def test_backtest_sizing_and_fleet_jobs_report_progress_and_results(db_url, page
     summary, figure, style = page.show_sizing(sizing, "light")
     assert "scaled to a year" in str(summary)
     assert "battery price" in str(page.run_sizing(progress.append, 1, str(home), "2026-06-09|7", None)).lower()
-
-    rows, summary = page.run_fleet(progress.append, 1)
-    assert [r["household"] for r in rows] == ["Battery Home"] and rows[0]["status"] == "optimal"
-    assert summary.startswith("1 of 1 households scheduled")
-    with session_scope() as session:
-        assert session.scalars(sa.select(OptimizationRun.kind)).all() == ["fleet"]
 
 
 def test_period_options_are_months_with_a_week_of_data(page):
