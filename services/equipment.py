@@ -183,10 +183,17 @@ def _demand_charge(spec: FieldSpec, v: float) -> str | None:
 
 
 def _saved_limit(spec: FieldSpec, v: float) -> str | None:
-    # A household's saved limit may be 0 (export 0 = no export allowed).
+    # A household's saved export limit may be 0 (no export allowed).
     if v >= 0:
         return None
     return f"{spec.label} must be 0 {spec.unit} or more (leave it empty for no limit), got {number_text(v)}"
+
+
+def _saved_import_limit(spec: FieldSpec, v: float) -> str | None:
+    # 0 would mean the home may not import at all: no schedule can serve its load.
+    if v > 0:
+        return None
+    return f"{spec.label} must be more than 0 {spec.unit} (leave it empty for no limit), got {number_text(v)}"
 
 
 def soc_order_problem(soc_min: float, soc_max: float) -> str | None:
@@ -269,11 +276,12 @@ GRID = Equipment(
     EXPORT_CURTAILABLE,
 )
 
-#: The grid connection as a household saves it (0 import is accepted there; the optimizer refuses it).
+#: The grid connection as a household saves it. An import limit of 0 is refused as the optimizer
+#: refuses it (a household that may not import has no plan); an export limit of 0 = no export.
 HOUSEHOLD_GRID = Equipment(
     "household grid connection",
     FieldSpec("grid_import_limit_kw", "Grid import limit", "kW", "Grid import limit [kW]; null = no limit.", None,
-              _saved_limit),
+              _saved_import_limit),
     FieldSpec("grid_export_limit_kw", "Grid export limit", "kW",
               "Grid export limit [kW]; null = no limit, 0 = no export.", None, _saved_limit),
     EXPORT_CURTAILABLE,

@@ -142,3 +142,14 @@ def _unchecked_grid(**kwargs) -> GridParams:
     for f in dataclasses.fields(GridParams):
         object.__setattr__(grid, f.name, kwargs.get(f.name, f.default))
     return grid
+
+
+def test_a_household_that_may_not_import_is_refused_where_it_is_entered():
+    """The optimizer refuses an import limit of 0, so saving one would only make every plan fail later."""
+    with pytest.raises(ValidationProblem) as entered:
+        parse_input(HouseholdInput, {**HOME, "grid_import_limit_kw": 0})
+    message = entered.value.by_field()["grid_import_limit_kw"]
+    assert message == "Grid import limit must be more than 0 kW (leave it empty for no limit), got 0"
+    [optimizer] = grid_problems(_unchecked_grid(import_limit_kw=0), "grid")
+    assert "more than 0 kW" in optimizer.message
+    assert parse_input(HouseholdInput, {**HOME, "grid_import_limit_kw": 0.5}).grid_import_limit_kw == 0.5
