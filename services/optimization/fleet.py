@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 
+from services.optimization.baselines import self_consumption_rules
 from services.optimization.engines import ENGINES, program_cache
 from services.optimization.feasibility import ScheduleInfeasible
 from services.optimization.problem import ScheduleRequest
@@ -72,11 +73,13 @@ def optimize_chunk(chunk: list[tuple[int, ScheduleRequest]], engine: str = "high
 
 def schedule_each(chunk: list[tuple[int, ScheduleRequest]], engine: str = "highs"):
     """Schedule each household of ``chunk`` in this process: ``[(id, result or None, error or None), ...]``;
-    an infeasible or invalid request gets its reason in words, and the others are scheduled still."""
+    an infeasible or invalid request gets its reason in words, and the others are scheduled still.
+    The self-consumption rule (a loop over steps) runs once for the whole chunk, on vectors of households."""
     out = []
-    for household_id, request in chunk:
+    rules = self_consumption_rules([request for _, request in chunk])
+    for (household_id, request), rule_flows in zip(chunk, rules, strict=True):
         try:
-            out.append((household_id, schedule_battery(request, engine=engine), None))
+            out.append((household_id, schedule_battery(request, engine=engine, rule_flows=rule_flows), None))
         except (ScheduleInfeasible, ValidationProblem) as exc:
             out.append((household_id, None, str(exc)))
     return out
