@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
+
 from services.optimization.baselines import self_consumption_rules
 from services.optimization.engines import ENGINES, program_cache
 from services.optimization.feasibility import ScheduleInfeasible
@@ -140,6 +142,27 @@ def optimize_fleet(
 
 def _default_start_method() -> str:
     return "fork" if "fork" in multiprocessing.get_all_start_methods() and os.name == "posix" else "spawn"
+
+
+def warm_up(url: str | None = None) -> None:
+    """Make a fresh worker process ready for its first chunk: the solver loaded and run once on a
+    day of 15-minute steps, and a connection to the store opened. The program built is dropped
+    again, so the first chunk's schedules are the ones a cold process computes (a program starts
+    each solve from its previous basis)."""
+    import numpy as np
+
+    from services.optimization.problem import BatteryParams, Prices
+    from services.store.db import get_engine
+
+    steps = 96
+    day = np.sin(np.linspace(0.0, np.pi, steps))
+    request = ScheduleRequest(3.0 * day, np.full(steps, 0.8), Prices(0.2 + 0.1 * day, 0.05, "EUR"),
+                              BatteryParams(10.0, 5.0, 5.0))
+    schedule_each([(0, request)], "highs")
+    for engine in ENGINES:
+        program_cache(engine).clear()
+    with get_engine(url).connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
 
 
 def _worker_start() -> None:
