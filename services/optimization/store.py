@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from services.optimization.problem import ScheduleRequest
 from services.optimization.results import ScheduleResult
 from services.store.arrays import insert_unnested
-from services.store.bulk import copy_binary, utc_seconds
+from services.store.bulk import copy_binary
 from services.store.db import session_scope
 from services.store.models import OptimizationRun, SchedulePlan, utcnow
 from services.store.models.planning import STEP_COLUMNS
@@ -33,9 +33,14 @@ def flat_asdict(value) -> dict:
     recursive deep copy: five of them per stored run, thousands per fleet chunk. Anything nested
     goes through ``asdict`` itself."""
     out = {f.name: getattr(value, f.name) for f in fields(value)}
+    if all(type(v) in _PLAIN for v in out.values()):  # the common case, checked cheaply
+        return out
     if any(is_dataclass(v) or isinstance(v, list | tuple | dict) for v in out.values()):
         return asdict(value)
     return out
+
+
+_PLAIN = frozenset({int, float, str, bool, type(None)})
 
 
 def request_summary(request: ScheduleRequest) -> dict:
@@ -205,9 +210,11 @@ def _plan_columns(result: ScheduleResult) -> dict:
     """The schedule's steps: ``start`` [Unix s, UTC] and ``step_s`` [s] of the first step, ``steps``,
     and one array per quantity: powers [kW], SOC [kWh], prices [currency/kWh]."""
     request, flows = result.request, result.flows
-    times = request.times()
-    if times is None:
+    if request.start is None:
         raise ValueError("a stored run needs the request's start time (UTC) to date its steps")
+    start = pd.Timestamp(request.start)
+    if start.tz is None:
+        raise ValueError("the request's start is naive: attach a time zone (UTC)")
     steps = request.steps
     columns = {
         "pv_kw": request.pv_kw,
@@ -221,5 +228,13 @@ def _plan_columns(result: ScheduleResult) -> dict:
         "import_price": request.prices.import_per_kwh,
         "export_price": request.prices.export_per_kwh,
     }
-    plan = {name: np.broadcast_to(np.asarray(values, dtype=float), (steps,)) for name, values in columns.items()}
-    return plan | {"start": int(utc_seconds(times[:1])[0]), "step_s": int(round(request.dt_h * 3600)), "steps": steps}
+    plan = {name: _per_step(values, steps) for name, values in columns.items()}
+    return plan | {"start": start.tz_convert("UTC").value // 1_000_000_000, "step_s": int(round(request.dt_h * 3600)),
+                   "steps": steps}
+
+
+def _per_step(values, steps: int) -> np.ndarray:
+    """One float per step: an array of the steps as it is, a single value repeated."""
+    if isinstance(values, np.ndarray) and values.dtype == float and values.shape == (steps,):
+        return values
+    return np.broadcast_to(np.asarray(values, dtype=float), (steps,))
