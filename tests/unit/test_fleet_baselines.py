@@ -1,4 +1,5 @@
-"""The self-consumption rule of a fleet chunk at once equals, to the bit, the rule of each household."""
+"""What a fleet chunk works out for all its households at once (the self-consumption rule, the means
+of the 7-day profile) equals, to the bit, what each household gets alone."""
 
 from __future__ import annotations
 
@@ -62,3 +63,16 @@ def test_schedule_each_gives_the_results_of_schedule_battery():
         # (the optimized schedule may differ in the last bits: the solver starts from the previous solve)
         assert result.rule_based == alone.rule_based and result.no_battery == alone.no_battery
         assert _same(result.rule_based_flows, alone.rule_based_flows)
+
+
+def test_means_of_rows_equal_the_mean_of_each_row_to_the_bit():
+    from services.optimization.day_profile import mean_by, mean_by_rows
+
+    rng = np.random.default_rng(11)
+    key = np.r_[rng.integers(0, 40, 300), [3, 3, 3, 3, 3, 3, 3, 3, 3]]  # keys seen 0 to 15 times, one never
+    values = rng.normal(0.0, 1.0, (6, len(key))) * 10.0 ** rng.integers(-8, 8, (6, len(key)))
+    values[2] = -0.0
+    together = mean_by_rows(key, values, 48)
+    for row in range(len(values)):
+        alone = mean_by(key, values[row], 48)
+        assert together[row].tobytes() == alone.tobytes()
