@@ -90,9 +90,9 @@ def store_run(
 
 
 def store_runs(items: Sequence[tuple[int | None, ScheduleResult]], *, kind: str, session: Session) -> list[int]:
-    """Write many results in the caller's transaction, in a few statements (runs, then all their
-    steps; on PostgreSQL the runs as arrays and the steps by binary COPY); returns the run ids in
-    the order of ``items``.
+    """Write many results in the caller's transaction, in a few statements (runs, then their plans;
+    on PostgreSQL the runs as arrays and the plans by binary COPY); returns the run ids in the
+    order of ``items``.
 
     What a fleet chunk of hundreds of households stores at once; one run at a time is
     :func:`store_run`.
