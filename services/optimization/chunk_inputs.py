@@ -28,7 +28,7 @@ from sqlalchemy.orm import selectinload
 from services.energy.flows import MeteredFlows, metered_flows_by_household
 from services.forecasting.registry import forecast_candidates
 from services.households import HouseholdNotFound
-from services.optimization.day_profile import MINUTES_PER_DAY, local_minute_and_weekend, mean_by_rows
+from services.optimization.day_profile import MINUTES_PER_DAY, local_minute_and_weekend, means_at
 from services.optimization.inputs import (
     SOURCE_PROFILE,
     HouseholdInputs,
@@ -221,16 +221,16 @@ def _profile_alone(partial: _Partial, target: str, frame: pd.DataFrame, cut: tup
 def _profiles_together(target: str, tz: str, members: list, dt_h: float, errors: dict[int, str]) -> None:
     """:func:`~.inputs._profile_of` of households with complete readings on the same instants, time
     zone and horizon, as rows of one array: the same numbers to the bit (means added in the same
-    order, see :func:`~.day_profile.mean_by_rows`). A household whose profile has a time of day
+    order, see :func:`~.day_profile.means_at`). A household whose profile has a time of day
     never seen (to be interpolated) gets its own after all."""
     index, stamps = members[0][0].index, members[0][2]
     kw = np.stack([column for _, column, _, _, _ in members]) / dt_h
     minute, weekend = local_minute_and_weekend(stamps, tz)
     wanted_minute, wanted_weekend = local_minute_and_weekend(index, tz)
-    values = mean_by_rows(minute, kw, MINUTES_PER_DAY)[:, wanted_minute]
+    values = means_at(minute, kw, wanted_minute, MINUTES_PER_DAY)
     if target == "load":
-        by_kind = mean_by_rows(weekend * MINUTES_PER_DAY + minute, kw, 2 * MINUTES_PER_DAY)
-        keyed = by_kind[:, wanted_weekend * MINUTES_PER_DAY + wanted_minute]
+        keyed = means_at(weekend * MINUTES_PER_DAY + minute, kw, wanted_weekend * MINUTES_PER_DAY + wanted_minute,
+                         2 * MINUTES_PER_DAY)
         values = np.where(np.isnan(keyed), values, keyed)
     gaps = np.isnan(values).any(axis=1)
     for row, (partial, _, _, frame, cut) in enumerate(members):

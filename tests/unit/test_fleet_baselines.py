@@ -66,7 +66,7 @@ def test_schedule_each_gives_the_results_of_schedule_battery():
 
 
 def test_means_of_rows_equal_the_mean_of_each_row_to_the_bit():
-    from services.optimization.day_profile import mean_by, mean_by_rows
+    from services.optimization.day_profile import mean_by, mean_by_rows, means_at
 
     rng = np.random.default_rng(11)
     key = np.r_[rng.integers(0, 40, 300), [3, 3, 3, 3, 3, 3, 3, 3, 3]]  # keys seen 0 to 15 times, one never
@@ -76,3 +76,5 @@ def test_means_of_rows_equal_the_mean_of_each_row_to_the_bit():
     for row in range(len(values)):
         alone = mean_by(key, values[row], 48)
         assert together[row].tobytes() == alone.tobytes()
+    wanted = np.array([3, 0, 47, 3, 12, 45])  # 45: never seen
+    assert means_at(key, values, wanted, 48).tobytes() == together[:, wanted].tobytes()
