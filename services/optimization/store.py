@@ -80,13 +80,12 @@ def store_run(
     """
     if kind not in RUN_KINDS:
         raise ValueError(f"kind must be one of {', '.join(RUN_KINDS)}, got {kind!r}")
-    times = result.request.times()
-    if times is None:
+    if result.request.start is None:
         raise ValueError("a stored run needs the request's start time (UTC) to date its steps")
     if session is None:
         with session_scope(url) as own:
-            return _write(own, household_id, result, kind, times)
-    return _write(session, household_id, result, kind, times)
+            return _write(own, household_id, result, kind)
+    return _write(session, household_id, result, kind)
 
 
 def store_runs(items: Sequence[tuple[int | None, ScheduleResult]], *, kind: str, session: Session) -> list[int]:
@@ -148,7 +147,7 @@ def _plan_row(run_id: int, plan: dict) -> dict:
     return row | {name: plan[name].tolist() for name in STEP_COLUMNS}
 
 
-def _write(session: Session, household_id, result: ScheduleResult, kind: str, times) -> int:
+def _write(session: Session, household_id, result: ScheduleResult, kind: str) -> int:
     run = OptimizationRun(**_run_values(household_id, result, kind))
     session.add(run)
     session.flush()
