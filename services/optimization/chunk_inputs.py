@@ -183,6 +183,9 @@ def _fill_profiles(partials: list[_Partial], dt_h: float, url: str | None, error
     lo, hi = min(w[0] for w in windows.values()), max(w[1] for w in windows.values())
     flows = metered_flows_by_household(list(windows), int(dt_h * 3600), lo, hi, url, quantities=TARGETS)
     together: dict[tuple, list] = defaultdict(list)
+    # Households mostly share their window and their frames' index (flows builds each index once):
+    # its cut and instants are worked out once per (index, window).
+    cuts: dict[tuple, tuple] = {}
     for partial in partials:
         household = partial.household
         if household.id not in windows:
@@ -190,16 +193,24 @@ def _fill_profiles(partials: list[_Partial], dt_h: float, url: str | None, error
         w_lo, w_hi = windows[household.id]
         metered = flows.get(household.id) or MeteredFlows(pd.DataFrame(), int(dt_h * 3600))
         frame = metered.frame
-        # its own window of the rows read for all (sorted by time)
-        cut = (0, 0) if frame.empty else (frame.index.searchsorted(w_lo), frame.index.searchsorted(w_hi))
         add_profile_notes(partial.notes, metered, w_hi, partial.index, household.timezone)
+        if frame.empty:
+            cut, stamps, instants = (0, 0), None, b""
+        else:  # its own window of the rows read for all (sorted by time)
+            found = cuts.get((id(frame.index), w_lo, w_hi))
+            if found is None:
+                cut = (frame.index.searchsorted(w_lo), frame.index.searchsorted(w_hi))
+                stamps = frame.index[cut[0]:cut[1]]
+                found = cuts[(id(frame.index), w_lo, w_hi)] = cut, stamps, stamps.asi8.tobytes(), frame.index
+            cut, stamps, instants, _ = found
+        names = list(frame.columns)
+        table = frame.to_numpy(dtype=float) if names else None  # one array for both series
         for target in TARGETS:
             if target in partial.series:
                 continue
-            column = frame[target].to_numpy(dtype=float)[cut[0]:cut[1]] if target in frame else None
+            column = table[cut[0]:cut[1], names.index(target)] if target in names else None
             if column is not None and len(column) and not np.isnan(column).any():
-                stamps = frame.index[cut[0]:cut[1]]
-                key = (target, household.timezone, partial.index[0].value, len(partial.index), stamps.asi8.tobytes())
+                key = (target, household.timezone, partial.index[0].value, len(partial.index), instants)
                 together[key].append((partial, column, stamps, frame, cut))
             elif household.id not in errors:
                 _profile_alone(partial, target, frame, cut, dt_h, errors)
