@@ -40,7 +40,7 @@ def flat_asdict(value) -> dict:
     return out
 
 
-_PLAIN = frozenset({int, float, str, bool, type(None)})
+_PLAIN = frozenset({int, float, str, bool, type(None), np.float64, np.int64, np.bool_})  # neither nested nor a container
 
 
 def request_summary(request: ScheduleRequest) -> dict:
