@@ -17,7 +17,8 @@ Measured:
 * **end to end** (``hh_s``): from :func:`start_fleet_run` (run and household rows written, 20
   chunks of 500 sent to the bulk queue) until its row says ``done``, with 2 worker processes
   (``celery -A worker worker --concurrency=1 -Q bulk``, twice) already started: set-based reads,
-  solves, and every plan stored (a run and 96 steps per household) with the upsert of its row;
+  solves, and every plan stored (a run and its row of 96-step arrays per household) with the upsert
+  of its row; each worker process warms up as it starts (solver run once, connections without JIT);
 * **raw engine** (``raw_hh_s``): the same requests (read once beforehand) in memory, each built
   as highspy arrays (:func:`~services.optimization.formulation.formulate`) and re-solved with the
   raw HiGHS program of its shape (:mod:`services.optimization.raw_highs`, warm, as fleets solve),

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -27,7 +28,9 @@ from sqlalchemy.orm import selectinload
 from services.energy.flows import MeteredFlows, metered_flows_by_household
 from services.forecasting.registry import forecast_candidates
 from services.households import HouseholdNotFound
+from services.optimization.day_profile import MINUTES_PER_DAY, local_minute_and_weekend, means_at
 from services.optimization.inputs import (
+    SOURCE_PROFILE,
     HouseholdInputs,
     InputsUnavailable,
     _profile_of,
@@ -88,14 +91,15 @@ def chunk_inputs(household_ids: Sequence[int], *, day: date | None = None, now: 
         households = {h.id: h for h in session.scalars(
             sa.select(Household).where(Household.id.in_(list(household_ids)))
             .options(selectinload(Household.battery), selectinload(Household.pv_systems)))}
-        specs: dict = {}
+        specs: dict = {}  # tariffs' prices by horizon
+        horizons: dict[str, pd.DatetimeIndex] = {}  # by time zone (an index is immutable: shared)
         for household_id in household_ids:
             household = households.get(household_id)
             if household is None:
                 errors[household_id] = str(HouseholdNotFound(household_id))
                 continue
             try:
-                partials[household_id] = _partial(session, household, day, now, hours, dt_h, specs)
+                partials[household_id] = _partial(session, household, day, now, hours, dt_h, specs, horizons)
             except (InputsUnavailable, ValidationProblem) as exc:
                 errors[household_id] = str(exc)
         by_start: dict[pd.Timestamp, list[int]] = defaultdict(list)
@@ -118,10 +122,12 @@ def chunk_inputs(household_ids: Sequence[int], *, day: date | None = None, now: 
 
 
 def _partial(session, household: Household, day: date | None, now: datetime, hours: float, dt_h: float,
-             specs: dict) -> _Partial:
+             specs: dict, horizons: dict) -> _Partial:
     tz = household.timezone
-    start = local_day_start(day, tz) if day is not None else next_local_midnight(tz, now)
-    index = horizon_index(start, hours, dt_h)
+    index = horizons.get(tz)
+    if index is None:
+        start = local_day_start(day, tz) if day is not None else next_local_midnight(tz, now)
+        index = horizons[tz] = horizon_index(start, hours, dt_h)
     battery = stored_battery(household)
     grid = household_grid(household)
     notes: list[str] = []
@@ -158,7 +164,9 @@ def _read_stored(session, partials: list[_Partial], dt_h: float, now: datetime) 
 
 def _fill_profiles(partials: list[_Partial], dt_h: float, url: str | None, errors: dict[int, str]) -> None:
     """The 7-day profile for the series without a covering forecast: the readings of every
-    household summed per step in one query over the union of their windows, then cut per household."""
+    household summed per step in one query over the union of their windows, then cut per household.
+    Households whose readings of a series are complete on the same instants, in the same time
+    zone and horizon, get that profile together (:func:`_profiles_together`)."""
     if not partials:
         return
     with session_scope(url) as session:
@@ -174,20 +182,70 @@ def _fill_profiles(partials: list[_Partial], dt_h: float, url: str | None, error
         return
     lo, hi = min(w[0] for w in windows.values()), max(w[1] for w in windows.values())
     flows = metered_flows_by_household(list(windows), int(dt_h * 3600), lo, hi, url, quantities=TARGETS)
+    together: dict[tuple, list] = defaultdict(list)
+    # Households mostly share their window and their frames' index (flows builds each index once):
+    # its cut and instants are worked out once per (index, window).
+    cuts: dict[tuple, tuple] = {}
     for partial in partials:
         household = partial.household
         if household.id not in windows:
             continue
         w_lo, w_hi = windows[household.id]
-        metered = flows.get(household.id, MeteredFlows(pd.DataFrame(), int(dt_h * 3600)))
-        mine = metered.frame
-        if not mine.empty:  # its own window of the rows read for all (sorted by time)
-            mine = mine.iloc[mine.index.searchsorted(w_lo):mine.index.searchsorted(w_hi)]
+        metered = flows.get(household.id) or MeteredFlows(pd.DataFrame(), int(dt_h * 3600))
+        frame = metered.frame
         add_profile_notes(partial.notes, metered, w_hi, partial.index, household.timezone)
-        try:
-            for target in TARGETS:
-                if target not in partial.series:
-                    partial.series[target] = _profile_of(mine, target, partial.index, dt_h, household.timezone,
-                                                         bool(household.pv_systems))
-        except InputsUnavailable as exc:
-            errors[household.id] = str(exc)
+        if frame.empty:
+            cut, stamps, instants = (0, 0), None, b""
+        else:  # its own window of the rows read for all (sorted by time)
+            found = cuts.get((id(frame.index), w_lo, w_hi))
+            if found is None:
+                cut = (frame.index.searchsorted(w_lo), frame.index.searchsorted(w_hi))
+                stamps = frame.index[cut[0]:cut[1]]
+                found = cuts[(id(frame.index), w_lo, w_hi)] = cut, stamps, stamps.asi8.tobytes(), frame.index
+            cut, stamps, instants, _ = found
+        names = list(frame.columns)
+        table = frame.to_numpy(dtype=float) if names else None  # one array for both series
+        for target in TARGETS:
+            if target in partial.series:
+                continue
+            column = table[cut[0]:cut[1], names.index(target)] if target in names else None
+            if column is not None and len(column) and not np.isnan(column).any():
+                key = (target, household.timezone, partial.index[0].value, len(partial.index), instants)
+                together[key].append((partial, column, stamps, frame, cut))
+            elif household.id not in errors:
+                _profile_alone(partial, target, frame, cut, dt_h, errors)
+    for (target, tz, _, _, _), members in together.items():
+        _profiles_together(target, tz, members, dt_h, errors)
+
+
+def _profile_alone(partial: _Partial, target: str, frame: pd.DataFrame, cut: tuple[int, int], dt_h: float,
+                   errors: dict[int, str]) -> None:
+    household = partial.household
+    mine = frame if frame.empty else frame.iloc[cut[0]:cut[1]]
+    try:
+        partial.series[target] = _profile_of(mine, target, partial.index, dt_h, household.timezone,
+                                             bool(household.pv_systems))
+    except InputsUnavailable as exc:
+        errors[household.id] = str(exc)
+
+
+def _profiles_together(target: str, tz: str, members: list, dt_h: float, errors: dict[int, str]) -> None:
+    """:func:`~.inputs._profile_of` of households with complete readings on the same instants, time
+    zone and horizon, as rows of one array: the same numbers to the bit (means added in the same
+    order, see :func:`~.day_profile.means_at`). A household whose profile has a time of day
+    never seen (to be interpolated) gets its own after all."""
+    index, stamps = members[0][0].index, members[0][2]
+    kw = np.stack([column for _, column, _, _, _ in members]) / dt_h
+    minute, weekend = local_minute_and_weekend(stamps, tz)
+    wanted_minute, wanted_weekend = local_minute_and_weekend(index, tz)
+    values = means_at(minute, kw, wanted_minute, MINUTES_PER_DAY)
+    if target == "load":
+        keyed = means_at(weekend * MINUTES_PER_DAY + minute, kw, wanted_weekend * MINUTES_PER_DAY + wanted_minute,
+                         2 * MINUTES_PER_DAY)
+        values = np.where(np.isnan(keyed), values, keyed)
+    gaps = np.isnan(values).any(axis=1)
+    for row, (partial, _, _, frame, cut) in enumerate(members):
+        if gaps[row]:
+            _profile_alone(partial, target, frame, cut, dt_h, errors)
+        else:
+            partial.series[target] = values[row], SOURCE_PROFILE

@@ -38,3 +38,28 @@ def mean_by(key: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     sums = np.bincount(key, weights=values, minlength=size)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+def mean_by_rows(key: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """:func:`mean_by` of each row of ``values`` (rows: households, columns: the instants of
+    ``key``), equal to the bit: a key's values are added in the order they come, starting from 0,
+    as ``np.bincount`` adds them; one pass per occurrence of a key (a week of readings: 7 or 8)."""
+    counts = np.bincount(key, minlength=size)
+    sums = np.zeros((values.shape[0], size))
+    order = np.argsort(key, kind="stable")
+    rank = np.arange(len(key)) - np.searchsorted(key[order], key[order])  # how many times its key came before
+    for r in range(int(counts.max(initial=0))):
+        chosen = order[rank == r]  # the r-th instant of each key: no key twice, so += adds each once
+        sums[:, key[chosen]] += values[:, chosen]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+def means_at(key: np.ndarray, values: np.ndarray, wanted: np.ndarray, size: int) -> np.ndarray:
+    """``mean_by_rows(key, values, size)[:, wanted]`` from the keys in ``wanted`` only (a day's
+    96 quarter hours of 1,440 minutes): the same numbers, a key's mean being its values' alone."""
+    used = np.unique(wanted)
+    compact = np.full(size, -1)
+    compact[used] = np.arange(len(used))
+    kept = compact[key] >= 0
+    return mean_by_rows(compact[key][kept], values[:, kept], len(used))[:, compact[wanted]]

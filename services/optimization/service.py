@@ -29,7 +29,8 @@ _MAX_ROUNDS = 3
 
 
 def schedule_battery(
-    request: ScheduleRequest, *, engine: str = "pyomo", mip_time_limit_s: float = MIP_TIME_LIMIT_S
+    request: ScheduleRequest, *, engine: str = "pyomo", mip_time_limit_s: float = MIP_TIME_LIMIT_S,
+    rule_flows: Flows | None = None,
 ) -> ScheduleResult:
     """The cheapest (or most self-sufficient, or lowest-peak) battery schedule for ``request``.
 
@@ -38,6 +39,8 @@ def schedule_battery(
     request : what to schedule, validated.
     engine : ``pyomo`` (the Pyomo model, default) or ``highs`` (the same program built as arrays).
     mip_time_limit_s : time allowed for a mixed-integer solve [s].
+    rule_flows : the self-consumption rule's flows of ``request`` when worked out already (a fleet
+        chunk works them out for all its households at once: :func:`.baselines.self_consumption_rules`).
 
     Raises
     ------
@@ -47,7 +50,9 @@ def schedule_battery(
     t0 = time.perf_counter()
     check_feasible(request)
     flows, solution, binaries, timings = solve_flows(request, engine=engine, mip_time_limit_s=mip_time_limit_s)
-    nb_flows, rule_flows = no_battery(request), self_consumption_rule(request)
+    nb_flows = no_battery(request)
+    if rule_flows is None:
+        rule_flows = self_consumption_rule(request)
     notes = []
     if binaries:
         notes.append(

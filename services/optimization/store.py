@@ -1,8 +1,10 @@
 """Keep each optimization run for review and reports: inputs, solver status, timings, costs and steps.
 
 One :class:`~services.store.models.OptimizationRun` row per run and one
-:class:`~services.store.models.ScheduleStep` per step, written in one
-transaction (all or nothing).
+:class:`~services.store.models.SchedulePlan` row with its steps as arrays (one value per step and
+quantity), written in one transaction (all or nothing). This module is the one owner of the
+plans' storage: :func:`run_steps` and :func:`stored_steps` give the steps back as rows (a frame by
+step start, UTC), whatever the store keeps them as.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from sqlalchemy.orm import Session
 from services.optimization.problem import ScheduleRequest
 from services.optimization.results import ScheduleResult
 from services.store.arrays import insert_unnested
-from services.store.bulk import copy_binary, utc_seconds
+from services.store.bulk import copy_binary
 from services.store.db import session_scope
-from services.store.models import OptimizationRun, ScheduleStep, utcnow
+from services.store.models import OptimizationRun, SchedulePlan, utcnow
+from services.store.models.planning import STEP_COLUMNS
 
 RUN_KINDS = ("day_ahead", "whatif", "backtest", "fleet", "sizing", "api")
 
@@ -30,9 +33,14 @@ def flat_asdict(value) -> dict:
     recursive deep copy: five of them per stored run, thousands per fleet chunk. Anything nested
     goes through ``asdict`` itself."""
     out = {f.name: getattr(value, f.name) for f in fields(value)}
+    if all(type(v) in _PLAIN for v in out.values()):  # the common case, checked cheaply
+        return out
     if any(is_dataclass(v) or isinstance(v, list | tuple | dict) for v in out.values()):
         return asdict(value)
     return out
+
+
+_PLAIN = frozenset({int, float, str, bool, type(None), np.float64, np.int64, np.bool_})  # neither nested nor a container
 
 
 def request_summary(request: ScheduleRequest) -> dict:
@@ -72,19 +80,18 @@ def store_run(
     """
     if kind not in RUN_KINDS:
         raise ValueError(f"kind must be one of {', '.join(RUN_KINDS)}, got {kind!r}")
-    times = result.request.times()
-    if times is None:
+    if result.request.start is None:
         raise ValueError("a stored run needs the request's start time (UTC) to date its steps")
     if session is None:
         with session_scope(url) as own:
-            return _write(own, household_id, result, kind, times)
-    return _write(session, household_id, result, kind, times)
+            return _write(own, household_id, result, kind)
+    return _write(session, household_id, result, kind)
 
 
 def store_runs(items: Sequence[tuple[int | None, ScheduleResult]], *, kind: str, session: Session) -> list[int]:
-    """Write many results in the caller's transaction, in a few statements (runs, then all their
-    steps; on PostgreSQL the runs as arrays and the steps by binary COPY); returns the run ids in
-    the order of ``items``.
+    """Write many results in the caller's transaction, in a few statements (runs, then their plans;
+    on PostgreSQL the runs as arrays and the plans by binary COPY); returns the run ids in the
+    order of ``items``.
 
     What a fleet chunk of hundreds of households stores at once; one run at a time is
     :func:`store_run`.
@@ -100,19 +107,12 @@ def store_runs(items: Sequence[tuple[int | None, ScheduleResult]], *, kind: str,
     else:
         ids = list(session.execute(sa.insert(OptimizationRun).returning(OptimizationRun.id,
                                                                         sort_by_parameter_order=True), runs).scalars())
-    columns = [_step_columns(result) for _, result in items]
-    names = list(columns[0])
-    stacked = {name: np.concatenate([c[name] for c in columns]) for name in names}
-    run_id = np.concatenate([np.full(len(c["ts"]), i, dtype=np.int64) for i, c in zip(ids, columns, strict=True)])
+    plans = [_plan_columns(result) for _, result in items]
     if conn.dialect.name == "postgresql":
-        copy_binary(conn, "schedule_steps", [("run_id", "int4", run_id), ("ts", "timestamptz", stacked["ts"]),
-                                             *[(n, "float8", stacked[n]) for n in names if n != "ts"]])
+        _copy_plans(conn, ids, plans)
     else:
-        stamps = pd.to_datetime(stacked["ts"], unit="s", utc=True).to_pydatetime().tolist()
-        lists = {n: stacked[n].tolist() for n in names if n != "ts"}
-        session.execute(sa.insert(ScheduleStep), [
-            {"run_id": int(r), "ts": stamps[k], **{n: lists[n][k] for n in lists}}
-            for k, r in enumerate(run_id.tolist())])
+        session.execute(sa.insert(SchedulePlan), [_plan_row(run_id, plan) for run_id, plan in zip(ids, plans,
+                                                                                                   strict=True)])
     return ids
 
 
@@ -126,16 +126,59 @@ def _insert_runs_unnested(conn: sa.Connection, runs: list[dict]) -> list[int]:
     return ids
 
 
-def _write(session: Session, household_id, result: ScheduleResult, kind: str, times) -> int:
+def _copy_plans(conn: sa.Connection, ids: list[int], plans: list[dict]) -> None:
+    """PostgreSQL: the plans by binary COPY, one per number of steps (a COPY's arrays share a length)."""
+    by_steps: dict[int, list[int]] = {}
+    for k, plan in enumerate(plans):
+        by_steps.setdefault(plan["steps"], []).append(k)
+    for members in by_steps.values():
+        chosen = [plans[k] for k in members]
+        copy_binary(conn, "schedule_plans", [
+            ("run_id", "int4", np.array([ids[k] for k in members], dtype=np.int64)),
+            *[(name, kind, np.array([p[name] for p in chosen], dtype=np.int64))
+              for name, kind in (("start", "timestamptz"), ("step_s", "int4"), ("steps", "int4"))],
+            *[(name, "float8[]", np.stack([p[name] for p in chosen])) for name in STEP_COLUMNS]])
+
+
+def _plan_row(run_id: int, plan: dict) -> dict:
+    """A plan as the row SQLAlchemy inserts: the start as a UTC datetime, the arrays as lists."""
+    row = {"run_id": run_id, "steps": plan["steps"], "step_s": plan["step_s"],
+           "start": pd.Timestamp(plan["start"], unit="s", tz="UTC").to_pydatetime()}
+    return row | {name: plan[name].tolist() for name in STEP_COLUMNS}
+
+
+def _write(session: Session, household_id, result: ScheduleResult, kind: str) -> int:
     run = OptimizationRun(**_run_values(household_id, result, kind))
     session.add(run)
     session.flush()
-    columns = _step_columns(result)
-    stamps = pd.to_datetime(columns.pop("ts"), unit="s", utc=True).to_pydatetime().tolist()
-    lists = {name: values.tolist() for name, values in columns.items()}
-    rows = [{"run_id": run.id, "ts": ts, **{name: lists[name][t] for name in lists}} for t, ts in enumerate(stamps)]
-    session.execute(sa.insert(ScheduleStep), rows)
+    session.execute(sa.insert(SchedulePlan), [_plan_row(run.id, _plan_columns(result))])
     return run.id
+
+
+def run_steps(run_id: int, *, session: Session | None = None, url: str | None = None) -> pd.DataFrame:
+    """The steps of stored run ``run_id``: a frame indexed by each step's UTC start (``ts``) with
+    the columns of :data:`~services.store.models.planning.STEP_COLUMNS` (powers [kW], SOC at the
+    step's end [kWh], prices [currency/kWh]); empty (same columns) for a run without steps."""
+    return stored_steps([run_id], session=session, url=url).get(run_id, _steps_frame(None))
+
+
+def stored_steps(run_ids: Sequence[int], *, session: Session | None = None,
+                 url: str | None = None) -> dict[int, pd.DataFrame]:
+    """:func:`run_steps` of each of ``run_ids`` that has steps, in one query."""
+    if session is None:
+        with session_scope(url) as own:
+            return stored_steps(run_ids, session=own)
+    rows = session.scalars(sa.select(SchedulePlan).where(SchedulePlan.run_id.in_(list(run_ids))))
+    return {plan.run_id: _steps_frame(plan) for plan in rows}
+
+
+def _steps_frame(plan: SchedulePlan | None) -> pd.DataFrame:
+    if plan is None:
+        return pd.DataFrame({name: np.array([], dtype=float) for name in STEP_COLUMNS},
+                            index=pd.DatetimeIndex([], tz="UTC", name="ts"))
+    index = pd.date_range(pd.Timestamp(plan.start).tz_convert("UTC"), periods=plan.steps,
+                          freq=pd.Timedelta(seconds=plan.step_s), name="ts")
+    return pd.DataFrame({name: np.asarray(getattr(plan, name), dtype=float) for name in STEP_COLUMNS}, index=index)
 
 
 def _run_values(household_id, result: ScheduleResult, kind: str) -> dict:
@@ -162,15 +205,17 @@ def _run_values(household_id, result: ScheduleResult, kind: str) -> dict:
     }
 
 
-def _step_columns(result: ScheduleResult) -> dict[str, np.ndarray]:
-    """The schedule's steps as columns: ``ts`` [Unix s, UTC], powers [kW], SOC [kWh], prices."""
+def _plan_columns(result: ScheduleResult) -> dict:
+    """The schedule's steps: ``start`` [Unix s, UTC] and ``step_s`` [s] of the first step, ``steps``,
+    and one array per quantity: powers [kW], SOC [kWh], prices [currency/kWh]."""
     request, flows = result.request, result.flows
-    times = request.times()
-    if times is None:
+    if request.start is None:
         raise ValueError("a stored run needs the request's start time (UTC) to date its steps")
+    start = pd.Timestamp(request.start)
+    if start.tz is None:
+        raise ValueError("the request's start is naive: attach a time zone (UTC)")
     steps = request.steps
     columns = {
-        "ts": utc_seconds(times),
         "pv_kw": request.pv_kw,
         "load_kw": request.load_kw,
         "charge_kw": flows.charge_kw,
@@ -182,5 +227,13 @@ def _step_columns(result: ScheduleResult) -> dict[str, np.ndarray]:
         "import_price": request.prices.import_per_kwh,
         "export_price": request.prices.export_per_kwh,
     }
-    return {name: np.broadcast_to(np.asarray(values, dtype=float if name != "ts" else np.int64), (steps,))
-            for name, values in columns.items()}
+    plan = {name: _per_step(values, steps) for name, values in columns.items()}
+    return plan | {"start": start.tz_convert("UTC").value // 1_000_000_000, "step_s": int(round(request.dt_h * 3600)),
+                   "steps": steps}
+
+
+def _per_step(values, steps: int) -> np.ndarray:
+    """One float per step: an array of the steps as it is, a single value repeated."""
+    if isinstance(values, np.ndarray) and values.dtype == float and values.shape == (steps,):
+        return values
+    return np.broadcast_to(np.asarray(values, dtype=float), (steps,))

@@ -185,6 +185,7 @@ def _copy_readings_binary(conn: sa.Connection, series_id: np.ndarray, seconds: n
 
 #: numpy layouts of the PostgreSQL types that binary COPY writes here (big-endian).
 _PG_BINARY_TYPES = {"int4": ">i4", "int8": ">i8", "float8": ">f8", "timestamptz": ">i8"}
+_FLOAT8_OID = 701
 
 
 def copy_binary(conn: sa.Connection, table: str, columns: Sequence[tuple[str, str, np.ndarray]],
@@ -192,14 +193,23 @@ def copy_binary(conn: sa.Connection, table: str, columns: Sequence[tuple[str, st
     """``COPY table (...) FROM STDIN (FORMAT BINARY)`` of numpy columns, with no Python per row.
 
     ``columns`` are ``(name, type, values)`` with type ``int4``, ``int8``, ``float8`` or
-    ``timestamptz`` (values in Unix seconds), all of the same length and without NaN.
+    ``timestamptz`` (values in Unix seconds), all of the same length and without NaN, or
+    ``float8[]`` with values of shape (rows, n): one array of n numbers per row.
     Each binary row is an int16 field count, then per field an int32 length and the
-    big-endian value; a numpy record array with that layout serialises a chunk at once.
+    big-endian value (an array: its header, then an int32 length and the value of each element);
+    a numpy record array with that layout serialises a chunk at once.
     Returns the rows written.
     """
     layout = [("fields", ">i2")]
-    for i, (_, kind, _) in enumerate(columns):
-        layout += [(f"len{i}", ">i4"), (f"v{i}", _PG_BINARY_TYPES[kind])]
+    sizes = []
+    for i, (_, kind, values) in enumerate(columns):
+        if kind == "float8[]":  # header: dimensions, has nulls, element type (float8), length, lower bound
+            element = np.dtype([("len", ">i4"), ("value", ">f8")])
+            layout += [(f"len{i}", ">i4"), (f"head{i}", ">i4", (5,)), (f"v{i}", element, (values.shape[1],))]
+            sizes.append(20 + element.itemsize * values.shape[1])
+        else:
+            layout += [(f"len{i}", ">i4"), (f"v{i}", _PG_BINARY_TYPES[kind])]
+            sizes.append(np.dtype(_PG_BINARY_TYPES[kind]).itemsize)
     row = np.dtype(layout)
     n = len(columns[0][2]) if columns else 0
     statement = f"COPY {table} ({', '.join(name for name, _, _ in columns)}) FROM STDIN (FORMAT BINARY)"
@@ -210,9 +220,14 @@ def copy_binary(conn: sa.Connection, table: str, columns: Sequence[tuple[str, st
             rec = np.empty(hi - lo, dtype=row)
             rec["fields"] = len(columns)
             for i, (_, kind, values) in enumerate(columns):
-                rec[f"len{i}"] = np.dtype(_PG_BINARY_TYPES[kind]).itemsize
+                rec[f"len{i}"] = sizes[i]
                 chunk = values[lo:hi]
-                rec[f"v{i}"] = chunk * 1_000_000 - PG_EPOCH_US if kind == "timestamptz" else chunk
+                if kind == "float8[]":
+                    rec[f"head{i}"] = (1, 0, _FLOAT8_OID, values.shape[1], 1)
+                    rec[f"v{i}"]["len"] = 8
+                    rec[f"v{i}"]["value"] = chunk
+                else:
+                    rec[f"v{i}"] = chunk * 1_000_000 - PG_EPOCH_US if kind == "timestamptz" else chunk
             copy.write(rec.tobytes())
         copy.write(PGCOPY_TRAILER)
     return n

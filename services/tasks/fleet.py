@@ -5,13 +5,33 @@ the run are in the store. It acknowledges late, so a chunk whose worker is kille
 again (at once when only the pool process dies, after the broker's visibility timeout when the
 whole worker does); planning a chunk twice changes nothing. Lost connections to the store are
 retried with backoff.
+
+Each pool process warms up as it starts (:func:`~services.optimization.fleet.warm_up`: solver
+run once, a connection to the store open), so that its first chunk is not the slowest.
 """
 
 from __future__ import annotations
 
+import logging
+
 import sqlalchemy as sa
+from celery.signals import worker_process_init
 
 from services.tasks.celery_app import celery_app
+
+log = logging.getLogger(__name__)
+
+
+@worker_process_init.connect
+def warm_up_worker_process(**_) -> None:
+    """A new pool process gets ready for fleet chunks (about 0.1 s); a failure only costs its first
+    chunk the time again, so it is logged and the process starts still."""
+    try:
+        from services.optimization.fleet import warm_up
+
+        warm_up()
+    except Exception:  # noqa: BLE001 - a warm-up never stops a worker
+        log.warning("fleet warm-up failed; the first chunk will warm up instead", exc_info=True)
 
 
 @celery_app.task(name="fleet.plan_chunk", acks_late=True, reject_on_worker_lost=True,

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.store.db import session_scope
-from services.store.models import OptimizationRun, ScheduleStep
+from services.store.models import OptimizationRun, SchedulePlan
 from tests.api.schema import conforms
 from tests.optimize_helpers import LAST_SOC_KWH, add_battery_home
 
@@ -18,7 +18,8 @@ EVENING = [0.20] * 68 + [0.50] * 16 + [0.20] * 12  # 17:00-21:00 dear, the rest 
 def runs() -> list[tuple[int | None, str, int]]:
     """(household id, kind, number of steps) of every stored run."""
     with session_scope() as session:
-        steps = sa.select(sa.func.count()).where(ScheduleStep.run_id == OptimizationRun.id).scalar_subquery()
+        steps = sa.func.coalesce(sa.select(SchedulePlan.steps).where(SchedulePlan.run_id == OptimizationRun.id)
+                                 .scalar_subquery(), 0)
         return [tuple(r) for r in session.execute(
             sa.select(OptimizationRun.household_id, OptimizationRun.kind, steps).order_by(OptimizationRun.id))]
 

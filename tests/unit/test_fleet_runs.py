@@ -18,7 +18,7 @@ from services.optimization.fleet_runs import (
     start_fleet_run,
 )
 from services.store.db import session_scope
-from services.store.models import FleetRun, FleetRunHousehold, OptimizationRun, ScheduleStep, utcnow
+from services.store.models import FleetRun, FleetRunHousehold, OptimizationRun, SchedulePlan, utcnow
 from services.validation import ValidationProblem
 from tests.optimize_helpers import HORIZON_DAY, add_battery_home, add_flat_tariff
 
@@ -41,7 +41,7 @@ def _snapshot() -> tuple:
                                          FleetRunHousehold.reason, FleetRunHousehold.optimization_run_id,
                                          FleetRunHousehold.updated_at).order_by(FleetRunHousehold.household_id)).all()
         runs = session.scalar(sa.select(sa.func.count()).select_from(OptimizationRun))
-        steps = session.scalar(sa.select(sa.func.count()).select_from(ScheduleStep))
+        steps = session.scalar(sa.select(sa.func.coalesce(sa.func.sum(SchedulePlan.steps), 0)))
     return [tuple(r) for r in rows], runs, steps
 
 
@@ -59,7 +59,7 @@ def test_a_fleet_run_plans_each_household_once_and_says_why_others_failed(db_url
                                      .where(FleetRunHousehold.status == "planned")))
         run = session.get(FleetRun, run_id)
         assert (run.planned, run.failed, run.finished_at is not None) == (4, 2, True)
-        first_step = session.scalar(sa.select(sa.func.min(ScheduleStep.ts)))
+        first_step = session.scalar(sa.select(sa.func.min(SchedulePlan.start)))
     assert sorted(h for h, _ in plans) == sorted(good) and {k for _, k in plans} == {"fleet"}
     assert len(linked) == 4 and None not in linked
     assert first_step.date() == HORIZON_DAY - timedelta(days=1)  # Berlin's midnight is 22:00 UTC the day before

@@ -21,9 +21,9 @@ from services.optimization.fleet import optimize_fleet
 from services.optimization.formulation import formulate
 from services.optimization.raw_highs import solve_cold
 from services.optimization.receding import simulate_receding_horizon
-from services.optimization.store import store_run
+from services.optimization.store import run_steps, store_run
 from services.store.db import session_scope
-from services.store.models import OptimizationRun, ScheduleStep
+from services.store.models import OptimizationRun
 from tests.factories import add_household
 
 PRICES_FILE = "prices/opsd_DE_LU_price_day_ahead_2015-2020.csv"
@@ -156,17 +156,15 @@ def test_a_run_is_stored_with_its_steps(db_url):
     run_id = store_run(household_id, result, kind="whatif")
     with session_scope() as session:
         run = session.get(OptimizationRun, run_id)
-        steps = session.scalars(
-            sa.select(ScheduleStep).where(ScheduleStep.run_id == run_id).order_by(ScheduleStep.ts)
-        ).all()
+        steps = run_steps(run_id, session=session)
         assert run.status == "optimal" and run.kind == "whatif" and run.household_id == household_id
         assert run.cost == pytest.approx(result.optimized.total_cost)
         assert run.request["battery"]["capacity_kwh"] == 4 and run.request["steps"] == 4
         assert run.baselines["no_battery"]["import_kwh"] == pytest.approx(result.no_battery.import_kwh)
         assert "solve" in run.timings_ms
-        assert [s.ts for s in steps] == list(pd.date_range(start, periods=4, freq="h").to_pydatetime())
-        assert [s.soc_kwh for s in steps] == pytest.approx(result.flows.soc_kwh.tolist())
-        assert [s.import_price for s in steps] == [0.1, 0.1, 0.4, 0.4]
+        assert list(steps.index.to_pydatetime()) == list(pd.date_range(start, periods=4, freq="h").to_pydatetime())
+        assert steps["soc_kwh"].tolist() == pytest.approx(result.flows.soc_kwh.tolist())
+        assert steps["import_price"].tolist() == [0.1, 0.1, 0.4, 0.4]
 
 
 def test_a_run_without_start_or_with_an_unknown_kind_is_not_stored(db_url):

@@ -20,7 +20,7 @@ from services.store.models.planning import (
     ForecastModel,
     ForecastValue,
     OptimizationRun,
-    ScheduleStep,
+    SchedulePlan,
     WeatherRecord,
     WeatherSite,
 )
@@ -76,7 +76,7 @@ __all__ = [
     "QUANTITY_UNITS",
     "Reading",
     "ReadingRollup",
-    "ScheduleStep",
+    "SchedulePlan",
     "Series",
     "Tariff",
     "TariffPeriod",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.store.models.base import Base, utcnow
@@ -146,27 +147,40 @@ class OptimizationRun(Base):
     baselines: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     timings_ms: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
-    steps: Mapped[list[ScheduleStep]] = relationship(cascade="all, delete-orphan")
+    plan: Mapped[SchedulePlan | None] = relationship(cascade="all, delete-orphan")
 
 
-class ScheduleStep(Base):
-    """One step of an optimized schedule; powers are means over the step [kW], SOC at step end [kWh]."""
+#: A column of one value per step: float8[] on PostgreSQL, a JSON list of numbers elsewhere.
+StepValues = sa.JSON().with_variant(postgresql.ARRAY(sa.Float()), "postgresql")
 
-    __tablename__ = "schedule_steps"
+#: The per-step columns of a stored plan, in their order.
+STEP_COLUMNS = ("pv_kw", "load_kw", "charge_kw", "discharge_kw", "import_kw", "export_kw", "curtail_kw", "soc_kwh",
+                "import_price", "export_price")
+
+
+class SchedulePlan(Base):
+    """The steps of an optimized schedule, one row per stored run with one array per quantity
+    (step ``k`` starts at ``start + k * step_s``): powers are means over the step [kW], SOC at the
+    step's end [kWh], prices [currency/kWh]. Written and read only through
+    :mod:`services.optimization.store` (``run_steps``), which gives them back as rows of steps.
+    A row of arrays rather than a row per step: a fleet chunk of 500 households stores 500 rows,
+    not 48,000 (each with its key and its foreign-key check)."""
+
+    __tablename__ = "schedule_plans"
 
     run_id: Mapped[int] = mapped_column(
         sa.ForeignKey("optimization_runs.id", ondelete="CASCADE"), primary_key=True
     )
-    ts: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
-    pv_kw: Mapped[float] = mapped_column(sa.Float)
-    load_kw: Mapped[float] = mapped_column(sa.Float)
-    charge_kw: Mapped[float] = mapped_column(sa.Float)
-    discharge_kw: Mapped[float] = mapped_column(sa.Float)
-    import_kw: Mapped[float] = mapped_column(sa.Float)
-    export_kw: Mapped[float] = mapped_column(sa.Float)
-    curtail_kw: Mapped[float] = mapped_column(sa.Float, default=0.0)
-    soc_kwh: Mapped[float] = mapped_column(sa.Float)
-    import_price: Mapped[float] = mapped_column(sa.Float, doc="currency/kWh")
-    export_price: Mapped[float] = mapped_column(sa.Float, doc="currency/kWh")
-
-    __table_args__ = ({"sqlite_with_rowid": False},)
+    start: Mapped[datetime] = mapped_column(UTCDateTime, doc="UTC start of the first step")
+    step_s: Mapped[int] = mapped_column(sa.Integer, doc="step length [s]")
+    steps: Mapped[int] = mapped_column(sa.Integer, doc="number of steps (the length of every array)")
+    pv_kw: Mapped[list] = mapped_column(StepValues)
+    load_kw: Mapped[list] = mapped_column(StepValues)
+    charge_kw: Mapped[list] = mapped_column(StepValues)
+    discharge_kw: Mapped[list] = mapped_column(StepValues)
+    import_kw: Mapped[list] = mapped_column(StepValues)
+    export_kw: Mapped[list] = mapped_column(StepValues)
+    curtail_kw: Mapped[list] = mapped_column(StepValues)
+    soc_kwh: Mapped[list] = mapped_column(StepValues)
+    import_price: Mapped[list] = mapped_column(StepValues, doc="currency/kWh")
+    export_price: Mapped[list] = mapped_column(StepValues, doc="currency/kWh")
