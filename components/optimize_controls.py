@@ -138,6 +138,11 @@ FLEET_TICK_MS = 2000
 COMPACT_GRID = "ed-compact-grid"
 
 
+#: How the fleet table's savings are counted (as the what-if's cost chart counts them).
+SAVINGS_TIP = ("Counts the energy left in the battery at the end of the day at its value, as the cost chart "
+               "above does, so it can differ from the difference of the bills.")
+
+
 def fleet_card(currency: str, count: int) -> dbc.Card:
     """Tomorrow's fleet run of every household with a battery (a background job that starts it), the
     organisation's recent fleet runs, and the households of the run chosen there, from the store."""
@@ -156,9 +161,12 @@ def fleet_card(currency: str, count: int) -> dbc.Card:
         {"field": "household", "headerName": "Household", "minWidth": 220},
         {"field": "status", "headerName": "Status", "maxWidth": 120,
          "cellClassRules": {"text-danger fw-semibold": "params.value === 'failed'"}},
-        {"field": "cost", "headerName": f"Cost [{currency}]", "valueFormatter": _number(2)},
-        {"field": "savings", "headerName": f"Saved vs no battery [{currency}]", "valueFormatter": _number(2)},
-        {"field": "savings_vs_rule", "headerName": f"Saved vs rule [{currency}]", "valueFormatter": _number(2)},
+        {"field": "cost", "headerName": f"Bill [{currency}]", "valueFormatter": _number(2),
+         "headerTooltip": "What the household pays for the day with the optimized plan."},
+        {"field": "savings", "headerName": f"Saved vs no battery [{currency}]", "valueFormatter": _number(2),
+         "headerTooltip": SAVINGS_TIP},
+        {"field": "savings_vs_rule", "headerName": f"Saved vs rule [{currency}]", "valueFormatter": _number(2),
+         "headerTooltip": SAVINGS_TIP},
         {"field": "self_sufficiency", "headerName": "Self-sufficiency",
          "valueFormatter": {"function": "params.value == null ? '' : d3.format('.0%')(params.value)"}},
         {"field": "cycles", "headerName": "Full cycles", "valueFormatter": _number(2)},

@@ -85,7 +85,7 @@ def test_fleet_and_backtest_run_in_the_background_with_progress(demo_server, pag
         page.locator(f"#{ids.csv_button_id(ids.OPTIMIZE_FLEET_GRID)}").click()
     assert download.value.suggested_filename == "fleet-run.csv"
     lines = download.value.path().read_text().splitlines()
-    assert lines[0].startswith("Household,Status,Cost [") and "Why not" in lines[0]
+    assert lines[0].startswith("Household,Status,Bill [") and "Why not" in lines[0]
     assert len(lines) == 1 + total
     assert sum(",planned," in line for line in lines[1:]) == planned
     screenshot(page, "light-optimize-fleet")
