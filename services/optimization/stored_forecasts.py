@@ -57,11 +57,12 @@ def _on_steps(kwh: pd.Series, index: pd.DatetimeIndex, dt_h: float) -> np.ndarra
     through pandas."""
     if len(kwh) < 1:
         return None
-    stamps = kwh.index.tz_convert("UTC")
     dt = pd.Timedelta(hours=dt_h)
-    on_grid = _on_grid(stamps.as_unit("ns").asi8, kwh.to_numpy(dtype=float), index, dt)
-    if on_grid is not False:
-        return on_grid
+    if getattr(kwh.index, "tz", None) is not None:  # asi8: UTC instants, whatever the zone
+        on_grid = _on_grid(_ns(kwh.index), kwh.to_numpy(dtype=float), index, dt)
+        if on_grid is not False:
+            return on_grid
+    stamps = kwh.index.tz_convert("UTC")
     step = pd.Series(stamps).diff().min() if len(kwh) > 1 else pd.Timedelta(hours=dt_h)
     kw = pd.Series(kwh.to_numpy(dtype=float) / (step / pd.Timedelta(hours=1)), index=stamps)
     if step <= dt:
@@ -80,9 +81,14 @@ def _on_grid(ns: np.ndarray, kwh: np.ndarray, index: pd.DatetimeIndex, dt: pd.Ti
     diffs = np.diff(ns)
     if dt_ns <= 0 or (diffs <= 0).any() or (len(ns) > 1 and int(diffs.min()) != dt_ns) or (ns % dt_ns).any():
         return False
-    wanted = index.as_unit("ns").asi8
+    wanted = _ns(index)
     at = np.searchsorted(ns, wanted).clip(max=len(ns) - 1)
     if (ns[at] != wanted).any():
         return None
     kw = kwh[at] / (dt_ns / 3_600_000_000_000)
     return None if np.isnan(kw).any() else kw
+
+
+def _ns(index: pd.DatetimeIndex) -> np.ndarray:
+    """The instants of ``index`` as int64 nanoseconds since the epoch (UTC)."""
+    return index.asi8 if index.unit == "ns" else index.as_unit("ns").asi8
