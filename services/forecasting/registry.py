@@ -9,7 +9,7 @@ model counts as stale and is retrained. Never import model blobs from elsewhere.
 
 Forecast values are kWh per step (the interval starting at ``ts``), P10/P50/P90. This module is the
 one reader of stored forecasts: :func:`latest_forecast` for one household, :func:`forecast_candidates`
-for many at once (what schedule inputs ask for a whole fleet chunk in two queries).
+for many at once (what schedule inputs ask for a whole fleet chunk in one query on PostgreSQL).
 """
 
 from __future__ import annotations
