@@ -9,8 +9,19 @@ Redis). ``FLEET_SCALE_HOUSEHOLDS`` (default 10000), ``FLEET_SCALE_PG`` (an admin
 Set-up (not timed in the ratio): a database of its own (created, dropped at the end) with
 ``demo-data --households N`` (a week of 15-minute readings each); the demo gives a battery to
 about half the households, so every other one gets a 10 kWh / 5 kW battery here, and all N are
-planned for the day after the readings (tariffs flat, time-of-use and dynamic; the 7-day profile,
-as no forecasts are stored).
+planned for the day after the readings (tariffs flat, time-of-use and dynamic).
+
+``FLEET_SCALE_INPUTS`` chooses the plans' PV and load:
+
+* ``forecasts`` (default, the headline: a day-ahead plan with stored inputs, as in production after
+  the forecast job): every household gets one stored day-ahead forecast per target (``pv``,
+  ``load``) issued before the runs start, covering the planned day (the ``END`` day in its time
+  zone, 96 quarter-hour steps [kWh per step]); its P50 is the household's own 7-day profile (read
+  with :func:`chunk_inputs` before any forecast is stored; P10/P90 at 0.8/1.2 times it), written
+  in two statements (the forecast rows in one INSERT ... SELECT, their values in one binary COPY);
+  the chunks then read the forecasts (their inputs' sources say ``forecast``: checked for all);
+* ``profile``: no forecasts stored, so every household's PV and load are the 7-day-profile
+  fallback, computed from about 2,000 readings per household in every chunk.
 
 Measured:
 
@@ -24,7 +35,9 @@ Measured:
   raw HiGHS program of its shape (:mod:`services.optimization.raw_highs`, warm, as fleets solve),
   in 2 forked processes: the solver's throughput with nothing around it;
 * the **phases** of one chunk of 500 in this process (reads, solves with baselines, writes) [ms
-  per household];
+  per household]: wall time, this process's CPU (``time.process_time``) and the PostgreSQL
+  backends' CPU (``/proc/<pid>/stat`` of the benchmark database's backends; PostgreSQL on this
+  machine);
 * a **killed worker**: a second run during which one worker is SIGKILLed in the middle of a chunk
   and restarted (as a supervisor would); the lost chunk comes back after the broker's visibility
   timeout. ``killed_worker_lost`` counts households without exactly one stored plan for that run.
@@ -34,7 +47,7 @@ per-core rate (households/s over 2 processes / 2) is extrapolated to the cores n
 households in 15 minutes; on this 2-core machine PostgreSQL and Redis share the same cores as the
 workers, so the end-to-end per-core rate includes the database's work.
 
-Last line: ``fleet_scale ratio=.. hh_s=.. killed_worker_lost=.. raw_hh_s=.. ...``
+Last line: ``fleet_scale ratio=.. hh_s=.. killed_worker_lost=.. raw_hh_s=.. ... inputs=forecasts``
 """
 
 from __future__ import annotations
@@ -48,9 +61,10 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +74,9 @@ N = int(os.environ.get("FLEET_SCALE_HOUSEHOLDS", "10000"))
 REDIS_URL = os.environ.get("FLEET_SCALE_REDIS", "redis://127.0.0.1:6379/5")
 ADMIN_URL = os.environ.get("FLEET_SCALE_PG") or os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+INPUTS = os.environ.get("FLEET_SCALE_INPUTS", "forecasts")
+if INPUTS not in ("forecasts", "profile"):
+    sys.exit(f"FLEET_SCALE_INPUTS must be forecasts or profile, got {INPUTS!r}")
 END = date(2026, 6, 1)  # readings end at this local midnight; the run plans this day
 CHUNK = 500
 VISIBILITY_S = 45  # above the longest chunk on a loaded machine; a killed worker's chunk waits this long
@@ -81,6 +98,8 @@ from services.optimization.chunk_inputs import chunk_inputs  # noqa: E402
 from services.optimization.engines import program_cache  # noqa: E402
 from services.optimization.fleet import _worker_start, schedule_each  # noqa: E402
 from services.optimization.formulation import formulate  # noqa: E402
+from services.optimization.inputs import SOURCE_FORECAST, SOURCE_NO_PV, SOURCE_PROFILE  # noqa: E402
+from services.store.bulk import copy_binary  # noqa: E402
 from services.store.db import get_engine, migrate, session_scope  # noqa: E402
 from services.store.models import FleetRunHousehold, Household, OptimizationRun  # noqa: E402
 
@@ -131,11 +150,50 @@ def set_up() -> dict:
             "WHERE id NOT IN (SELECT household_id FROM batteries)")).rowcount
     with get_engine(DB_URL).begin() as conn:
         conn.execute(sa.text("ANALYZE"))
+    forecasts = store_forecasts() if INPUTS == "forecasts" else {}
+    if forecasts:
+        with get_engine(DB_URL).begin() as conn:
+            conn.execute(sa.text("ANALYZE forecasts, forecast_values"))
     return {"load_s": time.perf_counter() - t0, "readings": load.readings, "batteries_added": added,
-            "load_summary": load.summary()}
+            "load_summary": load.summary(), **forecasts}
 
 
-def stored_requests():
+def store_forecasts() -> dict:
+    """One day-ahead forecast per household and target covering ``END`` in its time zone, issued
+    now (before any run starts), P50 = the household's 7-day profile [kWh per step]."""
+    t0 = time.perf_counter()
+    ids, requests, _ = stored_requests(expect=(SOURCE_PROFILE, SOURCE_NO_PV))
+    issued = datetime.now(UTC) - timedelta(minutes=1)
+    dt = timedelta(hours=requests[0].dt_h)
+    steps = len(requests[0].load_kw)
+    with get_engine(DB_URL).begin() as conn:
+        rows = conn.execute(sa.text(
+            "INSERT INTO forecasts (household_id, target, method, issued_at, note) "
+            "SELECT h, t, 'ml', :issued, 'fleet_scale: the 7-day profile' "
+            "FROM unnest(CAST(:ids AS int[])) AS h CROSS JOIN (VALUES ('pv'), ('load')) AS targets(t) "
+            "RETURNING id, household_id, target"), {"issued": issued, "ids": ids}).all()
+        forecast_of = {(h, t): f for f, h, t in rows}
+        fid, seconds, kwh = [], [], []
+        for household_id, request in zip(ids, requests, strict=True):
+            assert len(request.load_kw) == steps and timedelta(hours=request.dt_h) == dt
+            start = int(request.start.timestamp())
+            stamps = start + np.arange(steps, dtype=np.int64) * int(dt.total_seconds())
+            for target, kw in (("pv", request.pv_kw), ("load", request.load_kw)):
+                fid.append(np.full(steps, forecast_of[household_id, target], dtype=np.int32))
+                seconds.append(stamps)
+                kwh.append(np.asarray(kw, dtype=float) * request.dt_h)
+        p50 = np.concatenate(kwh)
+        values = copy_binary(conn, "forecast_values", [
+            ("forecast_id", "int4", np.concatenate(fid)), ("ts", "timestamptz", np.concatenate(seconds)),
+            ("p50", "float8", p50), ("p10", "float8", 0.8 * p50), ("p90", "float8", 1.2 * p50)])
+    return {"forecasts": len(rows), "forecast_values": values, "forecasts_s": time.perf_counter() - t0}
+
+
+def stored_requests(expect: tuple[str, ...] | None = None):
+    """Every household's request as a chunk reads it; each input's PV and load source is one of
+    ``expect`` (default: what ``INPUTS`` stores)."""
+    if expect is None:
+        expect = (SOURCE_FORECAST,) if INPUTS == "forecasts" else (SOURCE_PROFILE, SOURCE_NO_PV)
     with session_scope(DB_URL) as session:
         ids = list(session.scalars(sa.select(Household.id).order_by(Household.id)))
     t0 = time.perf_counter()
@@ -143,7 +201,10 @@ def stored_requests():
     for lo in range(0, len(ids), CHUNK):
         chunk = chunk_inputs(ids[lo:lo + CHUNK], day=END, url=DB_URL)
         assert not chunk.errors, list(chunk.errors.items())[:3]
-        requests += [chunk.inputs[h].request for h in ids[lo:lo + CHUNK]]
+        for h in ids[lo:lo + CHUNK]:
+            inputs = chunk.inputs[h]
+            assert inputs.pv_source in expect and inputs.load_source in expect, (h, inputs.source, expect)
+            requests.append(inputs.request)
     return ids, requests, time.perf_counter() - t0
 
 
@@ -168,17 +229,47 @@ def raw_engine(requests) -> dict:
 
 
 def chunk_phases(ids) -> dict:
-    """Reads, solves and writes of one chunk in this process [ms per household]."""
+    """Reads, solves and writes of one chunk in this process [ms per household]: wall time
+    (``read``, ...), this process's CPU (``read_cpu``, ...) and the database backends' CPU
+    (``read_db``, ...)."""
     run_id = _start_without_dispatch(ids)
-    t0 = time.perf_counter()
-    inputs = chunk_inputs(ids, day=END, now=_created(run_id), url=DB_URL)
-    t1 = time.perf_counter()
-    solved = schedule_each([(h, i.request) for h, i in inputs.inputs.items()], "highs")
-    t2 = time.perf_counter()
-    fleet_runs._record(run_id, 0, {h: r for h, r, _ in solved if r is not None}, {}, DB_URL)
-    t3 = time.perf_counter()
+    now = _created(run_id)
+    phases: dict = {}
     n = len(ids)
-    return {"read": (t1 - t0) / n * 1e3, "solve": (t2 - t1) / n * 1e3, "write": (t3 - t2) / n * 1e3}
+
+    def measured(name, work):
+        db0, cpu0, t0 = _backend_cpu_s(), time.process_time(), time.perf_counter()
+        out = work()
+        wall, cpu, db = time.perf_counter() - t0, time.process_time() - cpu0, _backend_cpu_s()
+        phases[name] = wall / n * 1e3
+        phases[f"{name}_cpu"] = cpu / n * 1e3
+        phases[f"{name}_db"] = sum(s - db0.get(pid, 0.0) for pid, s in db.items()) / n * 1e3
+        return out
+
+    inputs = measured("read", lambda: chunk_inputs(ids, day=END, now=now, url=DB_URL))
+    assert all(i.load_source == (SOURCE_FORECAST if INPUTS == "forecasts" else SOURCE_PROFILE)
+               for i in inputs.inputs.values())
+    solved = measured("solve", lambda: schedule_each([(h, i.request) for h, i in inputs.inputs.items()], "highs"))
+    measured("write", lambda: fleet_runs._record(run_id, 0, {h: r for h, r, _ in solved if r is not None}, {},
+                                                 DB_URL))
+    return phases
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _backend_cpu_s() -> dict[int, float]:
+    """CPU time [s] (user + system) of each PostgreSQL backend connected to the benchmark's database."""
+    with get_engine(DB_URL).connect() as conn:
+        pids = conn.scalars(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).all()
+    cpu = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended, or PostgreSQL on another machine
+            continue
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+    return cpu
 
 
 def _start_without_dispatch(ids) -> int:
@@ -270,24 +361,28 @@ def report(setup, read_s, raw, phases, e2e, killed, load_before) -> None:
     ratio = e2e["hh_s"] / raw["hh_s"]
     print(f"set-up: {setup['load_summary']}")
     print(f"set-up: batteries added to {setup['batteries_added']} households; all {N} planned for {END}")
-    print(f"set-up: {setup['load_s']:.0f} s; reading every household's inputs in chunks of {CHUNK}: "
+    if "forecasts" in setup:
+        print(f"set-up: {setup['forecasts']} forecasts stored ({setup['forecast_values']} values, the 7-day "
+              f"profile as P50) in {setup['forecasts_s']:.0f} s")
+    print(f"set-up: {setup['load_s']:.0f} s; inputs={INPUTS}; reading every household's inputs in chunks of {CHUNK}: "
           f"{read_s:.1f} s ({read_s / N * 1e3:.2f} ms per household)")
     print()
-    print(f"{'measure':<64} {'value':>10}")
+    print(f"{'measure':<80} {'value':>10}")
     rows = [
         ("raw engine, in memory, 2 processes [households/s]", raw["hh_s"]),
         ("end to end, store + Redis + 2 Celery workers [households/s]", e2e["hh_s"]),
         ("ratio end to end / raw", ratio),
-        (f"one chunk of {CHUNK} in one process: reads [ms/household]", phases["read"]),
-        (f"one chunk of {CHUNK} in one process: solves with baselines [ms/household]", phases["solve"]),
-        (f"one chunk of {CHUNK} in one process: writes (plans, upsert) [ms/household]", phases["write"]),
+        *((f"one chunk of {CHUNK} in one process: {label} [ms/household, {kind}]", phases[f"{name}{suffix}"])
+          for name, label in (("read", "reads"), ("solve", "solves with baselines"),
+                              ("write", "writes (plans, upsert)"))
+          for suffix, kind in (("", "wall"), ("_cpu", "client CPU"), ("_db", "PostgreSQL CPU"))),
         ("killed-worker run: wall time [s]", killed["wall_s"]),
         ("killed-worker run: worker killed after [s]", killed["killed_at_s"]),
         ("killed-worker run: households without exactly one plan", killed["lost"]),
         ("killed-worker run: plans stored twice", killed["duplicates"]),
     ]
     for label, value in rows:
-        print(f"{label:<64} {value:>10.2f}")
+        print(f"{label:<80} {value:>10.2f}")
     print()
     print(f"cores for {TARGET_HOUSEHOLDS:,} households in {TARGET_S // 60} minutes, "
           "from the rate measured per core (2 processes)")
@@ -298,7 +393,8 @@ def report(setup, read_s, raw, phases, e2e, killed, load_before) -> None:
     print(f"machine: {os.cpu_count()} cores, load average {load_before:.1f} before and {os.getloadavg()[0]:.1f} after")
     print(f"fleet_scale ratio={ratio:.2f} hh_s={e2e['hh_s']:.0f} killed_worker_lost={killed['lost']} "
           f"raw_hh_s={raw['hh_s']:.0f} households={N} chunk={CHUNK} read_ms={phases['read']:.2f} "
-          f"duplicates={killed['duplicates']} killed_run_s={killed['wall_s']:.0f}")
+          f"read_cpu_ms={phases['read_cpu']:.2f} read_db_ms={phases['read_db']:.2f} "
+          f"duplicates={killed['duplicates']} killed_run_s={killed['wall_s']:.0f} inputs={INPUTS}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ model counts as stale and is retrained. Never import model blobs from elsewhere.
 
 Forecast values are kWh per step (the interval starting at ``ts``), P10/P50/P90. This module is the
 one reader of stored forecasts: :func:`latest_forecast` for one household, :func:`forecast_candidates`
-for many at once (what schedule inputs ask for a whole fleet chunk in two queries).
+for many at once (what schedule inputs ask for a whole fleet chunk in one query on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from services.store.bulk import raw_cursor
 from services.store.db import session_scope
 from services.store.frames import rows_frame
 from services.store.models import Forecast, ForecastBacktest, ForecastModel, ForecastValue
@@ -273,8 +274,8 @@ def check_forecaster(settings) -> tuple[str, str]:
 def forecast_candidates(household_ids: Sequence[int], targets: Sequence[str], start: datetime, end: datetime,
                         now: datetime, limit: int, *, session: Session | None = None,
                         url: str | None = None) -> dict[tuple[int, str], list[pd.Series]]:
-    """Stored forecasts of many households at once (two queries, however many): those of
-    ``targets`` issued by ``now`` with values in ``[start - 1 h, end)``.
+    """Stored forecasts of many households at once (one query on PostgreSQL, two on SQLite, however
+    many households): those of ``targets`` issued by ``now`` with values in ``[start - 1 h, end)``.
 
     Returns, per (household, target), up to ``limit`` forecasts newest first (by issue time, then
     id), each as a Series of energy per step [kWh, P50] indexed by UTC step start, in time order.
@@ -287,6 +288,24 @@ def forecast_candidates(household_ids: Sequence[int], targets: Sequence[str], st
         with session_scope(url) as own:
             return forecast_candidates(household_ids, targets, start, end, now, limit, session=own)
     lo = start - timedelta(hours=1)
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        chosen, ids, seconds, values = _candidates_pg(conn, household_ids, targets, lo, end, now, limit)
+    else:
+        chosen, ids, seconds, values = _candidates_sql(session, household_ids, targets, lo, end, now, limit)
+    if not chosen:
+        return {}
+    stamps = pd.to_datetime(seconds, unit="s", utc=True)
+    bounds = np.flatnonzero(np.diff(ids)) + 1
+    series = {int(ids[lo_]): pd.Series(values[lo_:hi_], index=stamps[lo_:hi_])
+              for lo_, hi_ in zip(np.r_[0, bounds], np.r_[bounds, len(ids)], strict=True) if hi_ > lo_}
+    return {key: [series[f] for f in ids_ if f in series] for key, ids_ in chosen.items()}
+
+
+def _candidates_sql(session: Session, household_ids, targets, lo: datetime, end: datetime, now: datetime,
+                    limit: int):
+    """The chosen forecast ids per (household, target), newest first, and the values of all of them
+    in ``[lo, end)`` by forecast and time: (forecast id, Unix seconds, P50 [kWh]) arrays."""
     found = session.execute(
         sa.select(Forecast.id, Forecast.household_id, Forecast.target)
         .join(ForecastValue, ForecastValue.forecast_id == Forecast.id)
@@ -301,17 +320,44 @@ def forecast_candidates(household_ids: Sequence[int], targets: Sequence[str], st
             chosen[household_id, target].append(forecast_id)
     wanted = [f for ids in chosen.values() for f in ids]
     if not wanted:
-        return {}
+        return {}, None, None, None
     rows = session.connection().execute(
         sa.select(ForecastValue.forecast_id, epoch_seconds(ForecastValue.ts), ForecastValue.p50)
         .where(ForecastValue.forecast_id.in_(wanted), ForecastValue.ts >= lo, ForecastValue.ts < end)
         .order_by(ForecastValue.forecast_id, ForecastValue.ts)
     ).all()
     table = rows_frame(rows, ["forecast_id", "ts", "p50"])
-    ids = table["forecast_id"].to_numpy(dtype=np.int64)
-    stamps = pd.to_datetime(table["ts"].to_numpy(dtype=np.int64), unit="s", utc=True)
-    values = table["p50"].to_numpy(dtype=float)
-    bounds = np.flatnonzero(np.diff(ids)) + 1
-    series = {int(ids[lo_]): pd.Series(values[lo_:hi_], index=stamps[lo_:hi_])
-              for lo_, hi_ in zip(np.r_[0, bounds], np.r_[bounds, len(ids)], strict=True) if hi_ > lo_}
-    return {key: [series[f] for f in ids_ if f in series] for key, ids_ in chosen.items()}
+    return (chosen, table["forecast_id"].to_numpy(dtype=np.int64), table["ts"].to_numpy(dtype=np.int64),
+            table["p50"].to_numpy(dtype=float))
+
+
+def _candidates_pg(conn: sa.Connection, household_ids, targets, lo: datetime, end: datetime, now: datetime,
+                   limit: int):
+    """PostgreSQL: as :func:`_candidates_sql`, in one query with array parameters (no placeholder per
+    household) and one row per forecast of two arrays (times, P50) read in binary: no Python object
+    per value. The same forecasts (ranked the same way among those with a value in ``[lo, end)``)."""
+    epoch = epoch_seconds(sa.literal_column("v.ts")).compile(dialect=conn.dialect)
+    within = "v.forecast_id = f.id AND v.ts >= %(lo)s AND v.ts < %(end)s"
+    query = (
+        "SELECT f.id, f.household_id, f.target, f.rank, a.ts, a.p50 FROM ("
+        " SELECT id, household_id, target, row_number() OVER (PARTITION BY household_id, target"
+        " ORDER BY issued_at DESC, id DESC) AS rank FROM forecasts f"
+        " WHERE household_id = ANY(%(households)s::int[]) AND target = ANY(%(targets)s::text[])"
+        f" AND issued_at <= %(now)s AND EXISTS (SELECT 1 FROM forecast_values v WHERE {within})) f"
+        f" CROSS JOIN LATERAL (SELECT array_agg({epoch} ORDER BY v.ts) AS ts, array_agg(v.p50 ORDER BY v.ts) AS p50"
+        f" FROM forecast_values v WHERE {within}) a"
+        " WHERE f.rank <= %(limit)s ORDER BY f.id")
+    params = {"households": [int(h) for h in household_ids], "targets": [str(t) for t in targets],
+              "lo": lo, "end": end, "now": now, "limit": int(limit)}
+    with raw_cursor(conn, query) as cursor:  # binary: arrays arrive as numbers, not text to parse
+        rows = cursor.execute(query, params, binary=True).fetchall()
+    if not rows:
+        return {}, None, None, None
+    ranked: dict[tuple[int, str], list[tuple[int, int]]] = defaultdict(list)
+    for forecast_id, household_id, target, rank, _, _ in rows:
+        ranked[household_id, target].append((rank, forecast_id))
+    chosen = {key: [f for _, f in sorted(pairs)] for key, pairs in ranked.items()}  # newest first
+    ids = np.repeat(np.array([r[0] for r in rows], dtype=np.int64), [len(r[4]) for r in rows])
+    seconds = np.concatenate([np.asarray(r[4], dtype=np.int64) for r in rows])
+    values = np.concatenate([np.asarray(r[5], dtype=float) for r in rows])
+    return chosen, ids, seconds, values

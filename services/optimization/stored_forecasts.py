@@ -50,16 +50,45 @@ def first_covering(candidates: list[pd.Series], index: pd.DatetimeIndex,
 def _on_steps(kwh: pd.Series, index: pd.DatetimeIndex, dt_h: float) -> np.ndarray | None:
     """Energy per forecast step [kWh] as mean power on the horizon's steps [kW]; None unless
     every step is covered. Finer forecasts are averaged, coarser ones held over their step (the
-    power repeated: :func:`services.resampling.spread_to_steps`, as meter readings are spread)."""
+    power repeated: :func:`services.resampling.spread_to_steps`, as meter readings are spread).
+
+    A forecast on the horizon's own grid (steps of ``dt_h``, on its multiples from the epoch: what
+    the forecast job issues) is taken as arrays, each step its own value (a mean of one); others go
+    through pandas."""
     if len(kwh) < 1:
         return None
+    dt = pd.Timedelta(hours=dt_h)
+    if getattr(kwh.index, "tz", None) is not None:  # asi8: UTC instants, whatever the zone
+        on_grid = _on_grid(_ns(kwh.index), kwh.to_numpy(dtype=float), index, dt)
+        if on_grid is not False:
+            return on_grid
     stamps = kwh.index.tz_convert("UTC")
     step = pd.Series(stamps).diff().min() if len(kwh) > 1 else pd.Timedelta(hours=dt_h)
     kw = pd.Series(kwh.to_numpy(dtype=float) / (step / pd.Timedelta(hours=1)), index=stamps)
-    dt = pd.Timedelta(hours=dt_h)
     if step <= dt:
         on_steps = kw.groupby(stamps.floor(dt)).mean().reindex(index)
     else:
         spread, _ = spread_to_steps(kw.to_frame("kw"), int(dt.total_seconds()), {"kw": "power"})
         on_steps = spread["kw"].reindex(index)
     return None if on_steps.isna().any() else on_steps.to_numpy()
+
+
+def _on_grid(ns: np.ndarray, kwh: np.ndarray, index: pd.DatetimeIndex, dt: pd.Timedelta) -> np.ndarray | None | bool:
+    """:func:`_on_steps` of a forecast whose steps are ``dt`` long and start on multiples of ``dt``
+    (``ns``: UTC step starts [ns], increasing), as arrays; False for any other forecast. The same
+    numbers as the pandas path: there every group of the floor holds one value."""
+    dt_ns = dt.as_unit("ns").value
+    diffs = np.diff(ns)
+    if dt_ns <= 0 or (diffs <= 0).any() or (len(ns) > 1 and int(diffs.min()) != dt_ns) or (ns % dt_ns).any():
+        return False
+    wanted = _ns(index)
+    at = np.searchsorted(ns, wanted).clip(max=len(ns) - 1)
+    if (ns[at] != wanted).any():
+        return None
+    kw = kwh[at] / (dt_ns / 3_600_000_000_000)
+    return None if np.isnan(kw).any() else kw
+
+
+def _ns(index: pd.DatetimeIndex) -> np.ndarray:
+    """The instants of ``index`` as int64 nanoseconds since the epoch (UTC)."""
+    return index.asi8 if index.unit == "ns" else index.as_unit("ns").asi8
