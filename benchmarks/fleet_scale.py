@@ -1,7 +1,7 @@
 """Benchmark: a day-ahead fleet run of 10,000 stored households end to end through 2 Celery
 workers on PostgreSQL, against the in-memory raw engine on the same inputs, in the same run.
 
-Run: ``.venv/bin/python benchmarks/fleet_scale.py`` (about 10 minutes; needs PostgreSQL and
+Run: ``.venv/bin/python benchmarks/fleet_scale.py`` (about 5 minutes with forecasts, 6 with the profile; needs PostgreSQL and
 Redis). ``FLEET_SCALE_HOUSEHOLDS`` (default 10000), ``FLEET_SCALE_PG`` (an admin URL, default
 ``TEST_DATABASE_URL`` or the local ``postgres`` database) and ``FLEET_SCALE_REDIS`` (default
 ``redis://127.0.0.1:6379/5``, flushed before and after) change what it uses.
