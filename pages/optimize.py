@@ -415,24 +415,28 @@ def start_fleet(n_clicks):
     Output(ids.OPTIMIZE_FLEET_TICK, "disabled"),
     Input(ids.OPTIMIZE_FLEET_STARTED, "data"), Input(ids.OPTIMIZE_FLEET_TICK, "n_intervals"),
     Input(ids.OPTIMIZE_FLEET_RUNS, "selectedRows"), State(ids.OPTIMIZE_FLEET_SHOWN, "data"),
+    State(ids.OPTIMIZE_FLEET_PROGRESS, "label"),
 )
-def show_fleet_runs(started, _tick, selected, shown):
+def show_fleet_runs(started, _tick, selected, shown, shown_label=None):
     """The organisation's recent fleet runs and the households of the one shown: the run just
     started, else the one chosen in the list, else the newest. While the shown run is running the
-    view polls (the interval is enabled) and shows its progress."""
+    view polls (the interval is enabled); a poll finding it as it was does not send its households again."""
     trigger = _triggered_id()
     runs = recent_fleet_runs()
     run = shown_run(trigger, started, selected, browser_id(shown), runs)
     table = no_update if trigger == ids.OPTIMIZE_FLEET_RUNS else [run_row(r) for r in runs]
     if run is None:
         return table, no_update, None, [], "No fleet run yet.", 0, "", HIDDEN, True
-    rows = [r.as_dict() for r in fleet_run_rows(run.run_id)]
+    done = run.planned + run.failed
+    label = f"{done} of {run.households} households"
     select = [{"key": str(run.run_id)}] if trigger != ids.OPTIMIZE_FLEET_RUNS and run.run_id != browser_id(shown) \
         else no_update
-    done = run.planned + run.failed
+    if trigger == ids.OPTIMIZE_FLEET_TICK and run.running and run.run_id == browser_id(shown) and label == shown_label:
+        return table, select, run.run_id, no_update, no_update, no_update, no_update, SHOWN, False
+    rows = [r.as_dict() for r in fleet_run_rows(run.run_id)]
     percent = round(100 * done / run.households) if run.households else 100
-    return (table, select, run.run_id, rows, fleet_summary(run, rows), percent,
-            f"{done} of {run.households} households", SHOWN if run.running else HIDDEN, not run.running)
+    return (table, select, run.run_id, rows, fleet_summary(run, rows), percent, label,
+            SHOWN if run.running else HIDDEN, not run.running)
 
 
 def _triggered_id():

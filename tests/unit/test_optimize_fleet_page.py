@@ -107,6 +107,10 @@ def test_the_view_follows_the_chosen_run_and_polls_while_it_runs(db_url, page, m
         out = _triggered(f"{ids.OPTIMIZE_FLEET_TICK}.n_intervals", page.show_fleet_runs, None, 4, None,
                          first["run_id"])
         assert out[2] == second["run_id"] and out[-1] is False
+        # Polled again before a chunk ended: the same households done, so they are not sent again.
+        again = _triggered(f"{ids.OPTIMIZE_FLEET_TICK}.n_intervals", page.show_fleet_runs, None, 5, None,
+                           second["run_id"], out[6])
+        assert (again[2], again[3], again[4], again[-1]) == (second["run_id"], page.no_update, page.no_update, False)
         fleet_runs.plan_fleet_chunk(second["run_id"], 0)
         out = _triggered(f"{ids.OPTIMIZE_FLEET_TICK}.n_intervals", page.show_fleet_runs, None, 5, None,
                          second["run_id"])
