@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from services.forecasting.registry import forecast_candidates
+from services.forecasting.registry import ForecastSteps, forecast_candidates
 from services.resampling import spread_to_steps
 
 SOURCE_FORECAST = "forecast"
@@ -36,35 +36,37 @@ def horizon_bounds(index: pd.DatetimeIndex, dt_h: float) -> tuple[datetime, date
     return index[0].to_pydatetime(), (index[-1] + pd.Timedelta(hours=dt_h)).to_pydatetime()
 
 
-def first_covering(candidates: list[pd.Series], index: pd.DatetimeIndex,
+def first_covering(candidates: list[ForecastSteps], index: pd.DatetimeIndex,
                    dt_h: float) -> tuple[np.ndarray, str] | None:
     """The first of the forecasts (energy per step [kWh], newest first) that covers every step,
     as mean power on the steps [kW]."""
-    for kwh in candidates:
-        kw = _on_steps(kwh, index, dt_h)
+    wanted_ns = None
+    for steps in candidates:
+        if wanted_ns is None:
+            wanted_ns = _ns(index)
+        kw = _on_steps(steps, index, wanted_ns, dt_h)
         if kw is not None:
             return kw, SOURCE_FORECAST
     return None
 
 
-def _on_steps(kwh: pd.Series, index: pd.DatetimeIndex, dt_h: float) -> np.ndarray | None:
+def _on_steps(steps: ForecastSteps, index: pd.DatetimeIndex, wanted_ns: np.ndarray, dt_h: float) -> np.ndarray | None:
     """Energy per forecast step [kWh] as mean power on the horizon's steps [kW]; None unless
     every step is covered. Finer forecasts are averaged, coarser ones held over their step (the
     power repeated: :func:`services.resampling.spread_to_steps`, as meter readings are spread).
 
     A forecast on the horizon's own grid (steps of ``dt_h``, on its multiples from the epoch: what
     the forecast job issues) is taken as arrays, each step its own value (a mean of one); others go
-    through pandas."""
-    if len(kwh) < 1:
+    through pandas. ``wanted_ns``: the horizon's step starts [ns, UTC], ``index`` as integers."""
+    if len(steps.kwh) < 1:
         return None
     dt = pd.Timedelta(hours=dt_h)
-    if getattr(kwh.index, "tz", None) is not None:  # asi8: UTC instants, whatever the zone
-        on_grid = _on_grid(_ns(kwh.index), kwh.to_numpy(dtype=float), index, dt)
-        if on_grid is not False:
-            return on_grid
-    stamps = kwh.index.tz_convert("UTC")
-    step = pd.Series(stamps).diff().min() if len(kwh) > 1 else pd.Timedelta(hours=dt_h)
-    kw = pd.Series(kwh.to_numpy(dtype=float) / (step / pd.Timedelta(hours=1)), index=stamps)
+    on_grid = _on_grid(steps.starts_ns, np.asarray(steps.kwh, dtype=float), wanted_ns, dt)
+    if on_grid is not False:
+        return on_grid
+    stamps = pd.DatetimeIndex(pd.to_datetime(steps.starts_ns, unit="ns", utc=True))
+    step = pd.Series(stamps).diff().min() if len(stamps) > 1 else pd.Timedelta(hours=dt_h)
+    kw = pd.Series(np.asarray(steps.kwh, dtype=float) / (step / pd.Timedelta(hours=1)), index=stamps)
     if step <= dt:
         on_steps = kw.groupby(stamps.floor(dt)).mean().reindex(index)
     else:
@@ -73,15 +75,14 @@ def _on_steps(kwh: pd.Series, index: pd.DatetimeIndex, dt_h: float) -> np.ndarra
     return None if on_steps.isna().any() else on_steps.to_numpy()
 
 
-def _on_grid(ns: np.ndarray, kwh: np.ndarray, index: pd.DatetimeIndex, dt: pd.Timedelta) -> np.ndarray | None | bool:
+def _on_grid(ns: np.ndarray, kwh: np.ndarray, wanted: np.ndarray, dt: pd.Timedelta) -> np.ndarray | None | bool:
     """:func:`_on_steps` of a forecast whose steps are ``dt`` long and start on multiples of ``dt``
-    (``ns``: UTC step starts [ns], increasing), as arrays; False for any other forecast. The same
-    numbers as the pandas path: there every group of the floor holds one value."""
+    (``ns``: UTC step starts [ns], increasing; ``wanted``: the horizon's), as arrays; False for any
+    other forecast. The same numbers as the pandas path: there every group of the floor holds one value."""
     dt_ns = dt.as_unit("ns").value
     diffs = np.diff(ns)
     if dt_ns <= 0 or (diffs <= 0).any() or (len(ns) > 1 and int(diffs.min()) != dt_ns) or (ns % dt_ns).any():
         return False
-    wanted = _ns(index)
     at = np.searchsorted(ns, wanted).clip(max=len(ns) - 1)
     if (ns[at] != wanted).any():
         return None
