@@ -47,7 +47,7 @@ from services.optimization.inputs import (
     stored_battery,
     unpriced_note,
 )
-from services.optimization.stored_forecasts import FORECAST_CANDIDATES, first_covering, horizon_bounds
+from services.optimization.stored_forecasts import FORECAST_CANDIDATES, first_covering, horizon_bounds, horizon_ns
 from services.optimization.stored_series import last_reading_times, latest_soc_readings
 from services.store.db import session_scope
 from services.store.models import Household
@@ -149,6 +149,7 @@ def _read_stored(session, partials: list[_Partial], dt_h: float, now: datetime) 
     socs = latest_soc_readings(session, ids, index[0].to_pydatetime())
     start, end = horizon_bounds(index, dt_h)
     candidates = forecast_candidates(ids, TARGETS, start, end, now, FORECAST_CANDIDATES, session=session)
+    wanted_ns = horizon_ns(index)
     for partial in partials:
         household_id, parts = partial.household.id, partial.parts
         soc = parts["battery"].initial_soc_kwh
@@ -157,7 +158,7 @@ def _read_stored(session, partials: list[_Partial], dt_h: float, now: datetime) 
                                                         partial.household.timezone)
         parts["battery"] = replace(parts["battery"], initial_soc_kwh=soc)
         for target in TARGETS:
-            found = first_covering(candidates.get((household_id, target), []), index, dt_h)
+            found = first_covering(candidates.get((household_id, target), []), index, dt_h, wanted_ns)
             if found is not None:
                 partial.series[target] = found
 

@@ -36,14 +36,14 @@ def horizon_bounds(index: pd.DatetimeIndex, dt_h: float) -> tuple[datetime, date
     return index[0].to_pydatetime(), (index[-1] + pd.Timedelta(hours=dt_h)).to_pydatetime()
 
 
-def first_covering(candidates: list[ForecastSteps], index: pd.DatetimeIndex,
-                   dt_h: float) -> tuple[np.ndarray, str] | None:
+def first_covering(candidates: list[ForecastSteps], index: pd.DatetimeIndex, dt_h: float,
+                   wanted_ns: np.ndarray | None = None) -> tuple[np.ndarray, str] | None:
     """The first of the forecasts (energy per step [kWh], newest first) that covers every step,
-    as mean power on the steps [kW]."""
-    wanted_ns = None
+    as mean power on the steps [kW]. ``wanted_ns``: :func:`horizon_ns` of ``index`` when the caller
+    has it (a chunk asks for many households on one horizon)."""
     for steps in candidates:
         if wanted_ns is None:
-            wanted_ns = _ns(index)
+            wanted_ns = horizon_ns(index)
         kw = _on_steps(steps, index, wanted_ns, dt_h)
         if kw is not None:
             return kw, SOURCE_FORECAST
@@ -90,6 +90,6 @@ def _on_grid(ns: np.ndarray, kwh: np.ndarray, wanted: np.ndarray, dt: pd.Timedel
     return None if np.isnan(kw).any() else kw
 
 
-def _ns(index: pd.DatetimeIndex) -> np.ndarray:
+def horizon_ns(index: pd.DatetimeIndex) -> np.ndarray:
     """The instants of ``index`` as int64 nanoseconds since the epoch (UTC)."""
     return index.asi8 if index.unit == "ns" else index.as_unit("ns").asi8
