@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from services import access
@@ -121,11 +122,26 @@ def start_fleet_run(day: date, household_ids: Sequence[int] | None = None, *, sc
         run_id = run.id
         now = run.created_at
         if ids:
-            session.execute(sa.insert(FleetRunHousehold), [
-                {"run_id": run_id, "household_id": h, "chunk": i // chunk_size, "status": "pending", "reason": "",
-                 "updated_at": now} for i, h in enumerate(ids)])
+            _insert_pending(session, run_id, ids, chunk_size, now)
     dispatch_chunks(run_id, range(chunks), inline=inline, url=url)
     return run_id
+
+
+def _insert_pending(session: Session, run_id: int, ids: list[int], chunk_size: int, now: datetime) -> None:
+    """One ``pending`` row per household, numbered into chunks of ``chunk_size`` in the order of
+    ``ids``: on PostgreSQL one statement with the ids as one array (10,000 households in a few
+    milliseconds), elsewhere one cached statement sent with the rows."""
+    if session.connection().dialect.name == "postgresql":
+        session.execute(sa.text(
+            "INSERT INTO fleet_run_households (run_id, household_id, chunk, status, reason, updated_at) "
+            "SELECT :run, h, CAST((k - 1) / :size AS integer), 'pending', '', :now "
+            "FROM unnest(CAST(:ids AS integer[])) WITH ORDINALITY AS u(h, k)")
+            .bindparams(sa.bindparam("now", type_=FleetRunHousehold.__table__.c.updated_at.type)),
+            {"run": run_id, "size": chunk_size, "now": now, "ids": ids})
+        return
+    session.execute(sa.insert(FleetRunHousehold), [
+        {"run_id": run_id, "household_id": h, "chunk": i // chunk_size, "status": "pending", "reason": "",
+         "updated_at": now} for i, h in enumerate(ids)])
 
 
 def dispatch_chunks(run_id: int, chunks, *, inline: bool | None = None, url: str | None = None) -> None:
@@ -183,8 +199,11 @@ def _pending(session: Session, run_id: int, chunk: int | None = None,
                                                             FleetRunHousehold.status == "pending")
     if chunk is not None:
         query = query.where(FleetRunHousehold.chunk == chunk)
-    if household_ids is not None:
-        query = query.where(FleetRunHousehold.household_id.in_(list(household_ids)))
+    if household_ids is not None:  # on PostgreSQL one array, not a placeholder per household
+        ids = [int(h) for h in household_ids]
+        query = query.where(FleetRunHousehold.household_id == sa.any_(sa.cast(ids, ARRAY(sa.Integer)))
+                            if session.get_bind().dialect.name == "postgresql"
+                            else FleetRunHousehold.household_id.in_(ids))
     return list(session.scalars(query.order_by(FleetRunHousehold.household_id)))
 
 
