@@ -146,7 +146,7 @@ def _default_start_method() -> str:
 
 def warm_up(url: str | None = None) -> None:
     """Make a fresh worker process ready for its first chunk: the solver loaded and run once on a
-    day of 15-minute steps, and a connection to the store opened. The program built is dropped
+    day of 15-minute steps, and one household's inputs read from the store. The program built is dropped
     again, so the first chunk's schedules are the ones a cold process computes (a program starts
     each solve from its previous basis).
 
@@ -170,8 +170,20 @@ def warm_up(url: str | None = None) -> None:
     schedule_each([(0, request)], "highs")
     for engine in ENGINES:
         program_cache(engine).clear()
-    with store.connect() as conn:
-        conn.execute(sa.text("SELECT 1"))
+    _read_once(url)
+
+
+def _read_once(url: str | None) -> None:
+    """Read one stored household's inputs for tomorrow, as a chunk does (nothing is written): the
+    chunk's queries compiled and a connection open. A store without households only connects."""
+    from services.optimization.chunk_inputs import chunk_inputs
+    from services.store.db import session_scope
+    from services.store.models import Battery
+
+    with session_scope(url) as session:
+        first = session.scalar(sa.select(sa.func.min(Battery.household_id)))
+    if first is not None:
+        chunk_inputs([first], url=url)
 
 
 def _without_jit(dbapi_connection, _record) -> None:

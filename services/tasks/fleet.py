@@ -7,7 +7,7 @@ whole worker does); planning a chunk twice changes nothing. Lost connections to 
 retried with backoff.
 
 Each pool process warms up as it starts (:func:`~services.optimization.fleet.warm_up`: solver
-run once, a connection to the store open), so that its first chunk is not the slowest.
+run once, one household's inputs read), so that its first chunk is not the slowest.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 @worker_process_init.connect
 def warm_up_worker_process(**_) -> None:
-    """A new pool process gets ready for fleet chunks (about 0.1 s); a failure only costs its first
+    """A new pool process gets ready for fleet chunks (about half a second); a failure only costs its first
     chunk the time again, so it is logged and the process starts still."""
     try:
         from services.optimization.fleet import warm_up
