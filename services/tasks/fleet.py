@@ -12,6 +12,7 @@ run once, one household's inputs read), so that its first chunk is not the slowe
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import sqlalchemy as sa
@@ -32,6 +33,10 @@ def warm_up_worker_process(**_) -> None:
         warm_up()
     except Exception:  # noqa: BLE001 - a warm-up never stops a worker
         log.warning("fleet warm-up failed; the first chunk will warm up instead", exc_info=True)
+    # What the imports and the warm-up made lives as long as the process: the cyclic garbage
+    # collector leaves it alone from now on, instead of walking its ~200,000 objects in a full
+    # collection (0.13 s, every few chunks) that can free none of them.
+    gc.freeze()
 
 
 @celery_app.task(name="fleet.plan_chunk", acks_late=True, reject_on_worker_lost=True,
