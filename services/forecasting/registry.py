@@ -27,7 +27,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.store.bulk import raw_cursor
+from services.store.bulk import numpy_arrays, raw_cursor
 from services.store.db import session_scope
 from services.store.frames import rows_frame
 from services.store.models import Forecast, ForecastBacktest, ForecastModel, ForecastValue
@@ -358,7 +358,8 @@ def _candidates_pg(conn: sa.Connection, household_ids, targets, lo: datetime, en
         " WHERE f.rank <= %(limit)s ORDER BY f.id")
     params = {"households": [int(h) for h in household_ids], "targets": [str(t) for t in targets],
               "lo": lo, "end": end, "now": now, "limit": int(limit)}
-    with raw_cursor(conn, query) as cursor:  # binary: arrays arrive as numbers, not text to parse
+    with raw_cursor(conn, query) as cursor:  # binary: arrays arrive as numpy arrays, not text to parse
+        numpy_arrays(cursor)
         rows = cursor.execute(query, params, binary=True).fetchall()
     if not rows:
         return {}, None, None, None

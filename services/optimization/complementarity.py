@@ -77,9 +77,10 @@ def tidy(request: ScheduleRequest, flows: Flows, tol: float = FLOW_TOL_KW) -> tu
     p_imp, p_exp = request.prices.import_per_kwh, request.prices.export_per_kwh
     eta = request.battery.charge_efficiency * request.battery.discharge_efficiency
     export_ub = np.inf if request.grid.export_limit_kw is None else request.grid.export_limit_kw
-    curtail_ub = curtail_limit_kw(request)
     stuck_battery: list[int] = []
-    for t in np.flatnonzero(np.minimum(c, d) > tol).tolist():
+    both = np.flatnonzero(np.minimum(c, d) > tol).tolist()
+    curtail_ub = curtail_limit_kw(request) if both else None  # most schedules have no such step
+    for t in both:
         a = min(c[t], d[t] / eta)
         freed = a * (1.0 - eta)
         from_import = min(g[t], freed) if p_imp[t] >= 0 else 0.0  # less import saves p_imp >= 0

@@ -122,3 +122,22 @@ def test_insert_rows_writes_datetimes_bools_and_nulls(db_url):
         (hours[1].to_pydatetime(), False, "demo", None, 21.0, None),
         (hours[2].to_pydatetime(), False, "demo", 700.0, 21.5, None),
     ]
+
+
+def test_numpy_arrays_read_postgresql_arrays_value_for_value(postgresql_url):
+    """float8[] and int8[] read in binary arrive as numpy arrays with the stored bits (negative
+    zero, infinities, the largest integers); NULL elements as NaN; other types as psycopg reads them."""
+    from services.store.bulk import numpy_arrays, raw_cursor
+
+    query = ("SELECT ARRAY['-0'::float8, 'Infinity', '-Infinity', 1e-310, '0.30000000000000004'], "
+             "ARRAY[-9223372036854775808, 9223372036854775807, 0]::int8[], CAST(ARRAY[] AS float8[]), "
+             "ARRAY[1.5, NULL, 3]::float8[], ARRAY[1, 2]::int4[], 7")
+    with get_engine(postgresql_url).connect() as conn, raw_cursor(conn, query) as cursor:
+        numpy_arrays(cursor)
+        floats, ints, empty, with_null, int4s, plain = cursor.execute(query, binary=True).fetchone()
+    expected = np.array([-0.0, np.inf, -np.inf, 1e-310, 0.1 + 0.2])
+    assert floats.dtype == np.float64 and floats.tobytes() == expected.tobytes()
+    assert ints.dtype == np.int64 and ints.tolist() == [-2**63, 2**63 - 1, 0]
+    assert empty.shape == (0,) and empty.dtype == np.float64
+    np.testing.assert_array_equal(with_null, [1.5, np.nan, 3.0])
+    assert int4s == [1, 2] and plain == 7
