@@ -50,7 +50,7 @@ from services.optimization.inputs import (
 from services.optimization.stored_forecasts import FORECAST_CANDIDATES, first_covering, horizon_bounds, horizon_ns
 from services.optimization.stored_series import last_reading_times, latest_soc_readings
 from services.store.db import session_scope
-from services.store.models import Household
+from services.store.models import Household, PVSystem
 from services.validation import ValidationProblem
 
 TARGETS = ("pv", "load")
@@ -73,6 +73,7 @@ class _Partial:
     parts: dict
     notes: list[str]
     series: dict = field(default_factory=dict)
+    has_pv: bool = False  # known once a profile is needed
 
 
 def chunk_inputs(household_ids: Sequence[int], *, day: date | None = None, now: datetime | None = None,
@@ -90,7 +91,7 @@ def chunk_inputs(household_ids: Sequence[int], *, day: date | None = None, now: 
     with session_scope(url) as session:
         households = {h.id: h for h in session.scalars(
             sa.select(Household).where(Household.id.in_(list(household_ids)))
-            .options(selectinload(Household.battery), selectinload(Household.pv_systems)))}
+            .options(selectinload(Household.battery)))}  # PV systems: only a profile asks (_fill_profiles)
         specs: dict = {}  # tariffs' prices by horizon
         horizons: dict[str, pd.DatetimeIndex] = {}  # by time zone (an index is immutable: shared)
         for household_id in household_ids:
@@ -171,7 +172,11 @@ def _fill_profiles(partials: list[_Partial], dt_h: float, url: str | None, error
     if not partials:
         return
     with session_scope(url) as session:
-        last = last_reading_times(session, [p.household.id for p in partials])
+        ids = [p.household.id for p in partials]
+        last = last_reading_times(session, ids)
+        with_pv = set(session.scalars(sa.select(PVSystem.household_id).where(PVSystem.household_id.in_(ids))))
+    for partial in partials:
+        partial.has_pv = partial.household.id in with_pv
     windows = {}
     for partial in partials:
         household = partial.household
@@ -225,7 +230,7 @@ def _profile_alone(partial: _Partial, target: str, frame: pd.DataFrame, cut: tup
     mine = frame if frame.empty else frame.iloc[cut[0]:cut[1]]
     try:
         partial.series[target] = _profile_of(mine, target, partial.index, dt_h, household.timezone,
-                                             bool(household.pv_systems))
+                                             partial.has_pv)
     except InputsUnavailable as exc:
         errors[household.id] = str(exc)
 

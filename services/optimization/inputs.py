@@ -376,7 +376,7 @@ def soc_from_reading(reading: tuple[datetime, float] | None, battery: BatteryPar
     if reading is None:
         return None, "no measurement: assumed half full"
     ts, value = reading
-    when = pd.Timestamp(ts).tz_convert(tz).strftime("%Y-%m-%d %H:%M")
+    when = ts.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")  # ts is aware (UTC)
     kept = min(max(value, battery.min_kwh), battery.max_kwh)
     if abs(kept - value) > 1e-9:
         return kept, f"measured {value:.2f} kWh at {when}, outside the battery's limits: {kept:.2f} kWh used"

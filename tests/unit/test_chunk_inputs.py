@@ -13,6 +13,7 @@ from services.households import HouseholdNotFound, create_household, create_tari
 from services.optimization.chunk_inputs import chunk_inputs
 from services.optimization.inputs import (
     SOURCE_FORECAST,
+    SOURCE_NO_PV,
     SOURCE_PROFILE,
     HouseholdInputs,
     InputsUnavailable,
@@ -59,6 +60,11 @@ def _portfolio() -> dict[str, int]:
         add_series(session, homes["derived load"], "grid_import", start, [1.2] * (8 * 24), step_min=60)
         add_series(session, homes["derived load"], "grid_export", start, [0.05] * (8 * 96))
         add_series(session, homes["derived load"], "pv", start, [0.1] * (8 * 96))
+    # No PV system and no PV readings: no PV at all (a home with a PV system but no readings: a PV profile of zeros).
+    homes["no pv"] = create_household({"name": "No PV", "timezone": TZ, "latitude": 52.5, "longitude": 13.4,
+                                       "tariff_id": flat, "battery": BATTERY})
+    with session_scope() as session:
+        add_series(session, homes["no pv"], "load", start, [0.2] * (8 * 96))
     homes["missing"] = max(homes.values()) + 100
     return homes
 
@@ -111,6 +117,8 @@ def test_chunk_inputs_equal_the_per_household_inputs(db_url, day):
     derived = chunk.inputs[homes["derived load"]]
     assert derived.load_source == SOURCE_PROFILE and derived.notes  # says the load is derived
     np.testing.assert_allclose(derived.request.load_kw, 1.2 + 0.4 - 0.2)  # import + PV - export [kW]
+    no_pv = chunk.inputs[homes["no pv"]]
+    assert no_pv.pv_source == SOURCE_NO_PV and not no_pv.request.pv_kw.any()
 
 
 def test_a_chunk_of_one_is_the_household_alone(db_url):
