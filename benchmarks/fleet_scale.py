@@ -29,7 +29,8 @@ Measured:
   chunks of 500 sent to the bulk queue) until its row says ``done``, with 2 worker processes
   (``celery -A worker worker --concurrency=1 -Q bulk``, twice) already started: set-based reads,
   solves, and every plan stored (a run and its row of 96-step arrays per household) with the upsert
-  of its row; each worker process warms up as it starts (solver run once, connections without JIT);
+  of its row; each worker process warms up as it starts (solver run once, one household's inputs read,
+  connections without JIT, the objects of its imports frozen out of the garbage collector);
 * **raw engine** (``raw_hh_s``): the same requests (read once beforehand) in memory, each built
   as highspy arrays (:func:`~services.optimization.formulation.formulate`) and re-solved with the
   raw HiGHS program of its shape (:mod:`services.optimization.raw_highs`, warm, as fleets solve),
@@ -38,6 +39,8 @@ Measured:
   per household]: wall time, this process's CPU (``time.process_time``) and the PostgreSQL
   backends' CPU (``/proc/<pid>/stat`` of the benchmark database's backends; PostgreSQL on this
   machine);
+* the share of the machine's CPU busy during the end-to-end run (``/proc/stat``: what is left
+  idle is waiting, not work);
 * a **killed worker**: a second run during which one worker is SIGKILLed in the middle of a chunk
   and restarted (as a supervisor would); the lost chunk comes back after the broker's visibility
   timeout. ``killed_worker_lost`` counts households without exactly one stored plan for that run.
@@ -286,13 +289,22 @@ def _created(run_id: int):
 
 
 def end_to_end(ids) -> dict:
+    cpu0 = _machine_cpu()
     t0 = time.perf_counter()
     run_id = fleet_runs.start_fleet_run(END, ids, chunk_size=CHUNK, inline=False, url=DB_URL)
     _wait_done(run_id, 1800)
     wall = time.perf_counter() - t0
+    cpu1 = _machine_cpu()
     status = fleet_runs.fleet_run_status(run_id, url=DB_URL)
     assert (status.planned, status.failed) == (len(ids), 0), (status.planned, status.failed, status.failures[:3])
-    return {"hh_s": len(ids) / wall, "wall_s": wall, "run_id": run_id}
+    busy = 1.0 - (cpu1[1] - cpu0[1]) / max(cpu1[0] - cpu0[0], 1)
+    return {"hh_s": len(ids) / wall, "wall_s": wall, "run_id": run_id, "busy": busy}
+
+
+def _machine_cpu() -> tuple[int, int]:
+    """All CPU time of this machine and its idle part so far [clock ticks] (``/proc/stat``)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(ticks), ticks[3] + ticks[4]  # idle and iowait
 
 
 def killed_worker_run(ids, workers) -> dict:
@@ -372,6 +384,7 @@ def report(setup, read_s, raw, phases, e2e, killed, load_before) -> None:
         ("raw engine, in memory, 2 processes [households/s]", raw["hh_s"]),
         ("end to end, store + Redis + 2 Celery workers [households/s]", e2e["hh_s"]),
         ("ratio end to end / raw", ratio),
+        ("end to end: the machine's CPU busy (workers, PostgreSQL, Redis) [%]", 100 * e2e["busy"]),
         *((f"one chunk of {CHUNK} in one process: {label} [ms/household, {kind}]", phases[f"{name}{suffix}"])
           for name, label in (("read", "reads"), ("solve", "solves with baselines"),
                               ("write", "writes (plans, upsert)"))
@@ -394,7 +407,8 @@ def report(setup, read_s, raw, phases, e2e, killed, load_before) -> None:
     print(f"fleet_scale ratio={ratio:.2f} hh_s={e2e['hh_s']:.0f} killed_worker_lost={killed['lost']} "
           f"raw_hh_s={raw['hh_s']:.0f} households={N} chunk={CHUNK} read_ms={phases['read']:.2f} "
           f"read_cpu_ms={phases['read_cpu']:.2f} read_db_ms={phases['read_db']:.2f} "
-          f"duplicates={killed['duplicates']} killed_run_s={killed['wall_s']:.0f} inputs={INPUTS}")
+          f"duplicates={killed['duplicates']} killed_run_s={killed['wall_s']:.0f} cpu_busy={100 * e2e['busy']:.0f}% "
+          f"inputs={INPUTS}")
 
 
 if __name__ == "__main__":
