@@ -31,10 +31,14 @@ Measured:
   solves, and every plan stored (a run and its row of 96-step arrays per household) with the upsert
   of its row; each worker process warms up as it starts (solver run once, one household's inputs read,
   connections without JIT, the objects of its imports frozen out of the garbage collector);
-* **raw engine** (``raw_hh_s``): the same requests (read once beforehand) in memory, each built
-  as highspy arrays (:func:`~services.optimization.formulation.formulate`) and re-solved with the
-  raw HiGHS program of its shape (:mod:`services.optimization.raw_highs`, warm, as fleets solve),
-  in 2 forked processes: the solver's throughput with nothing around it;
+* the **in-memory raw engine** (``raw_hh_s``): the same requests (read once beforehand) in memory,
+  through :func:`~services.optimization.fleet.optimize_fleet` with the raw HiGHS engine (``highs``)
+  on 2 forked processes: the same schedules with their baselines and outcomes as the end-to-end
+  run computes, collected in memory; no store read or written, no broker;
+* **the solver alone** (``solver_hh_s``): the same requests, each only built as highspy arrays
+  (:func:`~services.optimization.formulation.formulate`) and re-solved with the raw HiGHS program
+  of its shape (:mod:`services.optimization.raw_highs`, warm, as fleets solve), in 2 forked
+  processes: the solver's throughput with nothing around it (no baselines, no outcomes);
 * the **phases** of one chunk of 500 in this process (reads, solves with baselines, writes) [ms
   per household]: wall time, this process's CPU (``time.process_time``) and the PostgreSQL
   backends' CPU (``/proc/<pid>/stat`` of the benchmark database's backends; PostgreSQL on this
@@ -45,12 +49,14 @@ Measured:
   and restarted (as a supervisor would); the lost chunk comes back after the broker's visibility
   timeout. ``killed_worker_lost`` counts households without exactly one stored plan for that run.
 
-``ratio`` = end-to-end households/s / raw households/s, both on 2 processes (goal >= 0.5). The
+``ratio`` = end-to-end households/s / in-memory raw engine households/s, both on 2 processes (goal
+>= 0.5): what reading from the store, storing every plan and going through the broker cost on top of
+the same work in memory. ``solver_ratio`` sets the end-to-end rate against the solver alone. The
 per-core rate (households/s over 2 processes / 2) is extrapolated to the cores needed for 100,000
 households in 15 minutes; on this 2-core machine PostgreSQL and Redis share the same cores as the
 workers, so the end-to-end per-core rate includes the database's work.
 
-Last line: ``fleet_scale ratio=.. hh_s=.. killed_worker_lost=.. raw_hh_s=.. ... inputs=forecasts``
+Last line: ``fleet_scale ratio=.. hh_s=.. killed_worker_lost=.. raw_hh_s=.. solver_ratio=.. ... inputs=forecasts``
 """
 
 from __future__ import annotations
@@ -99,7 +105,7 @@ from services.demo import load_demo_portfolio  # noqa: E402
 from services.optimization import fleet_runs  # noqa: E402
 from services.optimization.chunk_inputs import chunk_inputs  # noqa: E402
 from services.optimization.engines import program_cache  # noqa: E402
-from services.optimization.fleet import _worker_start, schedule_each  # noqa: E402
+from services.optimization.fleet import _worker_start, optimize_fleet, schedule_each  # noqa: E402
 from services.optimization.formulation import formulate  # noqa: E402
 from services.optimization.inputs import SOURCE_FORECAST, SOURCE_NO_PV, SOURCE_PROFILE  # noqa: E402
 from services.store.bulk import copy_binary  # noqa: E402
@@ -126,13 +132,14 @@ def main() -> None:
         load_before = os.getloadavg()[0]
         setup = set_up()
         ids, requests, read_s = stored_requests()
-        raw = raw_engine(requests)
+        raw = in_memory_engine(requests)
+        solver = raw_solver(requests)
         phases = chunk_phases(ids[:CHUNK])
         workers.append(Worker("w1"))
         workers.append(Worker("w2"))
         e2e = end_to_end(ids)
         killed = killed_worker_run(ids, workers)
-        report(setup, read_s, raw, phases, e2e, killed, load_before)
+        report(setup, read_s, raw, solver, phases, e2e, killed, load_before)
     finally:
         for worker in workers:
             worker.stop()
@@ -219,7 +226,21 @@ def _raw_solve(bounds: tuple[int, int]) -> int:
     return bounds[1] - bounds[0]
 
 
-def raw_engine(requests) -> dict:
+def in_memory_engine(requests) -> dict:
+    """The in-memory fleet engine on the same requests: :func:`~services.optimization.fleet.optimize_fleet`
+    with the raw HiGHS engine (``highs``) on 2 forked processes, every schedule with its baselines
+    and outcomes, collected in this process; nothing read from or written to a store, no broker."""
+    by_id = dict(enumerate(requests))
+    optimize_fleet(dict(list(by_id.items())[:40]), workers=2, engine="highs", start_method="fork")  # imports warm
+    t0 = time.perf_counter()
+    fleet = optimize_fleet(by_id, workers=2, engine="highs", start_method="fork")
+    wall = time.perf_counter() - t0
+    assert not fleet.errors and len(fleet.results) == len(requests), list(fleet.errors.items())[:3]
+    return {"hh_s": len(requests) / wall, "wall_s": wall}
+
+
+def raw_solver(requests) -> dict:
+    """The solver alone: each request formulated and re-solved with the warm program of its shape."""
     _REQUESTS[:] = requests
     size = 100
     bounds = [(lo, min(lo + size, len(requests))) for lo in range(0, len(requests), size)]
@@ -369,8 +390,9 @@ class Worker:
                 self.kill()
 
 
-def report(setup, read_s, raw, phases, e2e, killed, load_before) -> None:
+def report(setup, read_s, raw, solver, phases, e2e, killed, load_before) -> None:
     ratio = e2e["hh_s"] / raw["hh_s"]
+    solver_ratio = e2e["hh_s"] / solver["hh_s"]
     print(f"set-up: {setup['load_summary']}")
     print(f"set-up: batteries added to {setup['batteries_added']} households; all {N} planned for {END}")
     if "forecasts" in setup:
@@ -381,9 +403,11 @@ def report(setup, read_s, raw, phases, e2e, killed, load_before) -> None:
     print()
     print(f"{'measure':<80} {'value':>10}")
     rows = [
-        ("raw engine, in memory, 2 processes [households/s]", raw["hh_s"]),
+        ("in-memory raw engine (optimize_fleet, highs), 2 processes [households/s]", raw["hh_s"]),
+        ("the solver alone (formulate + warm re-solve), 2 processes [households/s]", solver["hh_s"]),
         ("end to end, store + Redis + 2 Celery workers [households/s]", e2e["hh_s"]),
-        ("ratio end to end / raw", ratio),
+        ("ratio end to end / in-memory raw engine", ratio),
+        ("ratio end to end / the solver alone", solver_ratio),
         ("end to end: the machine's CPU busy (workers, PostgreSQL, Redis) [%]", 100 * e2e["busy"]),
         *((f"one chunk of {CHUNK} in one process: {label} [ms/household, {kind}]", phases[f"{name}{suffix}"])
           for name, label in (("read", "reads"), ("solve", "solves with baselines"),
@@ -400,12 +424,14 @@ def report(setup, read_s, raw, phases, e2e, killed, load_before) -> None:
     print(f"cores for {TARGET_HOUSEHOLDS:,} households in {TARGET_S // 60} minutes, "
           "from the rate measured per core (2 processes)")
     print(f"{'path':<34} {'hh/s per core':>14} {'cores needed':>13}")
-    for label, hh_s in (("end to end (store, broker)", e2e["hh_s"]), ("raw engine (in memory)", raw["hh_s"])):
+    for label, hh_s in (("end to end (store, broker)", e2e["hh_s"]), ("raw engine (in memory)", raw["hh_s"]),
+                        ("the solver alone", solver["hh_s"])):
         per_core = hh_s / 2
         print(f"{label:<34} {per_core:>14.1f} {TARGET_HOUSEHOLDS / TARGET_S / per_core:>13.1f}")
     print(f"machine: {os.cpu_count()} cores, load average {load_before:.1f} before and {os.getloadavg()[0]:.1f} after")
     print(f"fleet_scale ratio={ratio:.2f} hh_s={e2e['hh_s']:.0f} killed_worker_lost={killed['lost']} "
-          f"raw_hh_s={raw['hh_s']:.0f} households={N} chunk={CHUNK} read_ms={phases['read']:.2f} "
+          f"raw_hh_s={raw['hh_s']:.0f} solver_ratio={solver_ratio:.2f} solver_hh_s={solver['hh_s']:.0f} "
+          f"households={N} chunk={CHUNK} read_ms={phases['read']:.2f} "
           f"read_cpu_ms={phases['read_cpu']:.2f} read_db_ms={phases['read_db']:.2f} "
           f"duplicates={killed['duplicates']} killed_run_s={killed['wall_s']:.0f} cpu_busy={100 * e2e['busy']:.0f}% "
           f"inputs={INPUTS}")
