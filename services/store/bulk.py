@@ -10,6 +10,9 @@ everything back with the rest of the caller's work:
 - SQLite: ``executemany`` on the same connection, with times as integer Unix
   seconds (what :class:`~services.store.types.UTCDateTime` stores there).
 
+One reader belongs here too, as the mirror of the binary COPY: :func:`numpy_arrays` makes a
+psycopg cursor load ``float8[]`` and ``int8[]`` columns as numpy arrays.
+
 These are plain inserts for an empty key range (the demo loader, a first
 import): a row whose key already exists raises ``IntegrityError`` and the
 transaction rolls back. Re-ingesting data that may overlap goes through an
