@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from services.energy.balance import derivable, derive_from_balance, derived_note, metered_quantities
 from services.resampling import resampling_note, spread_to_steps
-from services.store.bulk import raw_cursor
+from services.store.bulk import numpy_arrays, raw_cursor
 from services.store.db import session_scope
 from services.store.models import ENERGY_QUANTITIES, DailyEnergy, Reading, Series
 from services.store.types import time_bucket
@@ -194,7 +194,8 @@ def _series_sums(series_ids: list[int], bucket_s: int, start: datetime | None, e
     query = (f"SELECT s.id, a.buckets, a.kwh FROM series s CROSS JOIN LATERAL (SELECT array_agg({bucket}) AS buckets, "
              f"array_agg(r.value) AS kwh FROM readings r WHERE {' AND '.join(within)}) a "
              "WHERE s.id = ANY(%s::int[]) AND a.buckets IS NOT NULL")
-    with raw_cursor(conn, query) as cursor:  # binary: arrays arrive as numbers, not text to parse
+    with raw_cursor(conn, query) as cursor:  # binary: arrays arrive as numpy arrays, not text to parse
+        numpy_arrays(cursor)
         rows = cursor.execute(query, params, binary=True).fetchall()
     if not rows:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64), np.array([])
