@@ -332,7 +332,8 @@ def _tariff_prices(session: Session, household: Household, tariff_id: int | None
         return specs[key]
     spec = _tariff_spec(session, tariff_id, index, dt_h)
     name = session.get(Tariff, tariff_id).name  # loaded by load_tariff_spec: no second query
-    prices = tariff_prices(spec, index[0].to_pydatetime(), len(index), dt_h, household.timezone)
+    # One price per step here, once per tariff and horizon: the requests of its households share them.
+    prices = tariff_prices(spec, index[0].to_pydatetime(), len(index), dt_h, household.timezone).over(len(index))
     unknown = np.array([], dtype=int)
     if spec.kind == "dynamic":
         # Where the series has no value import_prices uses the default: find those steps to say so.

@@ -150,16 +150,15 @@ class Prices:
         raise_problems(price_problems(self, "prices"))
 
     def over(self, steps: int) -> Prices:
-        """These prices with one value per step (scalars repeated): these prices themselves when
-        they have that already, else made once per number of steps and kept (the arrays are
-        read-only, so the requests of a chunk's households on one tariff share them)."""
+        """These prices with one value per step (scalars repeated); these prices themselves when
+        they have that already (their arrays are read-only, so requests may share them)."""
         if len(self.import_per_kwh) == steps and len(self.export_per_kwh) == steps:
             return self
-        made = self.__dict__.setdefault("_over", {})
-        if steps not in made:
-            made[steps] = Prices(np.broadcast_to(self.import_per_kwh, (steps,)).copy(),
-                                 np.broadcast_to(self.export_per_kwh, (steps,)).copy(), self.currency)
-        return made[steps]
+        return Prices(
+            np.broadcast_to(self.import_per_kwh, (steps,)).copy(),
+            np.broadcast_to(self.export_per_kwh, (steps,)).copy(),
+            self.currency,
+        )
 
 
 @dataclass(frozen=True, eq=False)
